@@ -1,0 +1,79 @@
+/**
+ * Tiny benchmark harness: run a function for a fixed time, report operations per
+ * second, and compare against a reference measured in the same run. Figures are
+ * ratios first: this machine is shared and its absolute speed drifts.
+ */
+import { performance } from "node:perf_hooks";
+
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+  reference?: string;
+  ratio?: number;
+  /** Human-readable budget, e.g. ">= 0.5" (ratio) or "<= 10 ms". */
+  budget?: string;
+  met?: boolean;
+}
+
+/** Operations per second of `fn` over about `ms` milliseconds, after a warm-up. */
+export async function opsPerSecond(fn: () => unknown | Promise<unknown>, ms = 1000): Promise<number> {
+  const warmUntil = performance.now() + Math.min(200, ms / 4);
+  while (performance.now() < warmUntil) await fn();
+  let n = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < ms) {
+    for (let i = 0; i < 16; i++) await fn();
+    n += 16;
+    now = performance.now();
+  }
+  return (n * 1000) / (now - start);
+}
+
+/** Per-call latencies in milliseconds, sorted. */
+export async function latencies(
+  fn: () => unknown | Promise<unknown>,
+  count = 500,
+  warmup = 50,
+): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await fn();
+    out.push(performance.now() - t);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export function round(n: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/** A throughput compared with a reference throughput from the same run. */
+export function ratioResult(
+  name: string,
+  value: number,
+  reference: { name: string; value: number },
+  minRatio?: number,
+): BenchResult[] {
+  const ratio = value / reference.value;
+  return [
+    { name: reference.name, value: round(reference.value, 1), unit: "ops/s" },
+    {
+      name,
+      value: round(value, 1),
+      unit: "ops/s",
+      reference: reference.name,
+      ratio: round(ratio),
+      ...(minRatio !== undefined && { budget: `ratio >= ${minRatio}`, met: ratio >= minRatio }),
+    },
+  ];
+}

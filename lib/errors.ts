@@ -1,0 +1,141 @@
+/**
+ * One error model for the whole bridge. Every failure a client can cause carries a
+ * stable snake_case `code` (clients and tests match on it, never on the message),
+ * an HTTP `status`, and `expose`: whether the message may be sent to the caller.
+ */
+
+/** Every stable error code. Adding one is an API change: document it in README. */
+export type ErrorCode =
+  // SPIFFE IDs and trust domains
+  | "invalid_spiffe_id"
+  | "invalid_trust_domain"
+  | "trust_domain_mismatch"
+  // JWT-SVID
+  | "jwt_malformed"
+  | "jwt_alg_not_allowed"
+  | "jwt_header_invalid"
+  | "jwt_kid_missing"
+  | "jwt_kid_unknown"
+  | "jwt_signature_invalid"
+  | "jwt_expired"
+  | "jwt_not_yet_valid"
+  | "jwt_claims_invalid"
+  | "jwt_audience_mismatch"
+  // X.509-SVID, CSRs
+  | "csr_malformed"
+  | "csr_signature_invalid"
+  | "unsupported_key"
+  | "x509_svid_invalid"
+  | "x509_chain_invalid"
+  // bundles
+  | "bundle_malformed"
+  // keys, CA
+  | "key_not_found"
+  | "key_unavailable"
+  | "ca_unavailable"
+  | "ca_busy"
+  // proof of identity
+  | "proof_malformed"
+  | "proof_invalid"
+  | "proof_expired"
+  | "proof_replayed"
+  | "proof_rejected"
+  | "sts_unavailable"
+  | "principal_not_allowed"
+  // registrations
+  | "no_registration"
+  | "registration_invalid"
+  | "registration_not_found"
+  | "registration_exists"
+  | "version_conflict"
+  | "role_id_mismatch"
+  | "invalid_rendered_id"
+  | "svid_kind_not_allowed"
+  | "audience_not_allowed"
+  // HTTP surface
+  | "invalid_request"
+  | "unknown_field"
+  | "body_too_large"
+  | "unsupported_media_type"
+  | "method_not_allowed"
+  | "not_found"
+  | "unauthorized"
+  | "not_ready"
+  | "store_unavailable"
+  | "config_invalid"
+  | "internal_error";
+
+export interface BridgeErrorOptions {
+  status?: number;
+  /** May `message` be shown to the client? Default: true for 4xx, false for 5xx. */
+  expose?: boolean;
+  cause?: unknown;
+  /** Extra, non-secret fields for logs and for the JSON error body. */
+  details?: Record<string, unknown>;
+}
+
+const DEFAULT_STATUS: Partial<Record<ErrorCode, number>> = {
+  proof_malformed: 400,
+  proof_invalid: 401,
+  proof_expired: 401,
+  proof_replayed: 401,
+  proof_rejected: 401,
+  principal_not_allowed: 403,
+  sts_unavailable: 503,
+  no_registration: 403,
+  role_id_mismatch: 403,
+  invalid_rendered_id: 403,
+  svid_kind_not_allowed: 403,
+  audience_not_allowed: 403,
+  registration_not_found: 404,
+  registration_exists: 409,
+  version_conflict: 409,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  method_not_allowed: 405,
+  not_found: 404,
+  unauthorized: 401,
+  not_ready: 503,
+  key_unavailable: 503,
+  ca_unavailable: 503,
+  ca_busy: 503,
+  store_unavailable: 503,
+  key_not_found: 500,
+  config_invalid: 500,
+  internal_error: 500,
+  jwt_signature_invalid: 401,
+  jwt_expired: 401,
+  jwt_not_yet_valid: 401,
+  jwt_kid_unknown: 401,
+  jwt_audience_mismatch: 401,
+};
+
+export class BridgeError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly expose: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: BridgeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "BridgeError";
+    this.code = code;
+    this.status = options.status ?? DEFAULT_STATUS[code] ?? 400;
+    this.expose = options.expose ?? this.status < 500;
+    this.details = options.details;
+  }
+
+  /** The JSON body a client sees: never the cause, never an unexposed message. */
+  toJSON(): { error: ErrorCode; message: string } {
+    return { error: this.code, message: this.expose ? this.message : "internal error" };
+  }
+}
+
+export function isBridgeError(value: unknown): value is BridgeError {
+  return value instanceof BridgeError;
+}
+
+/** Narrow helper for tests and callers that want the code of whatever was thrown. */
+export function errorCodeOf(value: unknown): ErrorCode | undefined {
+  return isBridgeError(value) ? value.code : undefined;
+}

@@ -1,0 +1,30 @@
+/**
+ * CallerVerifier: turns a proof of IAM identity into the caller's verified identity.
+ * The proof (a signed, unsent sts:GetCallerIdentity) and its checks are in lib/proof/.
+ */
+import type { PrincipalType } from "./registration-store.js";
+
+export interface CallerIdentity {
+  /** As STS returned it, e.g. arn:aws:sts::111122223333:assumed-role/app/my-function. */
+  arn: string;
+  partition: "aws" | "aws-cn" | "aws-us-gov";
+  account: string;
+  principalType: PrincipalType;
+  /** Role name for an assumed role, user name for an IAM user. */
+  roleName: string;
+  /** AROA… for a role, AIDA… for a user. */
+  uniqueId: string;
+  /** For an assumed role; for Lambda, observed to be the function name. */
+  sessionName?: string;
+}
+
+export interface VerifyProofRequest {
+  /** The proof as the client sent it (JSON value). */
+  proof: unknown;
+  /** The SHA-256 binding the client should have signed over what it asks for (base64url). */
+  expectedBinding: string;
+}
+
+export interface CallerVerifier {
+  verify(request: VerifyProofRequest): Promise<CallerIdentity>;
+}

@@ -1,0 +1,374 @@
+/**
+ * X.509-SVIDs (X509-SVID.md): CSR checks, leaf and CA certificate building through a
+ * Signer port, and validation of a presented chain against a trust bundle. ASN.1 is
+ * @peculiar/x509's; signature and issuer checks are node:crypto's (OpenSSL).
+ */
+import { createPublicKey, X509Certificate as NodeX509Certificate, randomBytes } from "node:crypto";
+import { type Clock, systemClock } from "../clock.js";
+import {
+  AuthorityKeyIdentifierExtension,
+  BasicConstraintsExtension,
+  ExtendedKeyUsage,
+  ExtendedKeyUsageExtension,
+  type Extension,
+  KeyUsageFlags,
+  KeyUsagesExtension,
+  Name,
+  Pkcs10CertificateRequest,
+  SubjectAlternativeNameExtension,
+  SubjectKeyIdentifierExtension,
+  X509Certificate,
+  X509CertificateGenerator,
+} from "../crypto/x509.js";
+import { portSigning } from "../crypto/x509-signing.js";
+import { BridgeError } from "../errors.js";
+import type { Signer } from "../ports/key-manager.js";
+import { BundleSet, type TrustBundle } from "./bundle.js";
+import { SpiffeId } from "./spiffe-id.js";
+
+/** Leaves start this far in the past, so a verifier whose clock is behind still accepts them. */
+export const BACKDATE_SECONDS = 30;
+const SERIAL_BYTES = 16; // 128 random bits; CA/B asks for ≥ 64.
+const MAX_CSR_BYTES = 16 * 1024;
+const MAX_CHAIN_DEPTH = 8;
+const SAN_OID = "2.5.29.17";
+
+// ---------------------------------------------------------------------------- keys
+
+export type SubjectKeyKind = "ec-p256" | "ec-p384" | `rsa-${number}`;
+
+/** Only EC P-256/P-384 and RSA ≥ 2048 keys may be certified. Returns the key's kind. */
+export function checkSubjectKey(spki: Uint8Array): SubjectKeyKind {
+  let key: ReturnType<typeof createPublicKey>;
+  try {
+    key = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+  } catch (cause) {
+    throw new BridgeError("unsupported_key", "the public key cannot be read", { cause });
+  }
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === "ec") {
+    if (details.namedCurve === "prime256v1") return "ec-p256";
+    if (details.namedCurve === "secp384r1") return "ec-p384";
+    throw new BridgeError(
+      "unsupported_key",
+      `EC curve ${details.namedCurve} is not accepted; use P-256 or P-384`,
+    );
+  }
+  if (key.asymmetricKeyType === "rsa") {
+    const bits = details.modulusLength ?? 0;
+    if (bits < 2048)
+      throw new BridgeError("unsupported_key", `RSA keys need at least 2048 bits, this one has ${bits}`);
+    if (bits > 8192) throw new BridgeError("unsupported_key", `RSA keys above 8192 bits are not accepted`);
+    return `rsa-${bits}`;
+  }
+  throw new BridgeError(
+    "unsupported_key",
+    `key type ${key.asymmetricKeyType} is not accepted; use EC P-256/P-384 or RSA`,
+  );
+}
+
+// ---------------------------------------------------------------------------- CSRs
+
+/** Parses a CSR given as PEM, base64 DER, or DER bytes. */
+export function parseCsr(input: string | Uint8Array): Pkcs10CertificateRequest {
+  const size = typeof input === "string" ? Buffer.byteLength(input) : input.byteLength;
+  if (size === 0) throw new BridgeError("csr_malformed", "the CSR is empty");
+  if (size > MAX_CSR_BYTES)
+    throw new BridgeError("csr_malformed", `the CSR is larger than ${MAX_CSR_BYTES} bytes`);
+  try {
+    if (typeof input !== "string") return new Pkcs10CertificateRequest(Buffer.from(input));
+    const text = input.trim();
+    if (text.startsWith("-----BEGIN")) {
+      if (!/^-----BEGIN (NEW )?CERTIFICATE REQUEST-----/.test(text))
+        throw new BridgeError("csr_malformed", "the PEM block is not a CERTIFICATE REQUEST");
+      return new Pkcs10CertificateRequest(text);
+    }
+    if (!/^[A-Za-z0-9+/=_-]+$/.test(text))
+      throw new BridgeError("csr_malformed", "the CSR is neither PEM nor base64 DER");
+    return new Pkcs10CertificateRequest(Buffer.from(text, "base64"));
+  } catch (cause) {
+    if (cause instanceof BridgeError) throw cause;
+    throw new BridgeError("csr_malformed", "the CSR cannot be parsed as PKCS#10", { cause });
+  }
+}
+
+export interface CheckedCsr {
+  /** DER SubjectPublicKeyInfo of the key the CSR proves possession of. */
+  spki: Uint8Array;
+  keyKind: SubjectKeyKind;
+  /** True when the CSR asks for SANs: they are ignored, and PCA direct mode refuses them. */
+  requestsSans: boolean;
+}
+
+/** Checks the CSR's self-signature (proof of possession) and its key. Subject and SANs are ignored. */
+export async function checkCsr(input: string | Uint8Array | Pkcs10CertificateRequest): Promise<CheckedCsr> {
+  const csr = input instanceof Pkcs10CertificateRequest ? input : parseCsr(input);
+  const spki = new Uint8Array(csr.publicKey.rawData);
+  const keyKind = checkSubjectKey(spki);
+  let ok = false;
+  try {
+    ok = await csr.verify();
+  } catch (cause) {
+    throw new BridgeError("csr_signature_invalid", "the CSR's signature cannot be checked", { cause });
+  }
+  if (!ok)
+    throw new BridgeError("csr_signature_invalid", "the CSR's signature does not verify with its own key");
+  return { spki, keyKind, requestsSans: csr.getExtension(SAN_OID) !== null };
+}
+
+// ---------------------------------------------------------------------------- building
+
+function randomSerialHex(): string {
+  const bytes = randomBytes(SERIAL_BYTES);
+  bytes[0] = bytes[0]! & 0x7f; // positive, without a leading 00 byte.
+  if (bytes[0] === 0) bytes[0] = 0x01;
+  return bytes.toString("hex");
+}
+
+async function keyIdExtensions(
+  subjectSpki: Uint8Array,
+  issuer: X509Certificate | undefined,
+  issuerSpki: Uint8Array,
+) {
+  const ski = await SubjectKeyIdentifierExtension.create(toArrayBuffer(subjectSpki));
+  const issuerSki = issuer?.getExtension(SubjectKeyIdentifierExtension);
+  const aki = issuerSki
+    ? new AuthorityKeyIdentifierExtension(issuerSki.keyId)
+    : await AuthorityKeyIdentifierExtension.create(toArrayBuffer(issuerSpki));
+  return [ski, aki];
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+export interface BuildX509SvidInput {
+  spiffeId: SpiffeId;
+  /** DER SPKI of the workload's key (from a checked CSR). */
+  subjectPublicKey: Uint8Array;
+  /** The issuing CA's certificate and signer. */
+  issuer: X509Certificate;
+  signer: Signer;
+  ttlSeconds: number;
+  dnsNames?: readonly string[];
+  clock?: Clock;
+}
+
+/**
+ * Builds a leaf X.509-SVID: empty subject, exactly one URI SAN (critical, as RFC 5280
+ * wants with an empty subject), CA=false, critical keyUsage digitalSignature (plus
+ * keyEncipherment for RSA keys), EKU serverAuth+clientAuth, 128-bit random serial,
+ * notBefore backdated, notAfter never beyond the issuer's.
+ */
+export async function buildX509Svid(input: BuildX509SvidInput): Promise<X509Certificate> {
+  if (input.spiffeId.isTrustDomainId)
+    throw new BridgeError("invalid_spiffe_id", "a leaf SVID needs a SPIFFE ID with a path");
+  const keyKind = checkSubjectKey(input.subjectPublicKey);
+  const now = (input.clock ?? systemClock).now();
+  const notBefore = new Date(Math.max(now - BACKDATE_SECONDS * 1000, input.issuer.notBefore.getTime()));
+  const notAfter = new Date(Math.min(now + input.ttlSeconds * 1000, input.issuer.notAfter.getTime()));
+  if (notAfter.getTime() <= now)
+    throw new BridgeError("ca_unavailable", "the issuing CA has expired", { status: 503 });
+  let usages = KeyUsageFlags.digitalSignature;
+  if (keyKind.startsWith("rsa")) usages |= KeyUsageFlags.keyEncipherment;
+  const sans = [
+    { type: "url" as const, value: input.spiffeId.toString() },
+    ...(input.dnsNames ?? []).map((d) => ({ type: "dns" as const, value: d })),
+  ];
+  const extensions: Extension[] = [
+    new BasicConstraintsExtension(false, undefined, true),
+    new KeyUsagesExtension(usages, true),
+    new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth], false),
+    new SubjectAlternativeNameExtension(sans, true),
+    ...(await keyIdExtensions(input.subjectPublicKey, input.issuer, input.signer.spki)),
+  ];
+  const signing = portSigning(input.signer);
+  return X509CertificateGenerator.create(
+    {
+      serialNumber: randomSerialHex(),
+      subject: new Name([]),
+      issuer: input.issuer.subjectName,
+      notBefore,
+      notAfter,
+      publicKey: toArrayBuffer(input.subjectPublicKey),
+      signingKey: signing.signingKey,
+      signingAlgorithm: signing.signingAlgorithm,
+      extensions,
+    },
+    signing.crypto,
+  );
+}
+
+export interface BuildCaCertificateInput {
+  trustDomainId: SpiffeId;
+  /** Distinguished name, e.g. "CN=SVID Bridge Root CA, O=SVID Bridge". */
+  subject: string;
+  subjectPublicKey: Uint8Array;
+  /** Absent: self-signed root (signer holds the subject's own key). */
+  issuer?: X509Certificate;
+  signer: Signer;
+  ttlSeconds: number;
+  /** Path length constraint; 0 for an intermediate that signs leaves only. */
+  pathLength?: number;
+  clock?: Clock;
+}
+
+/** Builds a CA certificate (root or intermediate) carrying the trust domain's SPIFFE ID. */
+export async function buildCaCertificate(input: BuildCaCertificateInput): Promise<X509Certificate> {
+  const now = (input.clock ?? systemClock).now();
+  const notBefore = new Date(now - BACKDATE_SECONDS * 1000);
+  let notAfter = new Date(now + input.ttlSeconds * 1000);
+  if (input.issuer && notAfter > input.issuer.notAfter) notAfter = input.issuer.notAfter;
+  const extensions: Extension[] = [
+    new BasicConstraintsExtension(true, input.pathLength, true),
+    new KeyUsagesExtension(
+      KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature,
+      true,
+    ),
+    new SubjectAlternativeNameExtension([{ type: "url", value: input.trustDomainId.toString() }], false),
+    ...(await keyIdExtensions(input.subjectPublicKey, input.issuer, input.signer.spki)),
+  ];
+  const signing = portSigning(input.signer);
+  const subject = new Name(input.subject);
+  return X509CertificateGenerator.create(
+    {
+      serialNumber: randomSerialHex(),
+      subject,
+      issuer: input.issuer ? input.issuer.subjectName : subject,
+      notBefore,
+      notAfter,
+      publicKey: toArrayBuffer(input.subjectPublicKey),
+      signingKey: signing.signingKey,
+      signingAlgorithm: signing.signingAlgorithm,
+      extensions,
+    },
+    signing.crypto,
+  );
+}
+
+// ---------------------------------------------------------------------------- validation
+
+function invalid(message: string): never {
+  throw new BridgeError("x509_svid_invalid", message, { status: 401 });
+}
+
+function chainInvalid(message: string): never {
+  throw new BridgeError("x509_chain_invalid", message, { status: 401 });
+}
+
+/** Checks the leaf rules of X509-SVID.md §4 and §5; returns its SPIFFE ID. */
+export function checkLeafRules(leaf: X509Certificate): SpiffeId {
+  const san = leaf.getExtension(SubjectAlternativeNameExtension);
+  const uris = san ? san.names.items.filter((n) => n.type === "url") : [];
+  if (uris.length !== 1) invalid(`an X.509-SVID must have exactly one URI SAN, this one has ${uris.length}`);
+  const parsed = SpiffeId.tryParse(uris[0]!.value);
+  if (!parsed.ok) invalid(`the URI SAN is not a SPIFFE ID: ${parsed.error.message}`);
+  if (parsed.id.isTrustDomainId) invalid("a leaf SVID's SPIFFE ID must have a path");
+  const bc = leaf.getExtension(BasicConstraintsExtension);
+  if (bc?.ca) invalid("a leaf SVID must not be a CA (basicConstraints cA=true)");
+  const ku = leaf.getExtension(KeyUsagesExtension);
+  if (!ku) invalid("a leaf SVID must have a keyUsage extension");
+  if (!(ku.usages & KeyUsageFlags.digitalSignature))
+    invalid("a leaf SVID's keyUsage must include digitalSignature");
+  if (ku.usages & KeyUsageFlags.keyCertSign) invalid("a leaf SVID's keyUsage must not include keyCertSign");
+  if (ku.usages & KeyUsageFlags.cRLSign) invalid("a leaf SVID's keyUsage must not include cRLSign");
+  return parsed.id;
+}
+
+function checkCaRules(cert: X509Certificate, role: string): void {
+  const bc = cert.getExtension(BasicConstraintsExtension);
+  if (!bc?.ca) chainInvalid(`${role} ${cert.subject} is not a CA`);
+  const ku = cert.getExtension(KeyUsagesExtension);
+  if (ku && !(ku.usages & KeyUsageFlags.keyCertSign))
+    chainInvalid(`${role} ${cert.subject} may not sign certificates`);
+}
+
+function checkValidity(cert: X509Certificate, at: Date, role: string): void {
+  if (at < cert.notBefore) chainInvalid(`${role} ${cert.subject || "(leaf)"} is not yet valid`);
+  if (at > cert.notAfter) chainInvalid(`${role} ${cert.subject || "(leaf)"} has expired`);
+}
+
+const nodeCerts = new WeakMap<X509Certificate, NodeX509Certificate>();
+function nodeCert(cert: X509Certificate): NodeX509Certificate {
+  let n = nodeCerts.get(cert);
+  if (!n) {
+    n = new NodeX509Certificate(Buffer.from(cert.rawData));
+    nodeCerts.set(cert, n);
+  }
+  return n;
+}
+
+function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
+  const c = nodeCert(child);
+  const p = nodeCert(parent);
+  return c.checkIssued(p) && c.verify(p.publicKey);
+}
+
+export interface ValidatedX509Svid {
+  spiffeId: SpiffeId;
+  /** Leaf, intermediates, and the bundle root the path ends at. */
+  path: X509Certificate[];
+}
+
+/**
+ * Validates a presented chain (leaf first, then intermediates) against the bundle of the
+ * leaf's own trust domain: leaf rules, signatures, validity, CA bits and path lengths.
+ * Name constraints and policies are not processed (SPIFFE CAs do not use them).
+ */
+export function validateX509Svid(
+  chain: readonly X509Certificate[],
+  bundles: BundleSet | TrustBundle,
+  options: { clock?: Clock } = {},
+): ValidatedX509Svid {
+  if (chain.length === 0) invalid("the chain is empty");
+  if (chain.length > MAX_CHAIN_DEPTH)
+    chainInvalid(`the chain is longer than ${MAX_CHAIN_DEPTH} certificates`);
+  const at = new Date((options.clock ?? systemClock).now());
+  const leaf = chain[0]!;
+  const spiffeId = checkLeafRules(leaf);
+  checkValidity(leaf, at, "leaf");
+  const set = bundles instanceof BundleSet ? bundles : new BundleSet([bundles]);
+  const bundle = set.get(spiffeId.trustDomain);
+  if (!bundle || bundle.x509Authorities.length === 0)
+    chainInvalid(`no X.509 authorities for trust domain ${spiffeId.trustDomain}`);
+  const intermediates = chain.slice(1);
+  const path: X509Certificate[] = [leaf];
+  let current = leaf;
+  for (let depth = 0; depth <= MAX_CHAIN_DEPTH; depth++) {
+    const root = bundle.x509Authorities.find((r) => issuedBy(current, r));
+    if (root) {
+      checkCaRules(root, "root");
+      checkValidity(root, at, "root");
+      path.push(root);
+      checkPathLengths(path);
+      return { spiffeId, path };
+    }
+    const next = intermediates.find((c) => !path.includes(c) && issuedBy(current, c));
+    if (!next) chainInvalid("the chain does not lead to a root in the trust bundle");
+    checkCaRules(next, "intermediate");
+    checkValidity(next, at, "intermediate");
+    path.push(next);
+    current = next;
+  }
+  chainInvalid("the chain is too deep");
+}
+
+/** RFC 5280 §4.2.1.9: a CA's pathLenConstraint bounds the intermediates below it. */
+function checkPathLengths(path: X509Certificate[]): void {
+  for (let i = 1; i < path.length; i++) {
+    const limit = path[i]!.getExtension(BasicConstraintsExtension)?.pathLength;
+    const below = i - 1; // CA certificates between this one and the leaf.
+    if (limit !== undefined && below > limit)
+      chainInvalid(`${path[i]!.subject} allows ${limit} intermediate(s) below it, the chain has ${below}`);
+  }
+}
+
+export function certificatesToPem(certs: readonly X509Certificate[]): string {
+  return certs.map((c) => `${c.toString("pem")}\n`).join("");
+}
+
+/** Parses concatenated PEM certificates. */
+export function parseCertificatesPem(pem: string): X509Certificate[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((b) => new X509Certificate(b));
+}
