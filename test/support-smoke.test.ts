@@ -1,0 +1,34 @@
+import { CreateTableCommand, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningDynamoDb, startDynalite } from "./support/dynalite.js";
+
+describe("dynalite stand-in", () => {
+  let db: RunningDynamoDb;
+  beforeAll(async () => {
+    db = await startDynalite();
+  });
+  afterAll(() => db.stop());
+
+  it("serves the real DynamoDB client over loopback, conditional writes included", async () => {
+    await db.client.send(
+      new CreateTableCommand({
+        TableName: "t",
+        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
+    const put = () =>
+      db.client.send(
+        new PutItemCommand({
+          TableName: "t",
+          Item: { pk: { S: "a" } },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    await put();
+    await expect(put()).rejects.toMatchObject({ name: "ConditionalCheckFailedException" });
+    const got = await db.client.send(new GetItemCommand({ TableName: "t", Key: { pk: { S: "a" } } }));
+    expect(got.Item?.pk?.S).toBe("a");
+  });
+});

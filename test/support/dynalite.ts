@@ -1,0 +1,48 @@
+/**
+ * dynalite, a DynamoDB-protocol server, on a free loopback port: the real
+ * @aws-sdk/client-dynamodb talks to it over HTTP exactly as it talks to DynamoDB.
+ * In memory by default; pass `path` to keep data on disk (svid-bridge dev --data-dir).
+ */
+import type { AddressInfo } from "node:net";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import dynalite from "dynalite";
+
+export interface RunningDynamoDb {
+  endpoint: string;
+  client: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+/** Static dev credentials: dynalite does not check them, the SDK insists on having some. */
+export const DYNAMODB_TEST_CREDENTIALS = { accessKeyId: "AKIDDYNALITE", secretAccessKey: "dynalite-secret" };
+
+export async function startDynalite(
+  options: { path?: string; port?: number } = {},
+): Promise<RunningDynamoDb> {
+  // createTableMs etc. at 0: tables are ACTIVE at once, as tests need.
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.path !== undefined && { path: options.path }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: DYNAMODB_TEST_CREDENTIALS,
+  });
+  return {
+    endpoint,
+    client,
+    stop: async () => {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
