@@ -1,6 +1,6 @@
 import { CreateTableCommand, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningDynamoDb, startDynalite } from "./support/dynalite.js";
+import { type RunningDynamoDb, startDynalite } from "./dynalite.js";
 
 describe("dynalite stand-in", () => {
   let db: RunningDynamoDb;
@@ -12,7 +12,7 @@ describe("dynalite stand-in", () => {
   it("serves the real DynamoDB client over loopback, conditional writes included", async () => {
     await db.client.send(
       new CreateTableCommand({
-        TableName: "t",
+        TableName: "smoke",
         AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
         KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
         BillingMode: "PAY_PER_REQUEST",
@@ -21,14 +21,14 @@ describe("dynalite stand-in", () => {
     const put = () =>
       db.client.send(
         new PutItemCommand({
-          TableName: "t",
+          TableName: "smoke",
           Item: { pk: { S: "a" } },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
     await put();
     await expect(put()).rejects.toMatchObject({ name: "ConditionalCheckFailedException" });
-    const got = await db.client.send(new GetItemCommand({ TableName: "t", Key: { pk: { S: "a" } } }));
+    const got = await db.client.send(new GetItemCommand({ TableName: "smoke", Key: { pk: { S: "a" } } }));
     expect(got.Item?.pk?.S).toBe("a");
   });
 });
