@@ -1,0 +1,75 @@
+/**
+ * The exchange's request bodies, parsed strictly: unknown fields are refused (a typo in
+ * a field name must not silently change what is asked), every field is type-checked,
+ * and sizes are bounded before anything expensive happens.
+ */
+import { BridgeError } from "../errors.js";
+import { SpiffeId } from "../spiffe/spiffe-id.js";
+
+export const MAX_AUDIENCES = 10;
+export const MAX_AUDIENCE_LENGTH = 1000; // AWS STS's own limit for an audience.
+const PRINTABLE = /^[\x21-\x7e]+$/;
+
+export interface JwtSvidRequest {
+  audience: string[];
+  spiffeId?: SpiffeId;
+  proof: unknown;
+}
+
+export interface X509SvidRequest {
+  csr: string;
+  spiffeId?: SpiffeId;
+  proof: unknown;
+}
+
+function invalid(message: string): never {
+  throw new BridgeError("invalid_request", message);
+}
+
+function asObject(body: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    invalid("the body must be a JSON object");
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key))
+      throw new BridgeError(
+        "unknown_field",
+        `unknown field ${JSON.stringify(key)}; allowed: ${allowed.join(", ")}`,
+      );
+  }
+  return body as Record<string, unknown>;
+}
+
+function optionalSpiffeId(value: unknown): SpiffeId | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") invalid("spiffe_id must be a string");
+  return SpiffeId.parse(value);
+}
+
+function requireProof(value: unknown): unknown {
+  if (value === undefined || value === null)
+    throw new BridgeError("proof_malformed", "the request has no proof");
+  return value;
+}
+
+export function parseJwtSvidRequest(body: unknown): JwtSvidRequest {
+  const obj = asObject(body, ["audience", "spiffe_id", "proof"]);
+  const aud = typeof obj.audience === "string" ? [obj.audience] : obj.audience;
+  if (!Array.isArray(aud) || aud.length === 0) invalid("audience must be a non-empty array of strings");
+  if (aud.length > MAX_AUDIENCES) invalid(`at most ${MAX_AUDIENCES} audiences per JWT-SVID`);
+  for (const a of aud) {
+    if (typeof a !== "string" || a.length === 0) invalid("every audience must be a non-empty string");
+    if (a.length > MAX_AUDIENCE_LENGTH)
+      invalid(`an audience is longer than ${MAX_AUDIENCE_LENGTH} characters`);
+    if (!PRINTABLE.test(a)) invalid("audiences may contain only printable ASCII without spaces");
+  }
+  if (new Set(aud).size !== aud.length) invalid("audiences must not repeat");
+  const spiffeId = optionalSpiffeId(obj.spiffe_id);
+  return { audience: aud as string[], ...(spiffeId && { spiffeId }), proof: requireProof(obj.proof) };
+}
+
+export function parseX509SvidRequest(body: unknown): X509SvidRequest {
+  const obj = asObject(body, ["csr", "spiffe_id", "proof"]);
+  if (typeof obj.csr !== "string" || obj.csr.length === 0) invalid("csr must be a PEM or base64 DER string");
+  const spiffeId = optionalSpiffeId(obj.spiffe_id);
+  return { csr: obj.csr, ...(spiffeId && { spiffeId }), proof: requireProof(obj.proof) };
+}
