@@ -134,6 +134,9 @@ export class FakeLambdaRuntime {
       budget,
     );
     const ms = Date.now() - started;
+    // After init/error an extension is expected to exit; give it a moment to.
+    if (rt.extensions.some((e) => e.errors.length))
+      await rt.#until(() => rt.extensions.every((e) => e.exited || !e.errors.length), 1_000);
     const failed = rt.extensions.find((e) => e.errors.length || e.exited);
     if (!done)
       rt.initResult = { ok: false, errorType: "Extension.InitTimeout", message: "init timed out", ms };

@@ -40,11 +40,13 @@ export async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise
     throw new BridgeError("unsupported_media_type", "send the body as application/json");
   const chunks: Buffer[] = [];
   let size = 0;
+  // Drain to the end even past the limit (keeping nothing), so the client reads our 413
+  // instead of a reset; only the token's holder gets this far.
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new BridgeError("body_too_large", `the body is larger than ${limit} bytes`);
-    chunks.push(chunk);
+    if (size <= limit) chunks.push(chunk);
   }
+  if (size > limit) throw new BridgeError("body_too_large", `the body is larger than ${limit} bytes`);
   try {
     return JSON.parse(Buffer.concat(chunks).toString("utf8"));
   } catch (cause) {
