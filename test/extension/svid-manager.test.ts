@@ -24,7 +24,12 @@ describe("SvidManager", () => {
     return new SvidManager({
       exchange: new HttpExchangeClient({
         baseUrl: exchange.url,
-        proofs: { proofFor: async (b) => (bindings.push(b), { fake: true }) },
+        proofs: {
+          proofFor: async (b) => {
+            bindings.push(b);
+            return { fake: true };
+          },
+        },
       }),
       jwtAudiences: ["aud-a"],
       x509: true,

@@ -6,6 +6,7 @@
 import type { Clock } from "../../../lib/clock.js";
 import { BridgeError } from "../../../lib/errors.js";
 import type { AwsCredentialSource } from "./config.js";
+import { callJson, type HttpResult } from "./http-client.js";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -35,21 +36,20 @@ export function credentialProvider(source: AwsCredentialSource, clock: Clock): C
 }
 
 async function fetchContainerCredentials(uri: string, token: string): Promise<AwsCredentials> {
-  let res: Response;
+  let res: HttpResult;
   try {
-    res = await fetch(uri, { headers: { Authorization: token }, signal: AbortSignal.timeout(2_000) });
+    res = await callJson(uri, { headers: { Authorization: token }, timeoutMs: 2_000 });
   } catch (cause) {
     throw new BridgeError("exchange_unavailable", "the container credentials endpoint is unreachable", {
       cause,
     });
   }
-  if (!res.ok)
+  if (res.status !== 200)
     throw new BridgeError(
       "exchange_unavailable",
       `the container credentials endpoint answered HTTP ${res.status}`,
     );
-  const body = (await res.json()) as Record<string, unknown>;
-  const { AccessKeyId, SecretAccessKey, Token, Expiration } = body;
+  const { AccessKeyId, SecretAccessKey, Token, Expiration } = (res.json ?? {}) as Record<string, unknown>;
   if (typeof AccessKeyId !== "string" || typeof SecretAccessKey !== "string")
     throw new BridgeError("exchange_unavailable", "the container credentials endpoint sent no keys");
   const expiration = typeof Expiration === "string" ? Date.parse(Expiration) : Number.NaN;

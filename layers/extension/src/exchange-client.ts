@@ -7,6 +7,7 @@
 import { BridgeError } from "../../../lib/errors.js";
 import { TrustBundle } from "../../../lib/spiffe/bundle.js";
 import { SpiffeId, type TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
+import { callJson, type HttpResult } from "./http-client.js";
 import type { ProofBuilder } from "./proof-builder.js";
 
 export interface ExchangedJwtSvid {
@@ -105,35 +106,20 @@ export class HttpExchangeClient implements ExchangeClient {
   }
 
   async #call(method: string, path: string, payload?: unknown): Promise<unknown> {
-    let res: Response;
+    let res: HttpResult;
     try {
-      res = await fetch(`${this.#base}${path}`, {
-        method,
-        headers: {
-          accept: "application/json",
-          ...(payload !== undefined && { "content-type": "application/json" }),
-        },
-        ...(payload !== undefined && { body: JSON.stringify(payload) }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+      res = await callJson(`${this.#base}${path}`, { method, body: payload, timeoutMs: this.#timeoutMs });
     } catch (cause) {
       throw new BridgeError("exchange_unavailable", `the exchange is unreachable (${path})`, { cause });
     }
-    let body: unknown;
-    try {
-      body = await res.json();
-    } catch (cause) {
-      if (RETRYABLE_STATUS.has(res.status) || res.ok)
-        throw new BridgeError("exchange_unavailable", `the exchange sent no JSON (HTTP ${res.status})`, {
-          cause,
-        });
-      body = undefined;
-    }
-    if (res.ok) return body;
-    const { error, message } = (body ?? {}) as { error?: unknown; message?: unknown };
+    const ok = res.status >= 200 && res.status < 300;
+    if (ok && res.json === undefined)
+      throw new BridgeError("exchange_unavailable", `the exchange sent no JSON (HTTP ${res.status})`);
+    if (ok) return res.json;
+    const { error, message } = (res.json ?? {}) as { error?: unknown; message?: unknown };
     const upstream = typeof error === "string" ? error : `http_${res.status}`;
     const text = typeof message === "string" ? message.slice(0, 300) : "";
-    if (RETRYABLE_STATUS.has(res.status))
+    if (RETRYABLE_STATUS.has(res.status) || res.status < 400)
       throw new BridgeError("exchange_unavailable", `the exchange answered ${res.status} ${upstream}`, {
         details: { upstream, upstreamStatus: res.status },
       });
