@@ -63,7 +63,10 @@ export type ErrorCode =
   | "not_ready"
   | "store_unavailable"
   | "config_invalid"
-  | "internal_error";
+  | "internal_error"
+  // Lambda extension (layers/extension): the exchange as the extension sees it
+  | "exchange_unavailable"
+  | "exchange_rejected";
 
 export interface BridgeErrorOptions {
   status?: number;
@@ -103,6 +106,8 @@ const DEFAULT_STATUS: Partial<Record<ErrorCode, number>> = {
   key_not_found: 500,
   config_invalid: 500,
   internal_error: 500,
+  exchange_unavailable: 503,
+  exchange_rejected: 502,
   jwt_signature_invalid: 401,
   jwt_expired: 401,
   jwt_not_yet_valid: 401,

@@ -32,6 +32,13 @@ export interface KeyManager {
    * come back in raw R||S form (JOSE, WebCrypto), never DER.
    */
   sign(keyId: string, data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Optional (added for rotation): schedules the key's deletion (KMS: ScheduleKeyDeletion,
+   * with its 7–30 day waiting period) once no published document and no live token needs
+   * it. Must be idempotent: the rotation may call it again for a key already scheduled or
+   * already gone. Adapters without it simply keep retired keys.
+   */
+  scheduleDeletion?(keyId: string): Promise<void>;
 }
 
 /** A key bound to its manager: what the JWT minter and the certificate builder take. */

@@ -1,0 +1,126 @@
+/**
+ * The Lambda extension, built as a layer and run in FakeLambdaRuntime against the fake
+ * exchange on loopback: start to ready (spawn to the end of init, JWT- and X.509-SVID
+ * fetched) against a bare `node -e ''` start in the same run; cached JWT-SVID latency on
+ * the local API; the extension's resident memory; the layer zip's size.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { buildLayer } from "../scripts/build-layer.js";
+import { startFakeExchange } from "../test/support/fake-exchange.js";
+import { DEV_CREDENTIALS, FakeLambdaRuntime, freePort } from "../test/support/fake-lambda-runtime.js";
+import { type BenchResult, latencies, percentile, round } from "./harness.js";
+
+const RUNS = 5;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function bareNodeStartMs(): Promise<number> {
+  const t = performance.now();
+  await new Promise((r) => spawn(process.execPath, ["-e", ""], { stdio: "ignore" }).on("exit", r));
+  return performance.now() - t;
+}
+
+function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? Number.NaN) * 1024;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const built = await buildLayer(mkdtempSync(join(tmpdir(), "svid-layer-bench-")));
+  const exchange = await startFakeExchange();
+  const results: BenchResult[] = [];
+  try {
+    const bare: number[] = [];
+    const ready: number[] = [];
+    let last: { rt: FakeLambdaRuntime; port: number } | undefined;
+    for (let i = 0; i < RUNS; i++) {
+      bare.push(await bareNodeStartMs());
+      const port = await freePort();
+      const rt = await FakeLambdaRuntime.start({
+        layerDir: built.dir,
+        env: {
+          SVID_BRIDGE_URL: exchange.url,
+          SVID_BRIDGE_SERVER_ID: "bridge.example.org",
+          SVID_BRIDGE_HTTP_PORT: String(port),
+          SVID_BRIDGE_JWT_AUDIENCES: "sts.example.com",
+        },
+      });
+      if (!rt.initResult?.ok) throw new Error(`init failed: ${rt.logs}`);
+      ready.push(rt.initResult.ms);
+      if (i < RUNS - 1) await rt.close();
+      else last = { rt, port };
+    }
+    const bareMs = median(bare);
+    const readyMs = median(ready);
+    results.push(
+      { name: "bare node -e '' start", value: round(bareMs, 1), unit: "ms" },
+      {
+        name: "extension start to ready (JWT + X.509-SVID)",
+        value: round(readyMs, 1),
+        unit: "ms",
+        reference: "bare node -e '' start",
+        ratio: round(readyMs / bareMs, 2),
+        budget: "<= 150 ms",
+        met: readyMs <= 150,
+      },
+    );
+
+    const { rt, port } = last!;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<void>((resolve, reject) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/v1/jwt-svid?audience=sts.example.com",
+            agent,
+            headers: { "X-Svid-Bridge-Token": DEV_CREDENTIALS.AWS_SESSION_TOKEN },
+          },
+          (res) => {
+            if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
+            res.resume().on("end", resolve);
+          },
+        );
+        req.on("error", reject).end();
+      });
+    const lat = await rt.invoke(() => latencies(get, 1000, 100), 60_000);
+    agent.destroy();
+    const p99 = percentile(lat, 99);
+    results.push(
+      { name: "cached JWT-SVID on the local API p50", value: round(percentile(lat, 50)), unit: "ms" },
+      {
+        name: "cached JWT-SVID on the local API p99",
+        value: round(p99),
+        unit: "ms",
+        budget: "<= 2 ms",
+        met: p99 <= 2,
+      },
+    );
+    const rss = rssBytes(rt.extensions[0]!.child.pid!);
+    results.push({
+      name: "extension resident memory after init and 1100 requests",
+      value: round(rss / 2 ** 20, 1),
+      unit: "MiB",
+      budget: "<= 60 MiB",
+      met: rss <= 60 * 2 ** 20,
+    });
+    await rt.close();
+    results.push({
+      name: "layer zip size",
+      value: round(built.zipBytes / 1024, 1),
+      unit: "KiB",
+      budget: "<= 1024 KiB",
+      met: built.zipBytes <= 1024 * 1024,
+    });
+  } finally {
+    await exchange.stop();
+  }
+  return results;
+}

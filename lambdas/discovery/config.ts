@@ -1,0 +1,52 @@
+/**
+ * Discovery Lambda configuration, read once at cold start, validated, frozen.
+ *
+ *   SVID_BRIDGE_ISSUER              https issuer URL (no port, query, trailing slash)   required
+ *   SVID_BRIDGE_TRUST_DOMAIN        trust domain name, e.g. bridge.example.com          required
+ *   SVID_BRIDGE_KEY_SET_TABLE       DynamoDB table of the key set                       required
+ *   SVID_BRIDGE_KEY_SET_ID          item key inside the table                           default "default"
+ *   SVID_BRIDGE_CACHE_MAX_AGE       Cache-Control max-age, seconds (0–3600)             default 300
+ *   SVID_BRIDGE_BUNDLE_REFRESH_HINT spiffe_refresh_hint, seconds (1–86400)              default 300
+ *   SVID_BRIDGE_KEY_SET_CACHE       seconds a sandbox reuses a key set read (0–60)      default 5
+ */
+import { BridgeError } from "../../lib/errors.js";
+import { type Env, integer, optionalString, requiredString } from "../../lib/http/env.js";
+import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
+import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
+
+export interface DiscoveryConfig {
+  issuer: string;
+  trustDomain: TrustDomain;
+  keySetTable: string;
+  keySetId: string;
+  cacheMaxAgeSeconds: number;
+  refreshHintSeconds: number;
+  keySetCacheSeconds: number;
+}
+
+export function loadDiscoveryConfig(env: Env): Readonly<DiscoveryConfig> {
+  const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
+  try {
+    checkIssuerUrl(issuer);
+  } catch (cause) {
+    throw new BridgeError("config_invalid", `SVID_BRIDGE_ISSUER: ${(cause as Error).message}`, { cause });
+  }
+  const tdName = requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN");
+  let trustDomain: TrustDomain;
+  try {
+    trustDomain = TrustDomain.parse(tdName);
+  } catch (cause) {
+    throw new BridgeError("config_invalid", `SVID_BRIDGE_TRUST_DOMAIN: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  return Object.freeze({
+    issuer,
+    trustDomain,
+    keySetTable: requiredString(env, "SVID_BRIDGE_KEY_SET_TABLE"),
+    keySetId: optionalString(env, "SVID_BRIDGE_KEY_SET_ID") ?? "default",
+    cacheMaxAgeSeconds: integer(env, "SVID_BRIDGE_CACHE_MAX_AGE", 300, { max: 3600 }),
+    refreshHintSeconds: integer(env, "SVID_BRIDGE_BUNDLE_REFRESH_HINT", 300, { min: 1, max: 86_400 }),
+    keySetCacheSeconds: integer(env, "SVID_BRIDGE_KEY_SET_CACHE", 5, { max: 60 }),
+  });
+}

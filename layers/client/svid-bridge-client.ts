@@ -1,0 +1,145 @@
+/**
+ * The function side of the extension's local API, for Node.js functions: no dependency,
+ * nothing from lib/ (a function's bundle stays small). Reads the endpoint from
+ * SVID_BRIDGE_ENDPOINT (set by the exec wrapper) and the guard token from the function's
+ * own AWS_SESSION_TOKEN (or AWS_CONTAINER_AUTHORIZATION_TOKEN under SnapStart).
+ */
+
+export const DEFAULT_ENDPOINT = "http://127.0.0.1:2775";
+export const TOKEN_HEADER = "X-Svid-Bridge-Token";
+
+export interface JwtSvid {
+  spiffeId: string;
+  token: string;
+  audience: string;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
+export interface X509Svid {
+  spiffeId: string;
+  /** PEM, leaf first. */
+  certificateChain: string;
+  /** PKCS#8 PEM. */
+  privateKey: string;
+  /** PEM of the trust domain's X.509 roots. */
+  bundle: string;
+  expiresAt: number;
+}
+
+export interface ValidatedJwtSvid {
+  spiffeId: string;
+  claims: Record<string, unknown>;
+}
+
+export interface SvidBridgeClientOptions {
+  endpoint?: string;
+  token?: string;
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+}
+
+/** What the extension answered with, when it was not a success: `code` is its stable error code. */
+export class SvidBridgeClientError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SvidBridgeClientError";
+  }
+}
+
+export class SvidBridgeClient {
+  readonly endpoint: string;
+  readonly #token: string;
+  readonly #timeoutMs: number;
+
+  constructor(options: SvidBridgeClientOptions = {}) {
+    const env = options.env ?? process.env;
+    this.endpoint = (
+      options.endpoint ??
+      env.SVID_BRIDGE_ENDPOINT ??
+      (env.SVID_BRIDGE_HTTP_PORT ? `http://127.0.0.1:${env.SVID_BRIDGE_HTTP_PORT}` : DEFAULT_ENDPOINT)
+    ).replace(/\/+$/, "");
+    const token = options.token ?? env.AWS_SESSION_TOKEN ?? env.AWS_CONTAINER_AUTHORIZATION_TOKEN;
+    if (!token)
+      throw new SvidBridgeClientError(
+        "config_invalid",
+        0,
+        "no AWS_SESSION_TOKEN: is this running in Lambda?",
+      );
+    this.#token = token;
+    this.#timeoutMs = options.timeoutMs ?? 5_000;
+  }
+
+  async jwtSvid(audience: string): Promise<JwtSvid> {
+    const b = await this.#call<Record<string, unknown>>(
+      `/v1/jwt-svid?audience=${encodeURIComponent(audience)}`,
+    );
+    return {
+      spiffeId: b.spiffe_id as string,
+      token: b.token as string,
+      audience: b.audience as string,
+      expiresAt: b.expires_at as number,
+    };
+  }
+
+  async x509Svid(): Promise<X509Svid> {
+    const b = await this.#call<Record<string, unknown>>("/v1/x509-svid");
+    return {
+      spiffeId: b.spiffe_id as string,
+      certificateChain: b.certificate_chain as string,
+      privateKey: b.private_key as string,
+      bundle: b.bundle as string,
+      expiresAt: b.expires_at as number,
+    };
+  }
+
+  /** The SPIFFE bundle document (JWT authorities and X.509 roots). */
+  bundle(): Promise<{
+    keys: Record<string, unknown>[];
+    spiffe_sequence?: number;
+    spiffe_refresh_hint?: number;
+  }> {
+    return this.#call("/v1/bundle");
+  }
+
+  async validateJwtSvid(token: string, audience: string): Promise<ValidatedJwtSvid> {
+    const b = await this.#call<{ spiffe_id: string; claims: Record<string, unknown> }>("/v1/validate-jwt", {
+      token,
+      audience,
+    });
+    return { spiffeId: b.spiffe_id, claims: b.claims };
+  }
+
+  async #call<T>(path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.endpoint}${path}`, {
+        method: body === undefined ? "GET" : "POST",
+        headers: {
+          [TOKEN_HEADER]: this.#token,
+          ...(body !== undefined && { "content-type": "application/json" }),
+        },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (cause) {
+      throw new SvidBridgeClientError(
+        "extension_unreachable",
+        0,
+        `the svid-bridge extension is unreachable: ${cause}`,
+      );
+    }
+    const json = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+    if (!res.ok)
+      throw new SvidBridgeClientError(
+        typeof json?.error === "string" ? json.error : `http_${res.status}`,
+        res.status,
+        typeof json?.message === "string" ? json.message : `HTTP ${res.status}`,
+      );
+    return json as T;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The extension's client of the bridge's exchange (contract in README, "Exchange API"):
+ * POST /v1/svid/jwt, POST /v1/svid/x509, GET /v1/bundle. Each SVID request carries a
+ * fresh proof bound to what it asks for. Answers are checked for shape before anything
+ * is cached: a bad answer is an unavailable exchange, never a served SVID.
+ */
+import { BridgeError } from "../../../lib/errors.js";
+import { TrustBundle } from "../../../lib/spiffe/bundle.js";
+import { SpiffeId, type TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
+import { callJson, type HttpResult } from "./http-client.js";
+import type { ProofBuilder } from "./proof-builder.js";
+
+export interface ExchangedJwtSvid {
+  spiffeId: SpiffeId;
+  token: string;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
+export interface ExchangedX509Svid {
+  spiffeId: SpiffeId;
+  /** PEM, leaf first. */
+  certificateChainPem: string;
+  expiresAt: number;
+  /** PEM of the trust domain's X.509 roots. */
+  bundlePem: string;
+}
+
+export interface ExchangeClient {
+  fetchJwtSvid(audience: readonly string[], spiffeId?: string): Promise<ExchangedJwtSvid>;
+  fetchX509Svid(csrPem: string, spki: Uint8Array, spiffeId?: string): Promise<ExchangedX509Svid>;
+  fetchBundle(trustDomain: TrustDomain): Promise<TrustBundle>;
+}
+
+export interface HttpExchangeClientOptions {
+  baseUrl: string;
+  proofs: ProofBuilder;
+  /** Per request. Short: a frozen-and-thawed sandbox may hold dead sockets. */
+  timeoutMs?: number;
+}
+
+/** Exchange error codes that mean "try again later" rather than "you may not". */
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+export function isRetryable(error: unknown): boolean {
+  return error instanceof BridgeError && error.code === "exchange_unavailable";
+}
+
+export class HttpExchangeClient implements ExchangeClient {
+  readonly #base: string;
+  readonly #proofs: ProofBuilder;
+  readonly #timeoutMs: number;
+
+  constructor(options: HttpExchangeClientOptions) {
+    this.#base = options.baseUrl.replace(/\/+$/, "");
+    this.#proofs = options.proofs;
+    this.#timeoutMs = options.timeoutMs ?? 3_000;
+  }
+
+  async fetchJwtSvid(audience: readonly string[], spiffeId?: string): Promise<ExchangedJwtSvid> {
+    const proof = await this.#proofs.proofFor({ kind: "jwt", audience, ...(spiffeId && { spiffeId }) });
+    const body = await this.#call("POST", "/v1/svid/jwt", {
+      audience: [...audience],
+      ...(spiffeId && { spiffe_id: spiffeId }),
+      proof,
+    });
+    const svid = pickSvid(body, spiffeId);
+    if (typeof svid.token !== "string" || svid.token.split(".").length !== 3)
+      unavailable("the exchange sent a JWT-SVID that is not a compact JWS");
+    return { spiffeId: svidId(svid), token: svid.token, expiresAt: expiry(svid) };
+  }
+
+  async fetchX509Svid(csrPem: string, spki: Uint8Array, spiffeId?: string): Promise<ExchangedX509Svid> {
+    const proof = await this.#proofs.proofFor({ kind: "x509", spki });
+    const body = await this.#call("POST", "/v1/svid/x509", {
+      csr: csrPem,
+      ...(spiffeId && { spiffe_id: spiffeId }),
+      proof,
+    });
+    const svid = pickSvid(body, spiffeId);
+    if (
+      typeof svid.certificate_chain !== "string" ||
+      !svid.certificate_chain.includes("-----BEGIN CERTIFICATE")
+    )
+      unavailable("the exchange sent an X.509-SVID without a PEM certificate chain");
+    const bundle = (body as { bundle?: unknown }).bundle;
+    if (typeof bundle !== "string" || !bundle.includes("-----BEGIN CERTIFICATE"))
+      unavailable("the exchange sent no X.509 bundle");
+    return {
+      spiffeId: svidId(svid),
+      certificateChainPem: svid.certificate_chain,
+      expiresAt: expiry(svid),
+      bundlePem: bundle,
+    };
+  }
+
+  async fetchBundle(trustDomain: TrustDomain): Promise<TrustBundle> {
+    const body = await this.#call("GET", "/v1/bundle");
+    try {
+      return await TrustBundle.parse(trustDomain, body);
+    } catch (cause) {
+      throw new BridgeError("exchange_unavailable", "the exchange sent a bundle that does not parse", {
+        cause,
+      });
+    }
+  }
+
+  async #call(method: string, path: string, payload?: unknown): Promise<unknown> {
+    let res: HttpResult;
+    try {
+      res = await callJson(`${this.#base}${path}`, { method, body: payload, timeoutMs: this.#timeoutMs });
+    } catch (cause) {
+      throw new BridgeError("exchange_unavailable", `the exchange is unreachable (${path})`, { cause });
+    }
+    const ok = res.status >= 200 && res.status < 300;
+    if (ok && res.json === undefined)
+      throw new BridgeError("exchange_unavailable", `the exchange sent no JSON (HTTP ${res.status})`);
+    if (ok) return res.json;
+    const { error, message } = (res.json ?? {}) as { error?: unknown; message?: unknown };
+    const upstream = typeof error === "string" ? error : `http_${res.status}`;
+    const text = typeof message === "string" ? message.slice(0, 300) : "";
+    if (RETRYABLE_STATUS.has(res.status) || res.status < 400)
+      throw new BridgeError("exchange_unavailable", `the exchange answered ${res.status} ${upstream}`, {
+        details: { upstream, upstreamStatus: res.status },
+      });
+    throw new BridgeError("exchange_rejected", `the exchange refused: ${upstream}${text && `: ${text}`}`, {
+      expose: true,
+      details: { upstream, upstreamStatus: res.status },
+    });
+  }
+}
+
+function unavailable(message: string): never {
+  throw new BridgeError("exchange_unavailable", message);
+}
+
+interface WireSvid {
+  spiffe_id?: unknown;
+  token?: unknown;
+  certificate_chain?: unknown;
+  expires_at?: unknown;
+}
+
+function pickSvid(body: unknown, spiffeId: string | undefined): WireSvid {
+  const svids = (body as { svids?: unknown } | undefined)?.svids;
+  if (!Array.isArray(svids) || svids.length === 0) unavailable("the exchange's answer has no svids");
+  const chosen = spiffeId ? svids.find((s) => (s as WireSvid)?.spiffe_id === spiffeId) : svids[0];
+  if (typeof chosen !== "object" || chosen === null)
+    unavailable(spiffeId ? `the exchange sent no SVID for ${spiffeId}` : "the exchange sent an empty SVID");
+  return chosen as WireSvid;
+}
+
+function svidId(svid: WireSvid): SpiffeId {
+  const parsed = typeof svid.spiffe_id === "string" ? SpiffeId.tryParse(svid.spiffe_id) : undefined;
+  if (!parsed?.ok) unavailable("the exchange sent an SVID without a valid spiffe_id");
+  return parsed.id;
+}
+
+function expiry(svid: WireSvid): number {
+  if (!Number.isSafeInteger(svid.expires_at) || (svid.expires_at as number) <= 0)
+    unavailable("the exchange sent an SVID without an integer expires_at");
+  return svid.expires_at as number;
+}

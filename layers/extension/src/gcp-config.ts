@@ -1,0 +1,54 @@
+/**
+ * A GCP `external_account` credential configuration whose subject token comes from the
+ * extension's local API: google-auth-library and the gcloud SDKs read the JWT-SVID from
+ * credential_source.url (sending the guard header from credential_source.headers) and
+ * exchange it at GCP STS themselves. Shape: https://google.aip.dev/auth/4117.
+ */
+
+export interface GcpExternalAccountInput {
+  /**
+   * The Workload Identity Federation provider's audience, also the JWT-SVID's audience:
+   * `//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/providers/P`.
+   */
+  audience: string;
+  /** The extension's local endpoint, e.g. http://127.0.0.1:2775. */
+  endpoint: string;
+  /** The value of X-Svid-Bridge-Token: the function's AWS_SESSION_TOKEN. A secret. */
+  apiToken: string;
+  /** When set, the federated token is exchanged for this service account's token. */
+  serviceAccountEmail?: string;
+  /** Default https://sts.googleapis.com/v1/token. */
+  tokenUrl?: string;
+}
+
+export interface GcpExternalAccountConfig {
+  type: "external_account";
+  audience: string;
+  subject_token_type: string;
+  token_url: string;
+  service_account_impersonation_url?: string;
+  credential_source: {
+    url: string;
+    headers: Record<string, string>;
+    format: { type: "json"; subject_token_field_name: string };
+  };
+}
+
+export function gcpExternalAccountConfig(input: GcpExternalAccountInput): GcpExternalAccountConfig {
+  const url = new URL("/v1/jwt-svid", input.endpoint);
+  url.searchParams.set("audience", input.audience);
+  return {
+    type: "external_account",
+    audience: input.audience,
+    subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+    token_url: input.tokenUrl ?? "https://sts.googleapis.com/v1/token",
+    ...(input.serviceAccountEmail && {
+      service_account_impersonation_url: `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${encodeURIComponent(input.serviceAccountEmail)}:generateAccessToken`,
+    }),
+    credential_source: {
+      url: url.toString(),
+      headers: { "X-Svid-Bridge-Token": input.apiToken },
+      format: { type: "json", subject_token_field_name: "token" },
+    },
+  };
+}

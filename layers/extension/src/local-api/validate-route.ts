@@ -1,0 +1,28 @@
+/**
+ * POST /v1/validate-jwt `{"token", "audience"}`: validates a JWT-SVID another service sent
+ * against the bridge's bundle (lib/spiffe/jwt-svid.ts rules). 200
+ * `{spiffe_id, claims}`; a bad token is 401 with the validator's stable code.
+ */
+import { BridgeError } from "../../../../lib/errors.js";
+import { validateJwtSvid } from "../../../../lib/spiffe/jwt-svid.js";
+import type { SvidManager } from "../svid-manager.js";
+import { json, type Reply } from "./http.js";
+
+export async function validateRoute(body: unknown, manager: SvidManager): Promise<Reply> {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new BridgeError("invalid_request", 'send {"token", "audience"}');
+  const { token, audience, ...rest } = body as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) throw new BridgeError("unknown_field", `unknown field ${JSON.stringify(extra)}`);
+  if (typeof token !== "string" || token.length === 0 || token.length > 16_384)
+    throw new BridgeError("invalid_request", "token must be a JWT of at most 16 KiB");
+  if (typeof audience !== "string" || audience.length === 0 || audience.length > 1000)
+    throw new BridgeError("invalid_request", "audience must be a non-empty string");
+  const bundle = await manager.bundle();
+  const valid = await validateJwtSvid(token, {
+    audience,
+    bundles: bundle,
+    trustDomains: [bundle.trustDomain],
+  });
+  return json({ spiffe_id: valid.spiffeId.toString(), claims: valid.claims });
+}

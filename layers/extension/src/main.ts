@@ -1,0 +1,106 @@
+/**
+ * The svid-bridge extension's lifecycle, and only that: read config, open the local
+ * API, register, fetch SVIDs within the init budget, then loop on event/next (refresh
+ * on INVOKE, clean up on SHUTDOWN). Every job lives in its own module.
+ */
+import { systemClock } from "../../../lib/clock.js";
+import { BridgeError } from "../../../lib/errors.js";
+import { type ExtensionConfig, readConfig } from "./config.js";
+import { credentialProvider } from "./credentials.js";
+import { HttpExchangeClient } from "./exchange-client.js";
+import { ExtensionsApiClient } from "./extensions-api.js";
+import { FilesWriter } from "./files-writer.js";
+import { initWithRetry, settleWithin } from "./init-retry.js";
+import { createLocalApi, listen } from "./local-api/server.js";
+import { errorFields, jsonLogger as log } from "./log.js";
+import { interimProofBuilder } from "./proof-builder.js";
+import { SvidManager } from "./svid-manager.js";
+
+const started = Date.now();
+
+async function main(): Promise<void> {
+  const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
+  if (!runtimeApi) {
+    log.log("error", "AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda");
+    process.exit(1);
+  }
+  const api = new ExtensionsApiClient(runtimeApi);
+  let config: ExtensionConfig;
+  try {
+    config = readConfig();
+  } catch (error) {
+    // init/error needs an extension id: register first, then report what to fix.
+    await api.register();
+    await api.initError("Extension.ConfigInvalid", (error as Error).message);
+    process.exit(1);
+  }
+
+  const credentials = credentialProvider(config.credentials, systemClock);
+  // Integration step once lib/proof lands: replace this line with lib/proof's builder, e.g.
+  // `const proofs = { proofFor: (b) => buildProof({ credentials: await credentials(), region, serverId, binding: bindingHash(b) }) }`.
+  const proofs = interimProofBuilder({ credentials, region: config.region, serverId: config.serverId });
+  const files = new FilesWriter({
+    ...(config.filesDir && { dir: config.filesDir }),
+    tokenFiles: config.tokenFiles,
+    ...(config.tokenFileAudience && { tokenAudience: config.tokenFileAudience }),
+  });
+  const manager = new SvidManager({
+    exchange: new HttpExchangeClient({ baseUrl: config.bridgeUrl, proofs }),
+    jwtAudiences: [
+      ...new Set([...config.jwtAudiences, ...(config.tokenFileAudience ? [config.tokenFileAudience] : [])]),
+    ],
+    ...(config.spiffeId && { spiffeId: config.spiffeId }),
+    x509: config.x509,
+    snapStart: config.snapStart,
+    clockJumpMs: config.clockJumpMs,
+    listener: files,
+    logger: log,
+  });
+
+  // The listener opens before register, so it is up before the function's init runs.
+  const server = createLocalApi({ manager, apiToken: config.apiToken });
+  await listen(server, config.httpPort);
+  await api.register();
+
+  const ready = await initWithRetry(() => manager.initialize(), started + config.initTimeoutMs, log);
+  if (ready !== true) {
+    const message = `no SVIDs at init: ${(ready as Error).message}`;
+    if (config.initFailure === "fail") {
+      log.log("error", message, errorFields(ready));
+      await api.initError(
+        ready instanceof BridgeError && ready.code === "exchange_rejected"
+          ? "Extension.ExchangeRejected"
+          : "Extension.ExchangeUnavailable",
+        message,
+      );
+      process.exit(1);
+    }
+    log.log("warn", `${message}; starting degraded (503 not_ready until the exchange answers)`);
+  } else {
+    log.log("info", "ready", { ms: Date.now() - started, port: config.httpPort });
+  }
+
+  for (;;) {
+    const event = await api.next();
+    if (event.eventType === "SHUTDOWN") {
+      // Leave a margin for the process to exit before Lambda's SIGKILL.
+      await settleWithin(shutdown(server, files, manager), event.deadlineMs - Date.now() - 100);
+      log.log("info", "shut down", { reason: event.shutdownReason });
+      process.exit(0);
+    }
+    // Finish the refresh before reporting done: a request cut by the freeze would die.
+    await settleWithin(manager.onInvoke(), event.deadlineMs - Date.now() - 200);
+  }
+}
+
+async function shutdown(server: ReturnType<typeof createLocalApi>, files: FilesWriter, manager: SvidManager) {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  manager.close();
+  await files.remove().catch((e) => log.log("warn", "removing files failed", errorFields(e)));
+}
+
+main().catch((error) => {
+  log.log("error", "the extension failed", errorFields(error));
+  process.exit(1);
+});

@@ -1,0 +1,30 @@
+/**
+ * Reads a JSON request body for the bridge's POST endpoints: size cap first, then media
+ * type, then syntax, then "an object". Every refusal is a 4xx with a stable code.
+ */
+import { BridgeError } from "../errors.js";
+import type { HttpRequest } from "./http-types.js";
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+export function parseJsonBody(
+  request: HttpRequest,
+  options: { maxBytes?: number } = {},
+): Record<string, unknown> {
+  const max = options.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (request.body.byteLength > max)
+    throw new BridgeError("body_too_large", `the body is larger than ${max} bytes`);
+  const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json")
+    throw new BridgeError("unsupported_media_type", "the body must be application/json");
+  if (request.body.byteLength === 0) throw new BridgeError("invalid_request", "the body is empty");
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(request.body));
+  } catch {
+    throw new BridgeError("invalid_request", "the body is not valid UTF-8 JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new BridgeError("invalid_request", "the body must be a JSON object");
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,62 @@
+/**
+ * `npm run build:layer`: bundles the extension with esbuild (minified, every dependency
+ * inside, CommonJS for node22 so the launcher runs it with no package.json around it)
+ * and zips the layer:
+ *   extensions/svid-bridge            launcher (0755), what Lambda starts
+ *   svid-bridge/extension.cjs         the bundle (0644)
+ *   svid-bridge/svid-bridge-wrapper   AWS_LAMBDA_EXEC_WRAPPER (0755)
+ * The zip is written with the `zip` CLI (Info-ZIP keeps Unix modes; -X drops extra
+ * timestamps). Output: dist/layer/ (the tree) and dist/svid-bridge-layer.zip.
+ */
+import { execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface BuiltLayer {
+  /** The unzipped tree, laid out as /opt is. */
+  dir: string;
+  zip: string;
+  zipBytes: number;
+  bundleBytes: number;
+}
+
+export async function buildLayer(outDir = join(root, "dist")): Promise<BuiltLayer> {
+  const dir = join(outDir, "layer");
+  const zip = join(outDir, "svid-bridge-layer.zip");
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(zip, { force: true });
+  mkdirSync(join(dir, "extensions"), { recursive: true });
+  mkdirSync(join(dir, "svid-bridge"), { recursive: true });
+  const bundle = join(dir, "svid-bridge", "extension.cjs");
+  await build({
+    entryPoints: [join(root, "layers/extension/src/main.ts")],
+    outfile: bundle,
+    bundle: true,
+    minify: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    legalComments: "eof",
+    logLevel: "warning",
+  });
+  chmodSync(bundle, 0o644);
+  const launcher = join(dir, "extensions", "svid-bridge");
+  copyFileSync(join(root, "layers/extension/svid-bridge"), launcher);
+  chmodSync(launcher, 0o755);
+  const wrapper = join(dir, "svid-bridge", "svid-bridge-wrapper");
+  copyFileSync(join(root, "layers/extension/svid-bridge-wrapper"), wrapper);
+  chmodSync(wrapper, 0o755);
+  execFileSync("zip", ["-X", "-q", "-9", "-r", zip, "extensions", "svid-bridge"], { cwd: dir });
+  return { dir, zip, zipBytes: statSync(zip).size, bundleBytes: statSync(bundle).size };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const built = await buildLayer();
+  console.log(
+    `${built.zip}: ${(built.zipBytes / 1024).toFixed(1)} KiB zipped (bundle ${(built.bundleBytes / 1024).toFixed(1)} KiB)`,
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * The built layer, run the way Lambda runs it (FakeLambdaRuntime: Extensions and Runtime
+ * APIs, SIGSTOP between invokes), against the fake exchange on loopback. Short SVID
+ * lifetimes from the exchange stand in for time passing: no test sleeps more than a
+ * JWT-SVID's two-second life.
+ */
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLocalJWKSet, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SvidBridgeClient } from "../../layers/client/svid-bridge-client.js";
+import { parseCertificatesPem } from "../../lib/spiffe/x509-svid.js";
+import { buildLayer } from "../../scripts/build-layer.js";
+import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
+import { DEV_CREDENTIALS, FakeLambdaRuntime, freePort } from "../support/fake-lambda-runtime.js";
+import { hasOpenssl, opensslVerify } from "../support/x509-fixtures.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const AUDIENCE = "sts.example.com";
+
+describe("the layer in a fake Lambda sandbox", () => {
+  let exchange: FakeExchange;
+  let lambda: FakeLambdaRuntime;
+  let endpoint: string;
+  let filesDir: string;
+  let layerDir: string;
+
+  beforeAll(async () => {
+    const out = mkdtempSync(join(tmpdir(), "svid-layer-"));
+    layerDir = (await buildLayer(out)).dir;
+    exchange = await startFakeExchange({ jwtTtlSeconds: 2 });
+    const port = await freePort();
+    endpoint = `http://127.0.0.1:${port}`;
+    filesDir = join(mkdtempSync(join(tmpdir(), "svid-files-")), "svid");
+    lambda = await FakeLambdaRuntime.start({
+      layerDir,
+      env: {
+        SVID_BRIDGE_URL: exchange.url,
+        SVID_BRIDGE_SERVER_ID: "bridge.example.org",
+        SVID_BRIDGE_HTTP_PORT: String(port),
+        SVID_BRIDGE_JWT_AUDIENCES: AUDIENCE,
+        SVID_BRIDGE_FILES_DIR: filesDir,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await lambda?.close();
+    await exchange?.stop();
+  });
+
+  const client = () => new SvidBridgeClient({ endpoint, token: DEV_CREDENTIALS.AWS_SESSION_TOKEN });
+
+  it("is ready at the end of init, with SVIDs fetched once each", () => {
+    expect(lambda.initResult, lambda.logs).toMatchObject({ ok: true });
+    expect(exchange.count("/v1/svid/x509")).toBe(1);
+    expect(exchange.count("/v1/svid/jwt")).toBe(1);
+    expect(exchange.count("/v1/bundle")).toBe(1);
+    // Every SVID request carried a proof (the fake accepts any; the real exchange checks it).
+    for (const r of exchange.requests.filter((r) => r.path.startsWith("/v1/svid/")))
+      expect(r.body?.proof).toMatchObject({
+        method: "POST",
+        body: "Action=GetCallerIdentity&Version=2011-06-15",
+      });
+  });
+
+  it("serves a JWT-SVID and an X.509-SVID that validate, and writes the files", async () => {
+    const { jwt, x509, bundle } = await lambda.invoke(async () => {
+      const c = client();
+      return { jwt: await c.jwtSvid(AUDIENCE), x509: await c.x509Svid(), bundle: await c.bundle() };
+    });
+    // JWT: jose against the bundle's JWT authorities (jose wants JWKS `use` to be "sig").
+    const jwks = createLocalJWKSet({
+      keys: bundle.keys.filter((k) => k.use === "jwt-svid").map((k) => ({ ...k, use: "sig" })) as never,
+    });
+    const { payload } = await jwtVerify(jwt.token, jwks, { audience: AUDIENCE });
+    expect(payload.sub).toBe(exchange.spiffeId.toString());
+    expect(jwt.spiffeId).toBe(exchange.spiffeId.toString());
+    // X.509: OpenSSL verifies the chain against the bundle's roots.
+    const chain = parseCertificatesPem(x509.certificateChain);
+    const roots = parseCertificatesPem(x509.bundle);
+    if (hasOpenssl()) expect(opensslVerify(roots, chain)).toContain("OK");
+    expect(x509.privateKey).toContain("BEGIN PRIVATE KEY");
+    // Files mode: the same SVID, the key readable by its owner only.
+    expect(readFileSync(join(filesDir, "svid.pem"), "utf8")).toBe(x509.certificateChain);
+    expect(readFileSync(join(filesDir, "svid_key.pem"), "utf8")).toBe(x509.privateKey);
+    expect(statSync(join(filesDir, "svid_key.pem")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(filesDir, "bundle.pem"), "utf8")).toBe(x509.bundle);
+  });
+
+  it("refuses a request without the token header with 401", async () => {
+    const statuses = await lambda.invoke(async () => {
+      const none = await fetch(`${endpoint}/v1/jwt-svid?audience=${AUDIENCE}`);
+      const wrong = await fetch(`${endpoint}/v1/jwt-svid?audience=${AUDIENCE}`, {
+        headers: { "X-Svid-Bridge-Token": "not-the-session-token" },
+      });
+      return [none.status, ((await none.json()) as { error: string }).error, wrong.status];
+    });
+    expect(statuses).toEqual([401, "unauthorized", 401]);
+  });
+
+  it("refreshes on the INVOKE after half the lifetime has passed", async () => {
+    const before = await lambda.invoke(() => client().jwtSvid(AUDIENCE));
+    const jwtCalls = exchange.count("/v1/svid/jwt");
+    // Lifetime is measured from receipt: the 2 s token is due after at most 1 s.
+    await sleep(1_100);
+    await lambda.invoke(async () => undefined);
+    expect(exchange.count("/v1/svid/jwt")).toBe(jwtCalls + 1);
+    const after = await lambda.invoke(() => client().jwtSvid(AUDIENCE));
+    expect(after.token).not.toBe(before.token);
+  });
+
+  it("with the exchange stopped, serves a still-valid SVID and never an expired one", async () => {
+    await exchange.stop();
+    const fresh = await lambda.invoke(() => client().jwtSvid(AUDIENCE));
+    expect(fresh.expiresAt * 1000).toBeGreaterThan(Date.now());
+    await sleep(Math.max(0, fresh.expiresAt * 1000 - Date.now()) + 50);
+    const outcome = await lambda.invoke(async () => {
+      const res = await fetch(`${endpoint}/v1/jwt-svid?audience=${AUDIENCE}`, {
+        headers: { "X-Svid-Bridge-Token": DEV_CREDENTIALS.AWS_SESSION_TOKEN },
+      });
+      const x509 = await client().x509Svid();
+      return {
+        status: res.status,
+        body: (await res.json()) as { error: string },
+        x509Expires: x509.expiresAt,
+      };
+    });
+    expect(outcome.status).toBe(503);
+    expect(outcome.body.error).toBe("not_ready");
+    // The X.509-SVID has an hour left: still served.
+    expect(outcome.x509Expires * 1000).toBeGreaterThan(Date.now());
+  });
+
+  it("exits within the SHUTDOWN deadline and removes the key file", async () => {
+    const result = await lambda.shutdown("SPINDOWN", 2_000);
+    expect(result.exitedInTime).toBe(true);
+    expect(result.code).toBe(0);
+    expect(existsSync(join(filesDir, "svid_key.pem"))).toBe(false);
+  });
+});

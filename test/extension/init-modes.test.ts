@@ -1,0 +1,90 @@
+/**
+ * How the built layer behaves when init cannot get SVIDs: `fail` reports init/error (so
+ * Lambda retries the sandbox), `degraded` starts and answers 503 until the exchange does.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildLayer } from "../../scripts/build-layer.js";
+import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
+import { DEV_CREDENTIALS, FakeLambdaRuntime, freePort } from "../support/fake-lambda-runtime.js";
+
+describe("init failure modes of the built layer", () => {
+  let layerDir: string;
+  let exchange: FakeExchange;
+  const runtimes: FakeLambdaRuntime[] = [];
+
+  beforeAll(async () => {
+    layerDir = (await buildLayer(mkdtempSync(join(tmpdir(), "svid-layer-")))).dir;
+    exchange = await startFakeExchange();
+  });
+  afterAll(async () => {
+    for (const r of runtimes) await r.close();
+    await exchange.stop();
+  });
+
+  async function start(env: Record<string, string>) {
+    const port = await freePort();
+    const rt = await FakeLambdaRuntime.start({
+      layerDir,
+      env: {
+        SVID_BRIDGE_URL: exchange.url,
+        SVID_BRIDGE_SERVER_ID: "bridge.example.org",
+        SVID_BRIDGE_HTTP_PORT: String(port),
+        SVID_BRIDGE_JWT_AUDIENCES: "aud",
+        SVID_BRIDGE_INIT_TIMEOUT_MS: "700",
+        ...env,
+      },
+    });
+    runtimes.push(rt);
+    return { rt, endpoint: `http://127.0.0.1:${port}` };
+  }
+
+  it("fail: retries within the budget, then reports init/error", async () => {
+    exchange.refuseWith({ status: 503, code: "sts_unavailable" });
+    const before = exchange.count("/v1/svid/x509");
+    const { rt } = await start({});
+    exchange.refuseWith(undefined);
+    expect(rt.initResult).toMatchObject({ ok: false, errorType: "Extension.ExchangeUnavailable" });
+    expect(exchange.count("/v1/svid/x509") - before).toBeGreaterThan(1);
+    expect(rt.extensions[0]!.exitCode).toBe(1);
+  });
+
+  it("fail: a refusal (no registration) is not retried", async () => {
+    exchange.refuseWith({ status: 403, code: "no_registration" });
+    const before = exchange.count("/v1/svid/x509");
+    const { rt } = await start({ SVID_BRIDGE_INIT_TIMEOUT_MS: "5000" });
+    exchange.refuseWith(undefined);
+    expect(rt.initResult).toMatchObject({ ok: false, errorType: "Extension.ExchangeRejected" });
+    expect(exchange.count("/v1/svid/x509") - before).toBe(1);
+  });
+
+  it("reports a config error as Extension.ConfigInvalid naming the variable", async () => {
+    const { rt } = await start({ SVID_BRIDGE_URL: "ftp://nope" });
+    expect(rt.initResult).toMatchObject({ ok: false, errorType: "Extension.ConfigInvalid" });
+    expect(rt.initResult && !rt.initResult.ok && rt.initResult.message).toContain("SVID_BRIDGE_URL");
+  });
+
+  it("degraded: starts, answers 503 not_ready, then serves once the exchange answers", async () => {
+    exchange.refuseWith({ status: 503, code: "sts_unavailable" });
+    const { rt, endpoint } = await start({ SVID_BRIDGE_INIT_FAILURE: "degraded" });
+    expect(rt.initResult).toMatchObject({ ok: true });
+    const headers = { "X-Svid-Bridge-Token": DEV_CREDENTIALS.AWS_SESSION_TOKEN };
+    const down = await rt.invoke(async () => {
+      const ready = await fetch(`${endpoint}/v1/ready`, { headers });
+      const jwt = await fetch(`${endpoint}/v1/jwt-svid?audience=aud`, { headers });
+      return { ready: ready.status, jwt: jwt.status, body: (await jwt.json()) as { error: string } };
+    });
+    expect(down).toEqual({ ready: 503, jwt: 503, body: expect.objectContaining({ error: "not_ready" }) });
+    exchange.refuseWith(undefined);
+    await rt.invoke(async () => undefined); // the INVOKE retries init
+    const up = await rt.invoke(async () => {
+      const ready = await fetch(`${endpoint}/v1/ready`, { headers });
+      const jwt = await fetch(`${endpoint}/v1/jwt-svid?audience=aud`, { headers });
+      return { ready: ready.status, jwt: jwt.status };
+    });
+    expect(up).toEqual({ ready: 200, jwt: 200 });
+    expect((await rt.shutdown()).exitedInTime).toBe(true);
+  });
+});

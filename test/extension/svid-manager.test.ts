@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HttpExchangeClient } from "../../layers/extension/src/exchange-client.js";
+import type { ProofBinding } from "../../layers/extension/src/proof-builder.js";
+import { SvidManager, type SvidManagerOptions } from "../../layers/extension/src/svid-manager.js";
+import { ManualClock } from "../../lib/clock.js";
+import { errorCodeOf } from "../../lib/errors.js";
+import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
+
+describe("SvidManager", () => {
+  let exchange: FakeExchange;
+  let clock: ManualClock;
+  let mono: number;
+  let bindings: ProofBinding[];
+
+  beforeEach(async () => {
+    exchange = await startFakeExchange({ jwtTtlSeconds: 600 });
+    clock = new ManualClock(Date.now());
+    mono = 0;
+    bindings = [];
+  });
+  afterEach(() => exchange.stop());
+
+  function manager(over: Partial<SvidManagerOptions> = {}) {
+    return new SvidManager({
+      exchange: new HttpExchangeClient({
+        baseUrl: exchange.url,
+        proofs: {
+          proofFor: async (b) => {
+            bindings.push(b);
+            return { fake: true };
+          },
+        },
+      }),
+      jwtAudiences: ["aud-a"],
+      x509: true,
+      snapStart: false,
+      clockJumpMs: 60_000,
+      clock,
+      monotonic: () => mono,
+      ...over,
+    });
+  }
+  const advance = (ms: number, monoToo = true) => {
+    clock.advance(ms);
+    if (monoToo) mono += ms;
+  };
+
+  it("binds each proof to what its request asks for", async () => {
+    const m = manager();
+    await m.initialize();
+    const x509 = bindings.find((b) => b.kind === "x509");
+    const jwt = bindings.find((b) => b.kind === "jwt");
+    expect(jwt).toEqual({ kind: "jwt", audience: ["aud-a"] });
+    // The X.509 binding is the CSR's public key, the key the SVID certifies.
+    const { X509Certificate } = await import("node:crypto");
+    const leaf = new X509Certificate((await m.x509Svid()).certificateChainPem);
+    expect(Buffer.from((x509 as { spki: Uint8Array }).spki)).toEqual(
+      leaf.publicKey.export({ format: "der", type: "spki" }),
+    );
+  });
+
+  it("serves from the cache until half the lifetime, then refreshes on INVOKE", async () => {
+    const m = manager();
+    await m.initialize();
+    const first = await m.jwtSvid("aud-a");
+    advance(200_000);
+    await m.onInvoke();
+    expect(exchange.count("/v1/svid/jwt")).toBe(1);
+    expect((await m.jwtSvid("aud-a")).token).toBe(first.token);
+    advance(110_000); // past 300 s of a 600 s token
+    await m.onInvoke();
+    expect(exchange.count("/v1/svid/jwt")).toBe(2);
+    expect((await m.jwtSvid("aud-a")).token).not.toBe(first.token);
+  });
+
+  it("mints an unconfigured audience on demand and caches it", async () => {
+    const m = manager();
+    await m.initialize();
+    const a = await m.jwtSvid("aud-b");
+    const b = await m.jwtSvid("aud-b");
+    expect(a.token).toBe(b.token);
+    expect(exchange.count("/v1/svid/jwt")).toBe(2);
+  });
+
+  it("never serves an expired SVID: not_ready while the exchange is down", async () => {
+    const m = manager();
+    await m.initialize();
+    await exchange.stop();
+    advance(599_000);
+    await expect(m.jwtSvid("aud-a")).rejects.toMatchObject({ code: "not_ready", status: 503 });
+  });
+
+  it("passes the exchange's refusal through as exchange_rejected", async () => {
+    const m = manager();
+    exchange.refuseWith({ status: 403, code: "audience_not_allowed" });
+    const err = await m.jwtSvid("nope").catch((e) => e);
+    expect(errorCodeOf(err)).toBe("exchange_rejected");
+    expect(err.message).toContain("audience_not_allowed");
+  });
+
+  it("makes a new key and new SVIDs on the first INVOKE after a SnapStart restore", async () => {
+    const m = manager({ snapStart: true });
+    await m.initialize();
+    const before = await m.x509Svid();
+    const jwtBefore = await m.jwtSvid("aud-a");
+    await m.onInvoke();
+    const after = await m.x509Svid();
+    expect(after.privateKeyPem).not.toBe(before.privateKeyPem);
+    expect((await m.jwtSvid("aud-a")).token).not.toBe(jwtBefore.token);
+    await m.onInvoke(); // only once per restore
+    expect(exchange.count("/v1/svid/x509")).toBe(2);
+  });
+
+  it("makes a new key when the wall clock jumps against the monotonic clock between events", async () => {
+    const m = manager();
+    await m.initialize();
+    const before = await m.x509Svid();
+    advance(30_000, false); // 30 s of wall time the monotonic clock did not see: under the threshold
+    await m.onInvoke();
+    expect(exchange.count("/v1/svid/x509")).toBe(1);
+    advance(120_000, false);
+    await m.onInvoke();
+    expect(exchange.count("/v1/svid/x509")).toBe(2);
+    expect((await m.x509Svid()).privateKeyPem).not.toBe(before.privateKeyPem);
+  });
+
+  it("does not serve a cloned SVID when the rekey fails", async () => {
+    const m = manager({ snapStart: true });
+    await m.initialize();
+    await exchange.stop();
+    await m.onInvoke();
+    await expect(m.x509Svid()).rejects.toMatchObject({ code: "not_ready" });
+    await expect(m.jwtSvid("aud-a")).rejects.toMatchObject({ code: "not_ready" });
+    expect(m.ready).toBe(false);
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * FakeExchange: a TEST STAND-IN for the bridge's exchange, on a loopback port. It speaks
+ * the exchange's wire contract (POST /v1/svid/jwt, POST /v1/svid/x509, GET /v1/bundle,
+ * errors `{error, message}`) and issues real SVIDs from lib/ (a local CA, in-memory
+ * keys, mintJwtSvid), but it ACCEPTS ANY PROOF: it only records them. The real exchange
+ * checks every proof with STS; this one exists so the extension can be tested before
+ * and apart from it.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { IntermediateCertificateAuthority } from "../../lib/ca/intermediate-certificate-authority.js";
+import { BridgeError } from "../../lib/errors.js";
+import { InMemoryKeyManager } from "../../lib/local/in-memory-key-manager.js";
+import { createLocalCertificateAuthority } from "../../lib/local/local-certificate-authority.js";
+import { type Signer, signerFor } from "../../lib/ports/key-manager.js";
+import { TrustBundle } from "../../lib/spiffe/bundle.js";
+import { mintJwtSvid } from "../../lib/spiffe/jwt-svid.js";
+import { SpiffeId, TrustDomain } from "../../lib/spiffe/spiffe-id.js";
+import { certificatesToPem, checkCsr } from "../../lib/spiffe/x509-svid.js";
+
+export interface FakeExchangeOptions {
+  trustDomain?: string;
+  /** The SPIFFE ID every caller gets. */
+  spiffeId?: string;
+  jwtTtlSeconds?: number;
+  x509TtlSeconds?: number;
+  issuer?: string;
+}
+
+export interface RecordedRequest {
+  path: string;
+  body: Record<string, unknown> | undefined;
+}
+
+export interface FakeExchange {
+  url: string;
+  trustDomain: TrustDomain;
+  spiffeId: SpiffeId;
+  bundle: TrustBundle;
+  ca: IntermediateCertificateAuthority;
+  requests: RecordedRequest[];
+  /** How many SVIDs of a kind were issued. */
+  count(path: "/v1/svid/jwt" | "/v1/svid/x509" | "/v1/bundle"): number;
+  /** Answer every SVID request with this error until cleared (undefined). */
+  refuseWith(error: { status: number; code: string } | undefined): void;
+  setJwtTtl(seconds: number): void;
+  stop(): Promise<void>;
+}
+
+export async function startFakeExchange(options: FakeExchangeOptions = {}): Promise<FakeExchange> {
+  const trustDomain = TrustDomain.parse(options.trustDomain ?? "example.org");
+  const spiffeId = SpiffeId.parse(options.spiffeId ?? `spiffe://${trustDomain.name}/aws/111122223333/fn`);
+  const keys = new InMemoryKeyManager();
+  const ca = await createLocalCertificateAuthority({ trustDomain, keys });
+  const jwtKey = await keys.createKey("ES256");
+  const jwtSigner: Signer = await signerFor(keys, jwtKey.keyId);
+  const bundle = new TrustBundle({
+    trustDomain,
+    x509Authorities: await ca.trustAnchors(),
+    jwtAuthorities: [{ kid: jwtSigner.kid, jwk: jwtKey.jwk, alg: "ES256" }],
+  });
+  const bundleDoc = JSON.stringify(await bundle.toDocument());
+  const bundlePem = bundle.toX509Pem();
+  let jwtTtl = options.jwtTtlSeconds ?? 300;
+  const x509Ttl = options.x509TtlSeconds ?? 3600;
+  let refusal: { status: number; code: string } | undefined;
+  const requests: RecordedRequest[] = [];
+
+  async function handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (req.method === "GET" && url.pathname === "/v1/bundle") {
+      requests.push({ path: url.pathname, body: undefined });
+      return { status: 200, body: JSON.parse(bundleDoc) };
+    }
+    if (req.method !== "POST") throw new BridgeError("method_not_allowed", "POST only");
+    const body = await readBody(req);
+    requests.push({ path: url.pathname, body });
+    if (refusal)
+      throw new BridgeError(refusal.code as never, "refused by the test", { status: refusal.status });
+    if (body.proof === undefined) throw new BridgeError("proof_malformed", "no proof");
+    if (url.pathname === "/v1/svid/jwt") {
+      const audience = body.audience;
+      if (!Array.isArray(audience) || audience.some((a) => typeof a !== "string"))
+        throw new BridgeError("invalid_request", "audience must be a list of strings");
+      const svid = await mintJwtSvid({
+        spiffeId,
+        audience: audience as string[],
+        ttlSeconds: jwtTtl,
+        signer: jwtSigner,
+        jti: randomUUID(),
+        ...(options.issuer && { issuer: options.issuer }),
+      });
+      return {
+        status: 200,
+        body: { svids: [{ spiffe_id: spiffeId.toString(), token: svid.token, expires_at: svid.expiresAt }] },
+      };
+    }
+    if (url.pathname === "/v1/svid/x509") {
+      if (typeof body.csr !== "string") throw new BridgeError("invalid_request", "csr must be PEM");
+      const csr = await checkCsr(body.csr);
+      const issued = await ca.issue({ spiffeId, subjectPublicKey: csr.spki, ttlSeconds: x509Ttl });
+      return {
+        status: 200,
+        body: {
+          svids: [
+            {
+              spiffe_id: spiffeId.toString(),
+              certificate_chain: certificatesToPem(issued.chain),
+              expires_at: issued.expiresAt,
+            },
+          ],
+          bundle: bundlePem,
+        },
+      };
+    }
+    throw new BridgeError("not_found", `no route ${url.pathname}`);
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req)
+      .catch((error: unknown) => {
+        const e = error instanceof BridgeError ? error : new BridgeError("internal_error", String(error));
+        return { status: e.status, body: e.toJSON() };
+      })
+      .then(({ status, body }) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    trustDomain,
+    spiffeId,
+    bundle,
+    ca,
+    requests,
+    count: (path) => requests.filter((r) => r.path === path).length,
+    refuseWith: (e) => {
+      refusal = e;
+    },
+    setJwtTtl: (s) => {
+      jwtTtl = s;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
+  try {
+    const v = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) return v;
+  } catch {}
+  throw new BridgeError("invalid_request", "the body must be a JSON object");
+}

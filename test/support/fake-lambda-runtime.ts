@@ -1,0 +1,377 @@
+/**
+ * FakeLambdaRuntime: runs a built layer the way Lambda does, on loopback.
+ * - The Extensions API (2020-01-01): register (checks Lambda-Extension-Name against the
+ *   executable's file name), event/next (INVOKE and SHUTDOWN payloads with deadlineMs),
+ *   init/error, exit/error.
+ * - Enough of the Runtime API (2018-06-01): invocation/next, invocation/{id}/response
+ *   and /error, init/error; an in-process runtime polls it and runs the test's handler.
+ * - Phases: init is done when every extension has called event/next; an invoke ends
+ *   when the runtime has answered and every extension has called event/next again.
+ *   Between invokes nothing answers event/next, and the extension processes are
+ *   frozen with SIGSTOP (no timers, no CPU), as Lambda freezes the sandbox.
+ * - Every file in <layer>/extensions/ starts as a child process with the environment
+ *   Lambda gives extensions (credentials, region, function name, runtime API address).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readdirSync } from "node:fs";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { type AddressInfo, createServer } from "node:net";
+import { dirname, join } from "node:path";
+
+export interface FakeLambdaRuntimeOptions {
+  /** The layer's unzipped tree (what Lambda mounts at /opt). */
+  layerDir: string;
+  /** Added to (and overriding) the environment Lambda sets. */
+  env?: Record<string, string>;
+  functionName?: string;
+  /** Lambda's init budget for extensions. Default 10 s. */
+  initTimeoutMs?: number;
+  /** SIGSTOP extensions between invokes. Default true. */
+  freeze?: boolean;
+}
+
+export type InitResult =
+  | { ok: true; ms: number }
+  | { ok: false; errorType: string; message: string; ms: number };
+
+export interface ShutdownResult {
+  exitedInTime: boolean;
+  code: number | null;
+  ms: number;
+}
+
+export interface InvokeContext {
+  requestId: string;
+  deadlineMs: number;
+  env: Record<string, string>;
+}
+
+interface Extension {
+  file: string;
+  child: ChildProcess;
+  id?: string;
+  pendingNext?: ServerResponse;
+  exited: boolean;
+  exitCode: number | null;
+  errors: { path: string; errorType: string; body: string }[];
+}
+
+/** The credentials of a dev principal: what Lambda puts in the environment. */
+export const DEV_CREDENTIALS = {
+  AWS_ACCESS_KEY_ID: "ASIADEVPRINCIPAL0001",
+  AWS_SECRET_ACCESS_KEY: "dev/secret/key/for/the/fake/lambda/runtime/0001",
+  AWS_SESSION_TOKEN: "IQoJb3JpZ2luX2VjEDEVSESSIONTOKENFORTHEFAKERUNTIME0001",
+};
+
+/** A port that was free a moment ago: for the extension's local API (it takes a fixed port). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export class FakeLambdaRuntime {
+  readonly extensions: Extension[] = [];
+  readonly functionName: string;
+  initResult: InitResult | undefined;
+  logs = "";
+  #server: Server;
+  #address = "";
+  #options: FakeLambdaRuntimeOptions;
+  #waiters: (() => void)[] = [];
+  #invocations: { id: string; deadlineMs: number; payload: string }[] = [];
+  #runtimeNext: ServerResponse | undefined;
+  #responses = new Map<string, (r: { ok: boolean; body: string }) => void>();
+  #frozen = false;
+  #functionEnv: Record<string, string> = {};
+
+  private constructor(options: FakeLambdaRuntimeOptions) {
+    this.#options = options;
+    this.functionName = options.functionName ?? "svid-bridge-test-fn";
+    this.#server = createHttpServer((req, res) => {
+      this.#route(req, res).catch((e) => {
+        res.writeHead(500).end(String(e));
+      });
+    });
+  }
+
+  /** Starts the API, launches every extension in the layer, and waits for the init phase to end. */
+  static async start(options: FakeLambdaRuntimeOptions): Promise<FakeLambdaRuntime> {
+    const rt = new FakeLambdaRuntime(options);
+    await new Promise<void>((r) => rt.#server.listen(0, "127.0.0.1", r));
+    rt.#address = `127.0.0.1:${(rt.#server.address() as AddressInfo).port}`;
+    const started = Date.now();
+    const env = rt.#lambdaEnv();
+    rt.#functionEnv = { ...env };
+    for (const name of readdirSync(join(options.layerDir, "extensions"))) {
+      const file = join(options.layerDir, "extensions", name);
+      const child = spawn(file, [], { env, stdio: ["ignore", "pipe", "pipe"] });
+      const ext: Extension = { file, child, exited: false, exitCode: null, errors: [] };
+      child.stdout?.on("data", (d: Buffer) => {
+        rt.logs += d.toString();
+      });
+      child.stderr?.on("data", (d: Buffer) => {
+        rt.logs += d.toString();
+      });
+      child.on("exit", (code) => {
+        ext.exited = true;
+        ext.exitCode = code;
+        rt.#wake();
+      });
+      rt.extensions.push(ext);
+    }
+    const budget = options.initTimeoutMs ?? 10_000;
+    const done = await rt.#until(
+      () => rt.extensions.every((e) => e.pendingNext || e.exited || e.errors.length),
+      budget,
+    );
+    const ms = Date.now() - started;
+    // After init/error an extension is expected to exit; give it a moment to.
+    if (rt.extensions.some((e) => e.errors.length))
+      await rt.#until(() => rt.extensions.every((e) => e.exited || !e.errors.length), 1_000);
+    const failed = rt.extensions.find((e) => e.errors.length || e.exited);
+    if (!done)
+      rt.initResult = { ok: false, errorType: "Extension.InitTimeout", message: "init timed out", ms };
+    else if (failed)
+      rt.initResult = {
+        ok: false,
+        errorType: failed.errors[0]?.errorType ?? "Extension.Crash",
+        message: failed.errors[0]?.body ?? `exited with ${failed.exitCode}`,
+        ms,
+      };
+    else rt.initResult = { ok: true, ms };
+    if (rt.initResult.ok) rt.#freeze();
+    return rt;
+  }
+
+  /** The environment the function's runtime sees (for the handler). */
+  get functionEnv(): Record<string, string> {
+    return this.#functionEnv;
+  }
+
+  /**
+   * One invoke: the runtime gets the event, every extension gets INVOKE; resolves with
+   * the handler's result once the handler has answered and every extension is done.
+   */
+  async invoke<T>(handler: (ctx: InvokeContext) => Promise<T>, timeoutMs = 10_000): Promise<T> {
+    if (!this.initResult?.ok) throw new Error("init did not succeed");
+    this.#thaw();
+    const requestId = randomUUID();
+    const deadlineMs = Date.now() + timeoutMs;
+    for (const ext of this.extensions) {
+      if (!ext.pendingNext) throw new Error(`${ext.file} is not waiting for an event`);
+      this.#deliver(ext, {
+        eventType: "INVOKE",
+        deadlineMs,
+        requestId,
+        invokedFunctionArn: `arn:aws:lambda:us-east-1:111122223333:function:${this.functionName}`,
+        tracing: { type: "X-Amzn-Trace-Id", value: `Root=1-${Date.now().toString(16)}-${requestId}` },
+      });
+    }
+    this.#invocations.push({ id: requestId, deadlineMs, payload: "{}" });
+    this.#flushRuntime();
+    const answered = new Promise<{ ok: boolean; body: string }>((r) => this.#responses.set(requestId, r));
+    // The in-process runtime: polls invocation/next over HTTP, runs the handler, answers.
+    const base = `http://${this.#address}/2018-06-01/runtime`;
+    const next = await fetch(`${base}/invocation/next`);
+    const id = next.headers.get("lambda-runtime-aws-request-id")!;
+    await next.text();
+    let outcome: { ok: boolean; value?: T; error?: unknown };
+    try {
+      outcome = {
+        ok: true,
+        value: await handler({ requestId: id, deadlineMs, env: this.#functionEnv }),
+      };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    await fetch(`${base}/invocation/${id}/${outcome.ok ? "response" : "error"}`, {
+      method: "POST",
+      body: JSON.stringify(outcome.ok ? (outcome.value ?? null) : { errorMessage: String(outcome.error) }),
+    });
+    await answered;
+    const finished = await this.#until(
+      () => this.extensions.every((e) => e.pendingNext || e.exited),
+      Math.max(0, deadlineMs - Date.now()),
+    );
+    if (!finished) throw new Error("an extension did not finish the invoke before the deadline");
+    this.#freeze();
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value as T;
+  }
+
+  /** SHUTDOWN with Lambda's deadline (2 s with external extensions); SIGKILL after it. */
+  async shutdown(reason = "SPINDOWN", budgetMs = 2_000): Promise<ShutdownResult> {
+    this.#thaw();
+    const start = Date.now();
+    const deadlineMs = start + budgetMs;
+    for (const ext of this.extensions)
+      if (ext.pendingNext) this.#deliver(ext, { eventType: "SHUTDOWN", shutdownReason: reason, deadlineMs });
+    const exited = await this.#until(() => this.extensions.every((e) => e.exited), budgetMs);
+    for (const ext of this.extensions) if (!ext.exited) ext.child.kill("SIGKILL");
+    return { exitedInTime: exited, code: this.extensions[0]?.exitCode ?? null, ms: Date.now() - start };
+  }
+
+  async close(): Promise<void> {
+    this.#thaw();
+    for (const ext of this.extensions) if (!ext.exited) ext.child.kill("SIGKILL");
+    await this.#until(() => this.extensions.every((e) => e.exited), 2_000);
+    this.#server.closeAllConnections();
+    await new Promise<void>((r) => this.#server.close(() => r()));
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #lambdaEnv(): Record<string, string> {
+    return {
+      PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:/opt/bin`,
+      LANG: "en_US.UTF-8",
+      TZ: ":UTC",
+      AWS_LAMBDA_RUNTIME_API: this.#address,
+      AWS_REGION: "us-east-1",
+      AWS_DEFAULT_REGION: "us-east-1",
+      AWS_LAMBDA_FUNCTION_NAME: this.functionName,
+      AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "128",
+      AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+      ...DEV_CREDENTIALS,
+      ...this.#options.env,
+    };
+  }
+
+  #deliver(ext: Extension, event: Record<string, unknown>): void {
+    const res = ext.pendingNext!;
+    ext.pendingNext = undefined;
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "lambda-extension-event-identifier": randomUUID(),
+    });
+    res.end(JSON.stringify(event));
+  }
+
+  #freeze(): void {
+    if (this.#options.freeze === false || this.#frozen) return;
+    for (const ext of this.extensions) if (!ext.exited) ext.child.kill("SIGSTOP");
+    this.#frozen = true;
+  }
+
+  #thaw(): void {
+    if (!this.#frozen) return;
+    for (const ext of this.extensions) if (!ext.exited) ext.child.kill("SIGCONT");
+    this.#frozen = false;
+  }
+
+  #flushRuntime(): void {
+    if (!this.#runtimeNext) return;
+    const inv = this.#invocations.shift();
+    if (!inv) return;
+    const res = this.#runtimeNext;
+    this.#runtimeNext = undefined;
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "lambda-runtime-aws-request-id": inv.id,
+      "lambda-runtime-deadline-ms": String(inv.deadlineMs),
+      "lambda-runtime-invoked-function-arn": `arn:aws:lambda:us-east-1:111122223333:function:${this.functionName}`,
+    });
+    res.end(inv.payload);
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Resolves true when `cond` holds (re-checked on every API call or exit), false at the timeout. */
+  async #until(cond: () => boolean, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      const left = end - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+    return true;
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const path = req.url ?? "/";
+    const ext = this.extensions.find((e) => e.id && e.id === req.headers["lambda-extension-identifier"]);
+    try {
+      if (path === "/2020-01-01/extension/register" && req.method === "POST") {
+        const name = req.headers["lambda-extension-name"];
+        // Lambda matches the name against the executable's file name.
+        const target = this.extensions.find((e) => !e.id && e.file.endsWith(`/${name}`));
+        const events = (JSON.parse(body || "{}") as { events?: unknown }).events;
+        if (!target || !Array.isArray(events) || !events.includes("SHUTDOWN")) {
+          res.writeHead(403, { "content-type": "application/json" });
+          res.end(JSON.stringify({ errorType: "Extension.InvalidName", errorMessage: "bad register" }));
+          return;
+        }
+        target.id = randomUUID();
+        res.writeHead(200, { "content-type": "application/json", "lambda-extension-identifier": target.id });
+        res.end(
+          JSON.stringify({
+            functionName: this.functionName,
+            functionVersion: "$LATEST",
+            handler: "index.handler",
+          }),
+        );
+        return;
+      }
+      if (path.startsWith("/2020-01-01/extension/")) {
+        if (!ext) {
+          res.writeHead(403).end(JSON.stringify({ errorType: "Extension.Unknown" }));
+          return;
+        }
+        if (path.endsWith("/event/next") && req.method === "GET") {
+          // Held open: answered when the next event comes (never while frozen).
+          ext.pendingNext = res;
+          return;
+        }
+        if ((path.endsWith("/init/error") || path.endsWith("/exit/error")) && req.method === "POST") {
+          ext.errors.push({
+            path,
+            errorType: String(req.headers["lambda-extension-function-error-type"] ?? ""),
+            body,
+          });
+          res.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ status: "OK" }));
+          return;
+        }
+      }
+      if (path === "/2018-06-01/runtime/invocation/next" && req.method === "GET") {
+        this.#runtimeNext = res;
+        this.#flushRuntime();
+        return;
+      }
+      const m = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/.exec(path);
+      if (m && req.method === "POST") {
+        this.#responses.get(m[1]!)?.({ ok: m[2] === "response", body });
+        this.#responses.delete(m[1]!);
+        res.writeHead(202).end(JSON.stringify({ status: "OK" }));
+        return;
+      }
+      if (path === "/2018-06-01/runtime/init/error" && req.method === "POST") {
+        res.writeHead(202).end();
+        return;
+      }
+      res.writeHead(404).end();
+    } finally {
+      this.#wake();
+    }
+  }
+}
