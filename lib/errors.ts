@@ -34,6 +34,8 @@ export type ErrorCode =
   | "key_unavailable"
   | "ca_unavailable"
   | "ca_busy"
+  // ACM PCA direct mode (kms-pca): a CSR asking for SANs, whose merge with the API's is unknown
+  | "csr_sans_not_allowed"
   // proof of identity
   | "proof_malformed"
   | "proof_invalid"
