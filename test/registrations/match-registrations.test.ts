@@ -133,3 +133,62 @@ describe("renderSpiffeId", () => {
     );
   });
 });
+
+describe("matching on random input (property)", () => {
+  it("never throws anything but role_id_mismatch or invalid_rendered_id, and every result is in the trust domain", async () => {
+    const fc = (await import("fast-check")).default;
+    const name = fc.oneof(
+      fc.string({ maxLength: 70 }),
+      fc.constantFrom("app", "orders-fn", "a@b", "..", "a/b", ""),
+    );
+    const entryArb = fc.record({
+      spiffeId: fc.oneof(
+        fc.string(),
+        fc
+          .constantFrom("{account}", "{role}", "{session}", "x", "/", "{", "}")
+          .chain((a) =>
+            fc
+              .constantFrom("spiffe://example.org/", "spiffe://other.org/", "spiffe://example.org")
+              .map((p) => p + a),
+          ),
+      ),
+      sessionName: fc.option(fc.string({ maxLength: 70 }), { nil: undefined }),
+      roleId: fc.option(fc.constantFrom("AROAEXAMPLEEXAMPLE123", "AROAOTHER"), { nil: undefined }),
+      enabled: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(entryArb, { maxLength: 4 }),
+        name,
+        fc.option(name, { nil: undefined }),
+        (raw, roleName, sessionName) => {
+          const entries = raw.map((r, i) =>
+            e(`e${i}`, {
+              spiffeId: r.spiffeId,
+              enabled: r.enabled,
+              sel: {
+                roleName,
+                ...(r.sessionName !== undefined && { sessionName: r.sessionName }),
+                ...(r.roleId !== undefined && { roleId: r.roleId }),
+              },
+            }),
+          );
+          const caller = {
+            ...role,
+            roleName,
+            ...(sessionName === undefined ? { sessionName: undefined } : { sessionName }),
+          };
+          try {
+            for (const m of matchRegistrations(caller, entries, td)) {
+              expect(m.spiffeId.isMemberOf(td)).toBe(true);
+              expect(m.spiffeId.isTrustDomainId).toBe(false);
+            }
+          } catch (error) {
+            expect(["role_id_mismatch", "invalid_rendered_id"]).toContain(errorCodeOf(error));
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
