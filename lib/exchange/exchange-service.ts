@@ -10,7 +10,8 @@ import { BridgeError } from "../errors.js";
 import type { CallerIdentity, CallerVerifier } from "../ports/caller-verifier.js";
 import type { CertificateAuthority } from "../ports/certificate-authority.js";
 import type { Signer } from "../ports/key-manager.js";
-import type { RegistrationEntry, SvidKind } from "../ports/registration-store.js";
+import type { SvidKind } from "../ports/registration-store.js";
+import type { RegistrationMatch } from "../registrations/match-registrations.js";
 import type { TrustBundle } from "../spiffe/bundle.js";
 import { mintJwtSvid } from "../spiffe/jwt-svid.js";
 import type { SpiffeId } from "../spiffe/spiffe-id.js";
@@ -22,13 +23,9 @@ import {
   type X509SvidRequest,
 } from "./requests.js";
 
-export interface RegistrationMatch {
-  entry: RegistrationEntry;
-  /** The entry's SPIFFE ID, rendered for this caller. */
-  spiffeId: SpiffeId;
-}
+export type { RegistrationMatch };
 
-/** Finds the caller's entries (one Query) and matches them; throws `no_registration` & co. */
+/** Finds the caller's entries (one Query) and matches them; may throw `role_id_mismatch`, `invalid_rendered_id`. */
 export type RegistrationResolver = (identity: CallerIdentity) => Promise<RegistrationMatch[]>;
 
 /** How a request's binding is computed: must equal what the client signed (lib/proof). */

@@ -1,0 +1,58 @@
+/**
+ * The exchange's reads of the key set, each through the sandbox's KeySetCache: the
+ * active JWT signer, the trust bundle it hands out, and the intermediate CA (rebuilt
+ * only when the rotation has put a new intermediate in the set).
+ */
+import type { IntermediateCertificateAuthority } from "../ca/intermediate-certificate-authority.js";
+import type { Clock } from "../clock.js";
+import { jwtAuthoritiesOf } from "../discovery/discovery-documents.js";
+import { BridgeError } from "../errors.js";
+import type { KeySetCache } from "../keyset/key-set-cache.js";
+import { intermediateFromRecord, trustAnchorsOf } from "../keyset/x509-authority.js";
+import type { CertificateAuthority } from "../ports/certificate-authority.js";
+import type { KeyManager } from "../ports/key-manager.js";
+import { TrustBundle } from "../spiffe/bundle.js";
+import type { TrustDomain } from "../spiffe/spiffe-id.js";
+
+export function keySetBundle(cache: KeySetCache, trustDomain: TrustDomain, refreshHintSeconds = 300) {
+  return async (): Promise<TrustBundle> => {
+    const set = await cache.get();
+    return new TrustBundle({
+      trustDomain,
+      jwtAuthorities: jwtAuthoritiesOf(set),
+      x509Authorities: trustAnchorsOf(set),
+      sequence: set.sequence,
+      refreshHintSeconds,
+    });
+  };
+}
+
+/** Intermediate mode: leaves signed by the intermediate the key set names. */
+export function keySetCertificateAuthority(
+  cache: KeySetCache,
+  keys: KeyManager,
+  clock: Clock,
+): CertificateAuthority {
+  let current: { certificatePem: string; ca: Promise<IntermediateCertificateAuthority> } | undefined;
+  const resolve = async () => {
+    const record = (await cache.get()).x509;
+    if (!record)
+      throw new BridgeError(
+        "ca_unavailable",
+        "no intermediate CA in the key set: the rotation has not issued one yet",
+      );
+    if (current?.certificatePem !== record.certificatePem) {
+      const ca = intermediateFromRecord(record, keys, clock);
+      current = { certificatePem: record.certificatePem, ca };
+      // A failed build must not stick: the next request tries again.
+      ca.catch(() => {
+        if (current?.ca === ca) current = undefined;
+      });
+    }
+    return current.ca;
+  };
+  return {
+    issue: async (request) => (await resolve()).issue(request),
+    trustAnchors: async () => trustAnchorsOf(await cache.get()),
+  };
+}
