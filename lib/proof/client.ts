@@ -4,6 +4,7 @@
  * Lambda extension's bundle stays small; where the credentials come from is the
  * caller's choice (pass `fromNodeProviderChain()` or static credentials).
  */
+import { randomBytes } from "node:crypto";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -13,6 +14,7 @@ import {
   DEFAULT_SERVER_ID_HEADER,
   FORM_CONTENT_TYPE,
   GET_CALLER_IDENTITY_BODY,
+  NONCE_HEADER,
   type Proof,
 } from "./proof-format.js";
 import { GLOBAL_STS_HOST, GLOBAL_STS_REGION, regionalStsHost } from "./sts-endpoints.js";
@@ -64,6 +66,7 @@ export async function buildProof(options: BuildProofOptions): Promise<Proof> {
       "content-type": FORM_CONTENT_TYPE,
       [(options.serverIdHeader ?? DEFAULT_SERVER_ID_HEADER).toLowerCase()]: options.serverId,
       [(options.bindingHeader ?? DEFAULT_BINDING_HEADER).toLowerCase()]: options.binding,
+      [NONCE_HEADER]: randomBytes(16).toString("base64url"),
     },
     body: GET_CALLER_IDENTITY_BODY,
   });

@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { BridgeError, type ErrorCode } from "../errors.js";
-import { FORM_CONTENT_TYPE, GET_CALLER_IDENTITY_BODY } from "./proof-format.js";
+import { FORM_CONTENT_TYPE, GET_CALLER_IDENTITY_BODY, NONCE_HEADER } from "./proof-format.js";
 
 export interface ProofRules {
   /** Lower-case header name carrying the bridge's server ID. */
@@ -145,7 +145,13 @@ export function checkProof(
   if (body !== GET_CALLER_IDENTITY_BODY)
     invalid("body", `the body must be exactly ${GET_CALLER_IDENTITY_BODY}`);
 
-  const allowed = new Set([...AWS_HEADERS, TOKEN_HEADER, rules.serverIdHeader, rules.bindingHeader]);
+  const allowed = new Set([
+    ...AWS_HEADERS,
+    TOKEN_HEADER,
+    NONCE_HEADER,
+    rules.serverIdHeader,
+    rules.bindingHeader,
+  ]);
   const byName = new Map<string, string>();
   for (const [rawName, value] of headers) {
     if (!HEADER_NAME.test(rawName)) invalid("header-name", `not a header name: ${JSON.stringify(rawName)}`);
@@ -211,6 +217,10 @@ export function checkProof(
       invalid("unsigned-header", `header ${name} is present but not signed`);
   for (const name of ["host", "x-amz-date"])
     if (!byName.has(name)) invalid("unsigned-header", `${name} must be present and signed`);
+
+  const nonce = byName.get(NONCE_HEADER);
+  if (nonce !== undefined && !/^[A-Za-z0-9_-]{16,64}$/.test(nonce))
+    invalid("nonce", `${NONCE_HEADER} must be 16 to 64 base64url characters`);
 
   const contentType = byName.get("content-type");
   if (contentType === undefined || !FORM_CONTENT_TYPES.has(contentType.toLowerCase()))

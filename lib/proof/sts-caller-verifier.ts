@@ -11,7 +11,7 @@ import { BridgeError } from "../errors.js";
 import type { CallerIdentity, CallerVerifier, VerifyProofRequest } from "../ports/caller-verifier.js";
 import type { ReplayCache } from "../ports/replay-cache.js";
 import { callerIdentityFrom } from "./caller-arn.js";
-import { DEFAULT_BINDING_HEADER, DEFAULT_SERVER_ID_HEADER } from "./proof-format.js";
+import { DEFAULT_BINDING_HEADER, DEFAULT_SERVER_ID_HEADER, NONCE_HEADER } from "./proof-format.js";
 import { type CheckedProof, checkProof, type ProofRules } from "./proof-rules.js";
 import { GLOBAL_STS_HOST, GLOBAL_STS_REGION, isRegionName, regionalStsHost } from "./sts-endpoints.js";
 import { StsForwarder } from "./sts-forwarder.js";
@@ -106,8 +106,12 @@ export class StsCallerVerifier implements CallerVerifier {
       maxHeaderBytes: positive(options.maxHeaderBytes, 8_192, "maxHeaderBytes"),
       maxHeaders: positive(options.maxHeaders, 16, "maxHeaders"),
     };
-    if (this.rules.serverIdHeader === this.rules.bindingHeader)
-      configError("serverIdHeader and bindingHeader must differ");
+    if (
+      this.rules.serverIdHeader === this.rules.bindingHeader ||
+      this.rules.serverIdHeader === NONCE_HEADER ||
+      this.rules.bindingHeader === NONCE_HEADER
+    )
+      configError(`serverIdHeader, bindingHeader and ${NONCE_HEADER} must differ`);
     this.#replayCache = options.replayCache;
     this.#clock = options.clock ?? systemClock;
     this.#allowIamUsers = options.allowIamUsers ?? false;

@@ -26,8 +26,17 @@ describe("buildProof (client half)", () => {
     expect(header(proof, "x-svid-bridge-server-id")).toBe(SERVER_ID);
     expect(header(proof, "x-svid-bridge-binding")).toBe(binding);
     expect(header(proof, "authorization")).toMatch(
-      /^AWS4-HMAC-SHA256 Credential=ASIAFAKEROLE00000001\/20261123\/eu-west-1\/sts\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-svid-bridge-binding;x-svid-bridge-server-id, Signature=[0-9a-f]{64}$/,
+      /^AWS4-HMAC-SHA256 Credential=ASIAFAKEROLE00000001\/20261123\/eu-west-1\/sts\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-svid-bridge-binding;x-svid-bridge-nonce;x-svid-bridge-server-id, Signature=[0-9a-f]{64}$/,
     );
+  });
+
+  it("signs a fresh nonce, so two proofs for the same request in the same second differ", async () => {
+    const make = () =>
+      buildProof({ region: "eu-west-1", credentials: ROLE, serverId: SERVER_ID, binding, clock });
+    const [a, b] = [await make(), await make()];
+    expect(header(a, "x-svid-bridge-nonce")).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(header(a, "x-svid-bridge-nonce")).not.toBe(header(b, "x-svid-bridge-nonce"));
+    expect(header(a, "authorization")).not.toBe(header(b, "authorization"));
   });
 
   it("uses the partition's DNS suffix, the global endpoint on request, and custom header names", async () => {

@@ -429,6 +429,19 @@ const localRefusals: Refusal[] = [
     rule: "content-type",
   },
   {
+    name: "a nonce that is not 16–64 base64url characters",
+    proof: () => raw({ headers: { "x-svid-bridge-nonce": "short" } }),
+    code: "proof_invalid",
+    rule: "nonce",
+  },
+  {
+    name: "an unsigned nonce",
+    proof: () =>
+      raw({ headers: { "x-svid-bridge-nonce": "A".repeat(22) }, unsigned: ["x-svid-bridge-nonce"] }),
+    code: "proof_invalid",
+    rule: "unsigned-header",
+  },
+  {
     name: "an X-Amz-Content-Sha256 that is not the body's",
     proof: () => raw({ headers: { "x-amz-content-sha256": "0".repeat(64) } }),
     code: "proof_invalid",
@@ -547,6 +560,12 @@ describe("StsCallerVerifier spends each proof once", () => {
     const proof = await good();
     await v.verify({ proof, expectedBinding: BINDING });
     await expectRefusal(v.verify({ proof, expectedBinding: BINDING }), "proof_replayed", "replay");
+  });
+
+  it("accepts two proofs for the same request made in the same second (their nonces differ)", async () => {
+    const v = verifierWith();
+    await v.verify({ proof: await good(), expectedBinding: BINDING });
+    await expect(v.verify({ proof: await good(), expectedBinding: BINDING })).resolves.toBeDefined();
   });
 
   it("refuses a proof replayed after the window, though its record has expired", async () => {
