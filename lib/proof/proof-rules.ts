@@ -55,6 +55,7 @@ const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/;
 const HEADER_VALUE = /^[\x20-\x7e]*$/;
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]{16,128})\/(\d{8})\/([a-z0-9-]{1,32})\/sts\/aws4_request, ?SignedHeaders=([a-z0-9-]+(?:;[a-z0-9-]+)*), ?Signature=([0-9a-f]{64})$/;
+const BINDING = /^[A-Za-z0-9_-]{43}$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 function refuse(code: ErrorCode, rule: string, message: string): never {
@@ -140,6 +141,12 @@ export function checkProof(
   rules: ProofRules,
   nowMs: number,
 ): CheckedProof {
+  // The exchange computes this with jwtBinding/x509Binding; anything else is its bug, not the caller's.
+  if (!BINDING.test(expectedBinding))
+    throw new BridgeError(
+      "internal_error",
+      "expectedBinding is not a base64url SHA-256 (use jwtBinding or x509Binding)",
+    );
   const { method, body, headers } = readShape(proof, rules);
   if (method !== "POST") invalid("method", "the proof must be a POST");
   if (body !== GET_CALLER_IDENTITY_BODY)

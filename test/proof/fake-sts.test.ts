@@ -1,7 +1,7 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../lib/clock.js";
-import { FakeSts } from "../support/fake-sts.js";
+import { FakeSts, makeDevRolePrincipal } from "../support/fake-sts.js";
 import { EXPIRED, ROLE, T0, USER } from "./fixtures.js";
 
 // The real STS client, end to end: proves FakeSts speaks STS's wire protocol.
@@ -44,6 +44,15 @@ describe("FakeSts with @aws-sdk/client-sts", () => {
     });
     const user = await client(USER).send(new GetCallerIdentityCommand({}));
     expect(user.Arn).toBe(USER.arn);
+  });
+
+  it("serves a generated dev role session", async () => {
+    const dev = makeDevRolePrincipal({ account: "123456789012", roleName: "dev-role", sessionName: "my-fn" });
+    expect(dev.accessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
+    sts.addPrincipal(dev);
+    const answer = await client(dev).send(new GetCallerIdentityCommand({}));
+    expect(answer.Arn).toBe("arn:aws:sts::123456789012:assumed-role/dev-role/my-fn");
+    expect(answer.UserId).toBe(dev.userId);
   });
 
   it.each([

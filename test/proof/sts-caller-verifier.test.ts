@@ -652,6 +652,13 @@ describe("StsCallerVerifier when STS cannot answer", () => {
 });
 
 describe("StsCallerVerifier configuration", () => {
+  it("treats an expectedBinding that is no binding as the exchange's bug (500), not the caller's", async () => {
+    await expect(verifierWith().verify({ proof: await good(), expectedBinding: "" })).rejects.toMatchObject({
+      code: "internal_error",
+      status: 500,
+    });
+  });
+
   it.each<[string, Partial<StsCallerVerifierOptions>]>([
     ["no regions", { regions: [] }],
     ["a region that is not one", { regions: ["evil.example.com"] }],

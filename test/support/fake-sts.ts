@@ -17,7 +17,7 @@
  * Dependencies: node:http, node:crypto, @smithy/signature-v4, @aws-crypto/sha256-js,
  * @smithy/protocol-http (all already in the extension's and the bridge's bundles).
  */
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Sha256 } from "@aws-crypto/sha256-js";
@@ -319,4 +319,28 @@ export class FakeSts {
     });
     res.end(body);
   }
+}
+
+export interface DevRole {
+  account: string;
+  roleName: string;
+  /** For Lambda, the function name. */
+  sessionName: string;
+  partition?: "aws" | "aws-cn" | "aws-us-gov";
+}
+
+/**
+ * A fresh dev role session with random temporary credentials, as `svid-bridge dev`
+ * prints them: export the keys, and proofs signed with them pass FakeSts.
+ */
+export function makeDevRolePrincipal(role: DevRole): DevPrincipal {
+  const id = (n: number) =>
+    Array.from(randomBytes(n), (b) => "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[b % 32]).join("");
+  return {
+    accessKeyId: `ASIA${id(16)}`,
+    secretAccessKey: randomBytes(30).toString("base64"),
+    sessionToken: randomBytes(96).toString("base64"),
+    arn: `arn:${role.partition ?? "aws"}:sts::${role.account}:assumed-role/${role.roleName}/${role.sessionName}`,
+    userId: `AROA${id(17)}:${role.sessionName}`,
+  };
 }
