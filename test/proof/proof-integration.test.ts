@@ -195,7 +195,12 @@ function apply(proof: Proof, m: Mutation): unknown {
     case "body":
       return { ...proof, headers, body: m.s };
     case "bodyFlip":
-      return { ...proof, headers, body: flip(proof.body, m.at, m.c) };
+      // An earlier mutation may have made the body something other than a string.
+      return {
+        ...proof,
+        headers,
+        body: typeof proof.body === "string" ? flip(proof.body, m.at, m.c) : proof.body,
+      };
     case "method":
       return { ...proof, headers, method: m.s };
     case "field":
