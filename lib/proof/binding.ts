@@ -41,3 +41,10 @@ export function jwtBinding(ask: JwtAsk): string {
 export function x509Binding(spkiDer: Uint8Array): string {
   return digest(canonicalJson({ kind: "x509", spki: Buffer.from(spkiDer).toString("base64url") }));
 }
+
+/** What one exchange request asks for, in the shape the extension's exchange client uses. */
+export type ProofAsk = ({ kind: "jwt" } & JwtAsk) | { kind: "x509"; spki: Uint8Array };
+
+export function bindingOf(ask: ProofAsk): string {
+  return ask.kind === "jwt" ? jwtBinding(ask) : x509Binding(ask.spki);
+}

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, jwtBinding, x509Binding } from "../../lib/proof/binding.js";
+import { bindingOf, canonicalJson, jwtBinding, x509Binding } from "../../lib/proof/binding.js";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("base64url");
 
@@ -28,6 +28,14 @@ describe("binding", () => {
       sha(`{"kind":"x509","spki":"${Buffer.from(spki).toString("base64url")}"}`),
     );
     expect(x509Binding(spki)).not.toBe(x509Binding(new Uint8Array([0x30, 0x59, 1, 2, 4])));
+  });
+
+  it("bindingOf dispatches on the kind asked for", () => {
+    const spki = new Uint8Array([1, 2, 3]);
+    expect(bindingOf({ kind: "jwt", audience: ["a"], spiffeId: "spiffe://e/x" })).toBe(
+      jwtBinding({ audience: ["a"], spiffeId: "spiffe://e/x" }),
+    );
+    expect(bindingOf({ kind: "x509", spki })).toBe(x509Binding(spki));
   });
 
   it("writes canonical JSON with sorted keys and no whitespace", () => {
