@@ -44,6 +44,10 @@ export type ErrorCode =
   | "proof_rejected"
   | "sts_unavailable"
   | "principal_not_allowed"
+  // proof of identity: rules with their own code (lib/proof/proof-rules.ts)
+  | "proof_server_id_mismatch"
+  | "proof_binding_mismatch"
+  | "proof_region_not_allowed"
   // registrations
   | "no_registration"
   | "registration_invalid"
@@ -86,6 +90,9 @@ const DEFAULT_STATUS: Partial<Record<ErrorCode, number>> = {
   proof_replayed: 401,
   proof_rejected: 401,
   principal_not_allowed: 403,
+  proof_server_id_mismatch: 401,
+  proof_binding_mismatch: 401,
+  proof_region_not_allowed: 401,
   sts_unavailable: 503,
   no_registration: 403,
   role_id_mismatch: 403,

@@ -21,10 +21,15 @@ export interface CallerIdentity {
 export interface VerifyProofRequest {
   /** The proof as the client sent it (JSON value). */
   proof: unknown;
-  /** The SHA-256 binding the client should have signed over what it asks for (base64url). */
+  /** The SHA-256 binding the client should have signed over what it asks for (base64url): jwtBinding() or x509Binding() from lib/proof/binding.ts. */
   expectedBinding: string;
 }
 
 export interface CallerVerifier {
+  /**
+   * Resolves the caller's identity, or rejects with a BridgeError: 400/401 `proof_*`
+   * codes for a bad proof (`details.rule` names the rule), 403 `principal_not_allowed`,
+   * 503 `sts_unavailable` / `store_unavailable`. Each proof is accepted once.
+   */
   verify(request: VerifyProofRequest): Promise<CallerIdentity>;
 }

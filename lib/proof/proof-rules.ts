@@ -1,0 +1,255 @@
+/**
+ * The exchange's checks on a proof, everything that can be decided before STS is
+ * asked (the rules of ../shared/reference/aws-lambda-sts-federation.md §4, after
+ * Vault's aws/iam auth and Teleport's IAM join, and the advisories that taught them:
+ * CVE-2020-16250, CVE-2022-2385). Pure and synchronous: no network, no clock reads.
+ *
+ * Every refusal is a BridgeError with a stable code and `details.rule` naming the rule.
+ */
+import { createHash } from "node:crypto";
+import { BridgeError, type ErrorCode } from "../errors.js";
+import { FORM_CONTENT_TYPE, GET_CALLER_IDENTITY_BODY, NONCE_HEADER } from "./proof-format.js";
+
+export interface ProofRules {
+  /** Lower-case header name carrying the bridge's server ID. */
+  serverIdHeader: string;
+  serverIdValue: string;
+  /** Lower-case header name carrying the binding. */
+  bindingHeader: string;
+  /** STS host → the region its requests are signed for. Built by the bridge, never by the caller. */
+  endpoints: ReadonlyMap<string, string>;
+  /** Regions whose credential scope the bridge accepts. */
+  regions: ReadonlySet<string>;
+  maxAgeSeconds: number;
+  maxAheadSeconds: number;
+  /** Cap on the whole proof: method, body, every header name and value. */
+  maxProofBytes: number;
+  maxHeaderBytes: number;
+  maxHeaders: number;
+}
+
+/** A proof that passed every local rule: what to forward, and what identifies it. */
+export interface CheckedProof {
+  host: string;
+  region: string;
+  /** Headers to forward, as signed (lower-case names, each once). */
+  headers: [string, string][];
+  body: string;
+  /** SigV4 signature (64 hex): the replay key is derived from it. */
+  signature: string;
+  accessKeyId: string;
+  /** X-Amz-Date in epoch milliseconds. */
+  signedAt: number;
+}
+
+const PROOF_KEYS = new Set(["method", "headers", "body"]);
+// A URL, path or query string never travels in a proof; one that tries is refused by name.
+const URL_KEYS = new Set(["url", "uri", "path", "query", "querystring", "hostname", "protocol", "port"]);
+const FORM_CONTENT_TYPES = new Set([FORM_CONTENT_TYPE, "application/x-www-form-urlencoded"]);
+const BODY_SHA256 = createHash("sha256").update(GET_CALLER_IDENTITY_BODY).digest("hex");
+// Vault's X-Amz-* allow-list minus what a signed POST never needs (the query-auth names).
+const AWS_HEADERS = ["authorization", "content-type", "host", "x-amz-content-sha256", "x-amz-date"];
+const TOKEN_HEADER = "x-amz-security-token";
+const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/;
+// Visible ASCII and space: no control characters, so nothing can split a header line.
+const HEADER_VALUE = /^[\x20-\x7e]*$/;
+const AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]{16,128})\/(\d{8})\/([a-z0-9-]{1,32})\/sts\/aws4_request, ?SignedHeaders=([a-z0-9-]+(?:;[a-z0-9-]+)*), ?Signature=([0-9a-f]{64})$/;
+const BINDING = /^[A-Za-z0-9_-]{43}$/;
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+function refuse(code: ErrorCode, rule: string, message: string): never {
+  throw new BridgeError(code, message, { details: { rule } });
+}
+
+function invalid(rule: string, message: string): never {
+  refuse("proof_invalid", rule, message);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Reads the JSON shape of a proof, under the size caps. Refuses anything that is not a proof. */
+function readShape(
+  proof: unknown,
+  rules: ProofRules,
+): { method: string; body: string; headers: [string, string][] } {
+  if (!isPlainObject(proof)) refuse("proof_malformed", "shape", "the proof must be a JSON object");
+  for (const key of Object.keys(proof)) {
+    if (URL_KEYS.has(key.toLowerCase()))
+      invalid("url", `a proof carries no URL, path or query ("${key}"): the bridge chooses where STS is`);
+    if (!PROOF_KEYS.has(key))
+      refuse("proof_malformed", "shape", `unknown field in the proof: ${JSON.stringify(key)}`);
+  }
+  const { method, body, headers } = proof;
+  if (typeof method !== "string" || typeof body !== "string" || !Array.isArray(headers))
+    refuse(
+      "proof_malformed",
+      "shape",
+      "the proof needs method (string), headers (list of pairs) and body (string)",
+    );
+  if (headers.length > rules.maxHeaders)
+    invalid("size", `the proof has more than ${rules.maxHeaders} headers`);
+  let total = method.length + body.length;
+  if (total > rules.maxProofBytes) invalid("size", `the proof exceeds ${rules.maxProofBytes} bytes`);
+  const pairs: [string, string][] = [];
+  for (const pair of headers) {
+    if (
+      !Array.isArray(pair) ||
+      pair.length !== 2 ||
+      typeof pair[0] !== "string" ||
+      typeof pair[1] !== "string"
+    )
+      refuse("proof_malformed", "shape", "each proof header must be a [name, value] pair of strings");
+    const [name, value] = pair as [string, string];
+    if (name.length + value.length > rules.maxHeaderBytes)
+      invalid("size", `a proof header exceeds ${rules.maxHeaderBytes} bytes`);
+    total += name.length + value.length;
+    if (total > rules.maxProofBytes) invalid("size", `the proof exceeds ${rules.maxProofBytes} bytes`);
+    pairs.push([name, value]);
+  }
+  return { method, body, headers: pairs };
+}
+
+function parseAmzDate(value: string): number {
+  const m = AMZ_DATE.exec(value);
+  if (!m) invalid("x-amz-date", "X-Amz-Date must be YYYYMMDDTHHMMSSZ");
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  const back = new Date(ms);
+  // Date.UTC rolls 20261399 over into a real date; a real timestamp survives the round trip.
+  if (
+    back.getUTCFullYear() !== y ||
+    back.getUTCMonth() !== mo - 1 ||
+    back.getUTCDate() !== d ||
+    back.getUTCHours() !== h ||
+    back.getUTCMinutes() !== mi ||
+    back.getUTCSeconds() !== s
+  )
+    invalid("x-amz-date", "X-Amz-Date is not a real time");
+  return ms;
+}
+
+/**
+ * Applies every local rule to `proof`, in an order that names the most specific fault.
+ * `expectedBinding` is what the exchange computed from the request the proof came with.
+ */
+export function checkProof(
+  proof: unknown,
+  expectedBinding: string,
+  rules: ProofRules,
+  nowMs: number,
+): CheckedProof {
+  // The exchange computes this with jwtBinding/x509Binding; anything else is its bug, not the caller's.
+  if (!BINDING.test(expectedBinding))
+    throw new BridgeError(
+      "internal_error",
+      "expectedBinding is not a base64url SHA-256 (use jwtBinding or x509Binding)",
+    );
+  const { method, body, headers } = readShape(proof, rules);
+  if (method !== "POST") invalid("method", "the proof must be a POST");
+  if (body !== GET_CALLER_IDENTITY_BODY)
+    invalid("body", `the body must be exactly ${GET_CALLER_IDENTITY_BODY}`);
+
+  const allowed = new Set([
+    ...AWS_HEADERS,
+    TOKEN_HEADER,
+    NONCE_HEADER,
+    rules.serverIdHeader,
+    rules.bindingHeader,
+  ]);
+  const byName = new Map<string, string>();
+  for (const [rawName, value] of headers) {
+    if (!HEADER_NAME.test(rawName)) invalid("header-name", `not a header name: ${JSON.stringify(rawName)}`);
+    const name = rawName.toLowerCase();
+    if (!HEADER_VALUE.test(value))
+      invalid("header-value", `header ${name} has characters outside printable ASCII`);
+    if (!allowed.has(name))
+      invalid(
+        "header-not-allowed",
+        `header ${name} is not allowed in a proof (X-Amz-Target and friends steer STS)`,
+      );
+    if (byName.has(name)) invalid("header-duplicate", `header ${name} appears twice`);
+    byName.set(name, value);
+  }
+
+  const authorization = byName.get("authorization");
+  if (authorization === undefined) invalid("authorization", "the proof has no Authorization header");
+  if (authorization.startsWith("AWS4-ECDSA-P256-SHA256"))
+    invalid("sigv4a", "SigV4a is not accepted: sign with AWS4-HMAC-SHA256 for one region");
+  const auth = AUTHORIZATION.exec(authorization);
+  if (!auth) invalid("authorization", "Authorization is not a well-formed AWS4-HMAC-SHA256 header for sts");
+  const [, accessKeyId, scopeDate, region, signedList, signature] = auth as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const signed = signedList.split(";");
+  if (new Set(signed).size !== signed.length) invalid("authorization", "SignedHeaders repeats a header");
+  const isSigned = new Set(signed);
+
+  const serverId = byName.get(rules.serverIdHeader);
+  if (serverId === undefined)
+    refuse(
+      "proof_server_id_mismatch",
+      "server-id-missing",
+      `the proof has no ${rules.serverIdHeader} header`,
+    );
+  if (!isSigned.has(rules.serverIdHeader))
+    refuse(
+      "proof_server_id_mismatch",
+      "server-id-unsigned",
+      `${rules.serverIdHeader} must be a signed header`,
+    );
+  if (serverId !== rules.serverIdValue)
+    refuse("proof_server_id_mismatch", "server-id-value", "the proof was made for another server ID");
+
+  const binding = byName.get(rules.bindingHeader);
+  if (binding === undefined)
+    refuse("proof_binding_mismatch", "binding-missing", `the proof has no ${rules.bindingHeader} header`);
+  if (!isSigned.has(rules.bindingHeader))
+    refuse("proof_binding_mismatch", "binding-unsigned", `${rules.bindingHeader} must be a signed header`);
+  if (binding !== expectedBinding)
+    refuse("proof_binding_mismatch", "binding-value", "the proof was made for another request");
+
+  for (const name of signed)
+    if (!byName.has(name))
+      invalid("signed-header-absent", `SignedHeaders names ${name}, which the proof lacks`);
+  for (const name of byName.keys())
+    if (name !== "authorization" && !isSigned.has(name))
+      invalid("unsigned-header", `header ${name} is present but not signed`);
+  for (const name of ["host", "x-amz-date"])
+    if (!byName.has(name)) invalid("unsigned-header", `${name} must be present and signed`);
+
+  const nonce = byName.get(NONCE_HEADER);
+  if (nonce !== undefined && !/^[A-Za-z0-9_-]{16,64}$/.test(nonce))
+    invalid("nonce", `${NONCE_HEADER} must be 16 to 64 base64url characters`);
+
+  const contentType = byName.get("content-type");
+  if (contentType === undefined || !FORM_CONTENT_TYPES.has(contentType.toLowerCase()))
+    invalid("content-type", `Content-Type must be ${FORM_CONTENT_TYPE}`);
+  const contentSha = byName.get("x-amz-content-sha256");
+  if (contentSha !== undefined && contentSha !== BODY_SHA256)
+    invalid("content-sha256", "X-Amz-Content-Sha256 does not match the body");
+
+  if (!rules.regions.has(region))
+    refuse("proof_region_not_allowed", "region", `region ${region} is not one this bridge accepts`);
+  const host = byName.get("host")!;
+  if (rules.endpoints.get(host) !== region)
+    invalid("host", `Host ${JSON.stringify(host)} is not the STS endpoint this bridge uses for ${region}`);
+
+  const amzDate = byName.get("x-amz-date")!;
+  const signedAt = parseAmzDate(amzDate);
+  if (amzDate.slice(0, 8) !== scopeDate)
+    invalid("scope-date", "the credential scope's date is not X-Amz-Date's");
+  if (nowMs - signedAt > rules.maxAgeSeconds * 1000)
+    refuse("proof_expired", "too-old", `the proof is older than ${rules.maxAgeSeconds} s: make a fresh one`);
+  if (signedAt - nowMs > rules.maxAheadSeconds * 1000)
+    refuse("proof_expired", "in-future", `the proof is dated more than ${rules.maxAheadSeconds} s ahead`);
+
+  return { host, region, headers: [...byName], body, signature, accessKeyId, signedAt };
+}

@@ -1,0 +1,37 @@
+/**
+ * Where STS lives, per region and partition. The verifier builds every STS URL from
+ * this table and an allow-list of regions; a host never comes from the caller.
+ */
+import type { CallerIdentity } from "../ports/caller-verifier.js";
+
+export type Partition = CallerIdentity["partition"];
+
+/** The global endpoint: signed with scope us-east-1 (it is served in-region, except in opt-in regions). */
+export const GLOBAL_STS_HOST = "sts.amazonaws.com";
+export const GLOBAL_STS_REGION = "us-east-1";
+
+// Commercial, China and GovCloud region names. ISO partitions are deliberately absent:
+// their endpoints and suffixes differ and nobody here can test them.
+const REGION_PATTERN = /^(?:cn|us-gov|[a-z]{2})-[a-z]+-\d{1,2}$/;
+
+export function isRegionName(region: string): boolean {
+  return REGION_PATTERN.test(region);
+}
+
+export function partitionOfRegion(region: string): Partition {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
+const DNS_SUFFIX: Record<Partition, string> = {
+  aws: "amazonaws.com",
+  "aws-cn": "amazonaws.com.cn",
+  "aws-us-gov": "amazonaws.com",
+};
+
+/** The regional STS host, e.g. sts.eu-west-1.amazonaws.com, sts.cn-north-1.amazonaws.com.cn. */
+export function regionalStsHost(region: string): string {
+  if (!isRegionName(region)) throw new TypeError(`not an AWS region name: ${JSON.stringify(region)}`);
+  return `sts.${region}.${DNS_SUFFIX[partitionOfRegion(region)]}`;
+}
