@@ -12,6 +12,7 @@ import {
   type GetPublicKeyCommandOutput,
   type KeySpec,
   type KMSClient,
+  ScheduleKeyDeletionCommand,
   SignCommand,
   type SigningAlgorithmSpec,
 } from "@aws-sdk/client-kms";
@@ -160,6 +161,21 @@ export class KmsKeyManager implements KeyManager {
     if (!signature || signature.byteLength === 0)
       throw new BridgeError("key_unavailable", "KMS Sign answered without a signature", { status: 503 });
     return derToJoseSignature(info.alg, signature);
+  }
+
+  /**
+   * Schedules the key's deletion after KMS's longest-but-one waiting period (7 days, as
+   * SPIRE's aws_kms does): a mistake can still be undone with CancelKeyDeletion.
+   * Idempotent: a key already pending deletion is left as it is.
+   */
+  async scheduleDeletion(keyId: string): Promise<void> {
+    try {
+      await this.#client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    } catch (cause) {
+      if ((cause as { name?: string }).name === "KMSInvalidStateException") return;
+      throw kmsError("ScheduleKeyDeletion", keyId, cause);
+    }
+    this.#publicKeys.delete(keyId);
   }
 
   async #fetchPublicKey(keyId: string): Promise<PublicKeyInfo> {

@@ -14,13 +14,22 @@ import type { KeyManager } from "../ports/key-manager.js";
 import { TrustBundle } from "../spiffe/bundle.js";
 import type { TrustDomain } from "../spiffe/spiffe-id.js";
 
-export function keySetBundle(cache: KeySetCache, trustDomain: TrustDomain, refreshHintSeconds = 300) {
+/**
+ * The bundle the exchange hands out: JWT authorities from the key set, X.509 authorities
+ * from the CA in force (the key set's anchors in intermediate mode, PCA's root in direct).
+ */
+export function keySetBundle(
+  cache: KeySetCache,
+  trustDomain: TrustDomain,
+  ca: Pick<CertificateAuthority, "trustAnchors">,
+  refreshHintSeconds = 300,
+) {
   return async (): Promise<TrustBundle> => {
-    const set = await cache.get();
+    const [set, anchors] = await Promise.all([cache.get(), ca.trustAnchors()]);
     return new TrustBundle({
       trustDomain,
       jwtAuthorities: jwtAuthoritiesOf(set),
-      x509Authorities: trustAnchorsOf(set),
+      x509Authorities: anchors,
       sequence: set.sequence,
       refreshHintSeconds,
     });

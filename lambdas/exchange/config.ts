@@ -1,0 +1,112 @@
+/**
+ * Exchange Lambda configuration, read once at cold start, validated, frozen. A bad value
+ * fails init with a message naming the variable.
+ *
+ *   SVID_BRIDGE_TRUST_DOMAIN         trust domain of every SVID                     required
+ *   SVID_BRIDGE_ISSUER               https issuer URL (iss, discovery)              required
+ *   SVID_BRIDGE_SERVER_ID            value proofs must sign (binds them to us)      default: the issuer
+ *   SVID_BRIDGE_REGISTRATIONS_TABLE  registrations table                            required
+ *   SVID_BRIDGE_KEY_SET_TABLE        key set table (also kms-wrapped key records)   required
+ *   SVID_BRIDGE_KEY_SET_ID           item key of this bridge's key set              default "default"
+ *   SVID_BRIDGE_REPLAY_TABLE         replay table (single-use proofs)               required
+ *   SVID_BRIDGE_KEY_MANAGER          kms | kms-wrapped                              default kms
+ *   SVID_BRIDGE_WRAPPING_KEY_ID      symmetric KMS key (kms-wrapped only)           required for kms-wrapped
+ *   SVID_BRIDGE_CA_MODE              intermediate | direct                          default intermediate
+ *   SVID_BRIDGE_PCA_ARN              ACM PCA CA ARN                                 required for direct
+ *   SVID_BRIDGE_ALLOWED_REGIONS      regions whose STS may vouch (comma list)       default AWS_REGION
+ *   SVID_BRIDGE_ALLOW_IAM_USERS      accept IAM users, not only role sessions       default false
+ *   SVID_BRIDGE_MAX_JWT_TTL          longest JWT-SVID, seconds                      default 3600
+ *   SVID_BRIDGE_MAX_X509_TTL         longest X.509-SVID, seconds                    default 86400
+ *   SVID_BRIDGE_SIGNING_KEY_CACHE    seconds the key set is cached in a sandbox     default 60
+ *   SVID_BRIDGE_REGISTRATION_CACHE   seconds a registration lookup is cached        default 5
+ */
+import { BridgeError } from "../../lib/errors.js";
+import { boolean, type Env, integer, oneOf, optionalString, requiredString } from "../../lib/http/env.js";
+import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
+import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
+
+export const EXCHANGE_KEY_MANAGERS = ["kms", "kms-wrapped"] as const;
+export const CA_MODES = ["intermediate", "direct"] as const;
+
+export interface ExchangeConfig {
+  trustDomain: TrustDomain;
+  issuer: string;
+  serverId: string;
+  registrationsTable: string;
+  keySetTable: string;
+  keySetId: string;
+  replayTable: string;
+  keyManager: (typeof EXCHANGE_KEY_MANAGERS)[number];
+  wrappingKeyId: string | undefined;
+  caMode: (typeof CA_MODES)[number];
+  pcaArn: string | undefined;
+  allowedRegions: string[];
+  allowIamUsers: boolean;
+  maxJwtTtlSeconds: number;
+  maxX509TtlSeconds: number;
+  signingKeyCacheSeconds: number;
+  registrationCacheSeconds: number;
+}
+
+function named<T>(name: string, read: () => T): T {
+  try {
+    return read();
+  } catch (cause) {
+    if (cause instanceof BridgeError && cause.code === "config_invalid") throw cause;
+    throw new BridgeError("config_invalid", `${name}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
+  const trustDomain = named("SVID_BRIDGE_TRUST_DOMAIN", () =>
+    TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
+  );
+  const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
+  named("SVID_BRIDGE_ISSUER", () => checkIssuerUrl(issuer));
+  const keyManager = oneOf(env, "SVID_BRIDGE_KEY_MANAGER", EXCHANGE_KEY_MANAGERS, "kms");
+  const wrappingKeyId = optionalString(env, "SVID_BRIDGE_WRAPPING_KEY_ID");
+  if (keyManager === "kms-wrapped" && !wrappingKeyId)
+    throw new BridgeError(
+      "config_invalid",
+      "SVID_BRIDGE_WRAPPING_KEY_ID is required when SVID_BRIDGE_KEY_MANAGER=kms-wrapped",
+    );
+  const caMode = oneOf(env, "SVID_BRIDGE_CA_MODE", CA_MODES, "intermediate");
+  const pcaArn = optionalString(env, "SVID_BRIDGE_PCA_ARN");
+  if (caMode === "direct" && !pcaArn)
+    throw new BridgeError(
+      "config_invalid",
+      "SVID_BRIDGE_PCA_ARN is required when SVID_BRIDGE_CA_MODE=direct",
+    );
+  const regionsRaw = optionalString(env, "SVID_BRIDGE_ALLOWED_REGIONS") ?? optionalString(env, "AWS_REGION");
+  if (!regionsRaw)
+    throw new BridgeError("config_invalid", "SVID_BRIDGE_ALLOWED_REGIONS is required (or AWS_REGION)");
+  const allowedRegions = regionsRaw
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
+  for (const r of allowedRegions)
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(r))
+      throw new BridgeError(
+        "config_invalid",
+        `SVID_BRIDGE_ALLOWED_REGIONS: ${JSON.stringify(r)} is not a region name`,
+      );
+  return Object.freeze({
+    trustDomain,
+    issuer,
+    serverId: optionalString(env, "SVID_BRIDGE_SERVER_ID") ?? issuer,
+    registrationsTable: requiredString(env, "SVID_BRIDGE_REGISTRATIONS_TABLE"),
+    keySetTable: requiredString(env, "SVID_BRIDGE_KEY_SET_TABLE"),
+    keySetId: optionalString(env, "SVID_BRIDGE_KEY_SET_ID") ?? "default",
+    replayTable: requiredString(env, "SVID_BRIDGE_REPLAY_TABLE"),
+    keyManager,
+    wrappingKeyId,
+    caMode,
+    pcaArn,
+    allowedRegions,
+    allowIamUsers: boolean(env, "SVID_BRIDGE_ALLOW_IAM_USERS", false),
+    maxJwtTtlSeconds: integer(env, "SVID_BRIDGE_MAX_JWT_TTL", 3600, { min: 60, max: 48 * 3600 }),
+    maxX509TtlSeconds: integer(env, "SVID_BRIDGE_MAX_X509_TTL", 86_400, { min: 60, max: 7 * 86_400 }),
+    signingKeyCacheSeconds: integer(env, "SVID_BRIDGE_SIGNING_KEY_CACHE", 60, { min: 1, max: 3600 }),
+    registrationCacheSeconds: integer(env, "SVID_BRIDGE_REGISTRATION_CACHE", 5, { max: 300 }),
+  });
+}
