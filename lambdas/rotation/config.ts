@@ -3,7 +3,12 @@
  *
  *   SVID_BRIDGE_KEY_SET_TABLE       DynamoDB table of the key set                  required
  *   SVID_BRIDGE_KEY_SET_ID          item key inside the table                      default "default"
- *   SVID_BRIDGE_KEY_MANAGER         kms | memory (memory: tests and dev only)      default kms
+ *   SVID_BRIDGE_KEY_MANAGER         kms | kms-wrapped | memory (memory: tests, dev) default kms
+ *   SVID_BRIDGE_TRUST_DOMAIN        tags KMS keys; names the intermediate CA       required unless memory
+ *   SVID_BRIDGE_WRAPPING_KEY_ID     symmetric KMS key (kms-wrapped only)           required for kms-wrapped
+ *   SVID_BRIDGE_CA_MODE             intermediate | direct                          default intermediate
+ *   SVID_BRIDGE_PCA_ARN             ACM PCA CA issuing the intermediate            required for intermediate (unless memory)
+ *   SVID_BRIDGE_INTERMEDIATE_TTL    intermediate CA lifetime, seconds              default 518400 (6 days)
  *   SVID_BRIDGE_JWT_ALG             RS256 | ES256 | ES384                          default RS256
  *   SVID_BRIDGE_ROTATION_PERIOD     seconds a key signs                            default 86400
  *   SVID_BRIDGE_PUBLICATION_LEAD    seconds a key is published before it signs     default 3600
@@ -16,8 +21,10 @@ import { SIGNING_ALGORITHMS } from "../../lib/crypto/algorithms.js";
 import { BridgeError } from "../../lib/errors.js";
 import { type Env, integer, oneOf, optionalString, requiredString } from "../../lib/http/env.js";
 import { type RotationConfig, resolveRotationConfig } from "../../lib/rotation/rotation-config.js";
+import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
-export const KEY_MANAGER_KINDS = ["kms", "memory"] as const;
+export const KEY_MANAGER_KINDS = ["kms", "kms-wrapped", "memory"] as const;
+export const CA_MODES = ["intermediate", "direct"] as const;
 export type KeyManagerKind = (typeof KEY_MANAGER_KINDS)[number];
 
 export interface RotationLambdaConfig {
@@ -25,6 +32,11 @@ export interface RotationLambdaConfig {
   keySetId: string;
   keyManager: KeyManagerKind;
   rotation: Readonly<RotationConfig>;
+  trustDomain: TrustDomain | undefined;
+  wrappingKeyId: string | undefined;
+  caMode: (typeof CA_MODES)[number];
+  pcaArn: string | undefined;
+  intermediateTtlSeconds: number;
 }
 
 export function loadRotationConfig(env: Env): Readonly<RotationLambdaConfig> {
@@ -46,10 +58,43 @@ export function loadRotationConfig(env: Env): Readonly<RotationLambdaConfig> {
       { cause },
     );
   }
+  const keyManager = oneOf(env, "SVID_BRIDGE_KEY_MANAGER", KEY_MANAGER_KINDS, "kms");
+  const tdRaw = optionalString(env, "SVID_BRIDGE_TRUST_DOMAIN");
+  let trustDomain: TrustDomain | undefined;
+  try {
+    trustDomain = tdRaw === undefined ? undefined : TrustDomain.parse(tdRaw);
+  } catch (cause) {
+    throw new BridgeError("config_invalid", `SVID_BRIDGE_TRUST_DOMAIN: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  if (keyManager !== "memory" && !trustDomain)
+    throw new BridgeError("config_invalid", "SVID_BRIDGE_TRUST_DOMAIN is required (it tags every KMS key)");
+  const wrappingKeyId = optionalString(env, "SVID_BRIDGE_WRAPPING_KEY_ID");
+  if (keyManager === "kms-wrapped" && !wrappingKeyId)
+    throw new BridgeError(
+      "config_invalid",
+      "SVID_BRIDGE_WRAPPING_KEY_ID is required when SVID_BRIDGE_KEY_MANAGER=kms-wrapped",
+    );
+  const caMode = oneOf(env, "SVID_BRIDGE_CA_MODE", CA_MODES, "intermediate");
+  const pcaArn = optionalString(env, "SVID_BRIDGE_PCA_ARN");
+  if (keyManager !== "memory" && caMode === "intermediate" && !pcaArn)
+    throw new BridgeError(
+      "config_invalid",
+      "SVID_BRIDGE_PCA_ARN is required when SVID_BRIDGE_CA_MODE=intermediate",
+    );
   return Object.freeze({
     keySetTable: requiredString(env, "SVID_BRIDGE_KEY_SET_TABLE"),
     keySetId: optionalString(env, "SVID_BRIDGE_KEY_SET_ID") ?? "default",
-    keyManager: oneOf(env, "SVID_BRIDGE_KEY_MANAGER", KEY_MANAGER_KINDS, "kms"),
+    keyManager,
     rotation,
+    trustDomain,
+    wrappingKeyId,
+    caMode,
+    pcaArn,
+    intermediateTtlSeconds: integer(env, "SVID_BRIDGE_INTERMEDIATE_TTL", 6 * 86_400, {
+      min: 3600,
+      max: 365 * 86_400,
+    }),
   });
 }

@@ -98,8 +98,13 @@ describe("Lambda configuration", () => {
   });
 
   it("rotation: defaults (24 h period, 1 h lead, RS256, KMS), frozen", () => {
-    const config = loadRotationConfig({ SVID_BRIDGE_KEY_SET_TABLE: "t" });
+    const config = loadRotationConfig({
+      SVID_BRIDGE_KEY_SET_TABLE: "t",
+      SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+      SVID_BRIDGE_PCA_ARN: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
+    });
     expect(config.keyManager).toBe("kms");
+    expect(config.caMode).toBe("intermediate");
     expect(config.rotation).toMatchObject({
       alg: "RS256",
       rotationPeriodSeconds: 86_400,
@@ -116,19 +121,49 @@ describe("Lambda configuration", () => {
     [{ SVID_BRIDGE_PUBLICATION_LEAD: "90000" }, "SVID_BRIDGE_PUBLICATION_LEAD"],
     [{ SVID_BRIDGE_MAX_JWT_TTL: "200000" }, "SVID_BRIDGE_MAX_JWT_TTL"],
   ])("rotation refuses %o naming %s", (change, name) => {
-    expect(() => loadRotationConfig({ SVID_BRIDGE_KEY_SET_TABLE: "t", ...change })).toThrow(
+    expect(() =>
+      loadRotationConfig({ SVID_BRIDGE_KEY_SET_TABLE: "t", SVID_BRIDGE_KEY_MANAGER: "memory", ...change }),
+    ).toThrow(expect.objectContaining({ code: "config_invalid", message: expect.stringContaining(name) }));
+  });
+
+  it.each([
+    [{ SVID_BRIDGE_TRUST_DOMAIN: undefined }, "SVID_BRIDGE_TRUST_DOMAIN"],
+    [{ SVID_BRIDGE_TRUST_DOMAIN: "Bad.Domain" }, "SVID_BRIDGE_TRUST_DOMAIN"],
+    [{ SVID_BRIDGE_PCA_ARN: undefined }, "SVID_BRIDGE_PCA_ARN"],
+    [{ SVID_BRIDGE_KEY_MANAGER: "kms-wrapped" }, "SVID_BRIDGE_WRAPPING_KEY_ID"],
+  ])("rotation with KMS keys refuses %o naming %s", (change, name) => {
+    const env = {
+      SVID_BRIDGE_KEY_SET_TABLE: "t",
+      SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+      SVID_BRIDGE_PCA_ARN: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
+      ...change,
+    };
+    expect(() => loadRotationConfig(env)).toThrow(
       expect.objectContaining({ code: "config_invalid", message: expect.stringContaining(name) }),
     );
   });
 
-  it("the kms key manager fails init clearly until its adapter is wired", async () => {
+  it("wires the KMS and KMS-wrapped key managers", async () => {
     const { keyManagerFactories } = await import("../../lambdas/rotation/key-managers.js");
-    const config = loadRotationConfig({ SVID_BRIDGE_KEY_SET_TABLE: "t" });
-    expect(() => keyManagerFactories.kms(config, { dynamodb: dynamo.client })).toThrow(
-      expect.objectContaining({
-        code: "config_invalid",
-        message: expect.stringContaining("SVID_BRIDGE_KEY_MANAGER"),
-      }),
+    const { KMSClient } = await import("@aws-sdk/client-kms");
+    const { KmsKeyManager } = await import("../../lib/aws/kms-key-manager.js");
+    const { KmsWrappedKeyManager } = await import("../../lib/aws/kms-wrapped-key-manager.js");
+    const env = {
+      SVID_BRIDGE_KEY_SET_TABLE: "t",
+      SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+      SVID_BRIDGE_CA_MODE: "direct",
+    };
+    const kms = () => new KMSClient({ region: "us-east-1" });
+    expect(keyManagerFactories.kms(loadRotationConfig(env), { dynamodb: dynamo.client, kms })).toBeInstanceOf(
+      KmsKeyManager,
+    );
+    const wrapped = loadRotationConfig({
+      ...env,
+      SVID_BRIDGE_KEY_MANAGER: "kms-wrapped",
+      SVID_BRIDGE_WRAPPING_KEY_ID: "alias/wrap",
+    });
+    expect(keyManagerFactories["kms-wrapped"](wrapped, { dynamodb: dynamo.client, kms })).toBeInstanceOf(
+      KmsWrappedKeyManager,
     );
   });
 });
