@@ -2,7 +2,7 @@
  * `npm run bench`: runs every bench/*.bench.ts (or those named on the command line),
  * prints a table and writes bench/results.json: [{name, value, unit, reference?, ratio?, budget?, met?}].
  */
-import { readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BenchResult } from "./harness.js";
@@ -35,5 +35,13 @@ for (const row of rows)
       .join("  ")
       .trimEnd(),
   );
-writeFileSync(join(here, "results.json"), `${JSON.stringify(all, null, 2)}\n`);
-process.stderr.write(`wrote bench/results.json (${all.length} figures)\n`);
+// A filtered run updates its own figures and keeps the others, so results.json stays whole.
+const resultsPath = join(here, "results.json");
+let merged = all;
+if (filter.length > 0 && existsSync(resultsPath)) {
+  const previous = JSON.parse(readFileSync(resultsPath, "utf8")) as BenchResult[];
+  const fresh = new Set(all.map((r) => r.name));
+  merged = [...previous.filter((r) => !fresh.has(r.name)), ...all];
+}
+writeFileSync(resultsPath, `${JSON.stringify(merged, null, 2)}\n`);
+process.stderr.write(`wrote bench/results.json (${all.length} new figures, ${merged.length} in all)\n`);
