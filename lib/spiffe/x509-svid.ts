@@ -182,18 +182,39 @@ export async function buildX509Svid(input: BuildX509SvidInput): Promise<X509Cert
     new SubjectAlternativeNameExtension(sans, true),
     ...(await keyIdExtensions(input.subjectPublicKey, input.issuer, input.signer.spki)),
   ];
-  const signing = portSigning(input.signer);
+  return signCertificate({
+    subject: new Name([]),
+    issuer: input.issuer.subjectName,
+    notBefore,
+    notAfter,
+    subjectPublicKey: input.subjectPublicKey,
+    signer: input.signer,
+    extensions,
+  });
+}
+
+/** Assembles and signs a certificate through the Signer port, with a fresh random serial. */
+async function signCertificate(fields: {
+  subject: Name;
+  issuer: Name;
+  notBefore: Date;
+  notAfter: Date;
+  subjectPublicKey: Uint8Array;
+  signer: Signer;
+  extensions: Extension[];
+}): Promise<X509Certificate> {
+  const signing = portSigning(fields.signer);
   return X509CertificateGenerator.create(
     {
       serialNumber: randomSerialHex(),
-      subject: new Name([]),
-      issuer: input.issuer.subjectName,
-      notBefore,
-      notAfter,
-      publicKey: toArrayBuffer(input.subjectPublicKey),
+      subject: fields.subject,
+      issuer: fields.issuer,
+      notBefore: fields.notBefore,
+      notAfter: fields.notAfter,
+      publicKey: toArrayBuffer(fields.subjectPublicKey),
       signingKey: signing.signingKey,
       signingAlgorithm: signing.signingAlgorithm,
-      extensions,
+      extensions: fields.extensions,
     },
     signing.crypto,
   );
@@ -228,22 +249,16 @@ export async function buildCaCertificate(input: BuildCaCertificateInput): Promis
     new SubjectAlternativeNameExtension([{ type: "url", value: input.trustDomainId.toString() }], false),
     ...(await keyIdExtensions(input.subjectPublicKey, input.issuer, input.signer.spki)),
   ];
-  const signing = portSigning(input.signer);
   const subject = new Name(input.subject);
-  return X509CertificateGenerator.create(
-    {
-      serialNumber: randomSerialHex(),
-      subject,
-      issuer: input.issuer ? input.issuer.subjectName : subject,
-      notBefore,
-      notAfter,
-      publicKey: toArrayBuffer(input.subjectPublicKey),
-      signingKey: signing.signingKey,
-      signingAlgorithm: signing.signingAlgorithm,
-      extensions,
-    },
-    signing.crypto,
-  );
+  return signCertificate({
+    subject,
+    issuer: input.issuer ? input.issuer.subjectName : subject,
+    notBefore,
+    notAfter,
+    subjectPublicKey: input.subjectPublicKey,
+    signer: input.signer,
+    extensions,
+  });
 }
 
 // ---------------------------------------------------------------------------- validation
