@@ -1,0 +1,408 @@
+/**
+ * SvidBridge: one trust domain's bridge. Three tables (registrations, key set, replay),
+ * the exchange (Function URL), the discovery Lambda behind the issuer URL, the rotation
+ * Lambda on a schedule and once at deploy, the extension's layer, least-privilege roles,
+ * alarms. See README, "Deploying with CDK".
+ */
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as events from "aws-cdk-lib/aws-events";
+import * as eventsTargets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as sns from "aws-cdk-lib/aws-sns";
+import { Construct } from "constructs";
+import { keySetTableDefinition } from "../aws/dynamodb-key-set-store.js";
+import { REGISTRATION_INDEXES, registrationTableDefinition } from "../aws/dynamodb-registration-store.js";
+import { REPLAY_CACHE_TTL_ATTRIBUTE, replayCacheTableDefinition } from "../aws/dynamodb-replay-cache.js";
+import { TRUST_DOMAIN_TAG } from "../aws/kms-key-manager.js";
+import { isSigningAlgorithm, type SigningAlgorithm } from "../crypto/algorithms.js";
+import { checkIssuerUrl } from "../spiffe/oidc.js";
+import { TrustDomain } from "../spiffe/spiffe-id.js";
+import { acknowledge, nagArnPrefix } from "./acknowledge.js";
+import { BridgeCertificateAuthority, type CreatePcaOptions } from "./bridge-certificate-authority.js";
+import { BridgeFunction, LAMBDA_ENTRIES } from "./bridge-function.js";
+import { FirstRotation } from "./first-rotation.js";
+import { type IssuerDomainOptions, IssuerEndpoint } from "./issuer-endpoint.js";
+import type { CaMode, KeyManagerMode } from "./options.js";
+import { discoveryStatements, exchangeStatements, rotationStatements, type TableArns } from "./policies.js";
+import { type SvidBridgeEndpoint, SvidBridgeLayer } from "./svid-bridge-layer.js";
+import { tableKeyProps } from "./table-from-definition.js";
+
+export interface SvidBridgeProps {
+  /** The trust domain, e.g. `example.org`: every SPIFFE ID issued is `spiffe://<trustDomain>/…`. */
+  trustDomain: string;
+  /**
+   * A custom domain for the issuer URL (`https://<domainName>`). The issuer is in every
+   * JWT-SVID and in every relying party's trust configuration: it must never change.
+   * @default - the HTTP API's execute-api URL (stable only as long as this stack's API lives)
+   */
+  issuerDomain?: IssuerDomainOptions;
+  /**
+   * An existing ACM PCA (the organisation's, or SPIRE's aws_pca upstream) that anchors X.509-SVIDs.
+   * @default - createPca if given, else no PCA: the bridge issues JWT-SVIDs only
+   */
+  pcaArn?: string;
+  /**
+   * Create a PCA for the bridge (ignored when pcaArn is given).
+   * @default - none
+   */
+  createPca?: CreatePcaOptions;
+  /**
+   * `intermediate`: PCA signs an intermediate CA the bridge holds; leaves signed in ms.
+   * `direct`: every leaf from PCA IssueCertificate.
+   * @default "intermediate"
+   */
+  caMode?: CaMode;
+  /**
+   * `kms`: every signature is a KMS Sign. `kms-wrapped`: KMS-generated key pairs kept
+   * encrypted under a symmetric KMS key, decrypted once per sandbox.
+   * @default "kms"
+   */
+  keyManager?: KeyManagerMode;
+  /**
+   * JWT-SVID signing algorithm.
+   * @default "RS256" (an RSA_2048 KMS Sign costs a fifth of an ECC one)
+   */
+  jwtAlg?: SigningAlgorithm;
+  /**
+   * The server-ID header value proofs must carry.
+   * @default - the issuer URL
+   */
+  serverId?: string;
+  /**
+   * Regions whose STS endpoints the exchange forwards proofs to.
+   * @default - this stack's region
+   */
+  allowedRegions?: string[];
+  /** @default Duration.hours(1) */
+  maxJwtTtl?: Duration;
+  /** @default Duration.hours(1) */
+  maxX509Ttl?: Duration;
+  /**
+   * How long an exchange sandbox keeps using the signing key it read.
+   * @default Duration.seconds(60)
+   */
+  signingKeyCache?: Duration;
+  /**
+   * How long a JWT key signs before the next one takes over.
+   * @default Duration.days(1)
+   */
+  rotationPeriod?: Duration;
+  /**
+   * How long a new key is published before it signs.
+   * @default Duration.hours(1)
+   */
+  publicationLead?: Duration;
+  /**
+   * How often the rotation Lambda runs.
+   * @default Duration.hours(1)
+   */
+  rotationSchedule?: Duration;
+  /**
+   * Item key of this bridge's key set in the key set table.
+   * @default "default"
+   */
+  keySetId?: string;
+  /**
+   * Customer-managed KMS key for the tables.
+   * @default - DynamoDB's AWS-owned key
+   */
+  tableEncryptionKey?: kms.IKey;
+  /**
+   * DynamoDB deletion protection on the tables.
+   * @default true
+   */
+  deletionProtection?: boolean;
+  /**
+   * What happens to tables, the wrapping key, a created PCA and log groups when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  removalPolicy?: RemovalPolicy;
+  /** @default logs.RetentionDays.THREE_MONTHS */
+  logRetention?: logs.RetentionDays;
+  /**
+   * Reserved concurrency per function (also a cost ceiling for the public exchange).
+   * @default - none: the account's unreserved pool
+   */
+  reservedConcurrency?: { exchange?: number; discovery?: number; rotation?: number };
+  /** @default 256 */
+  exchangeMemorySize?: number;
+  /**
+   * Throttle of the issuer's HTTP API stage.
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  discoveryThrottle?: { rateLimit: number; burstLimit: number };
+  /**
+   * Cache-Control max-age of the discovery documents.
+   * @default Duration.minutes(5)
+   */
+  discoveryCacheMaxAge?: Duration;
+  /**
+   * Where the alarms (errors and throttles of each function) notify.
+   * @default - alarms with no action
+   */
+  alarmTopic?: sns.ITopic;
+  /**
+   * The built layer zip.
+   * @default `dist/svid-bridge-layer.zip`
+   */
+  layerZipPath?: string;
+  /**
+   * Lets every account of this AWS Organization use the layer.
+   * @default - this account only
+   */
+  layerOrganizationId?: string;
+}
+
+export class SvidBridge extends Construct implements SvidBridgeEndpoint {
+  readonly trustDomain: string;
+  readonly issuerUrl: string;
+  readonly serverId: string;
+  readonly exchangeUrl: string;
+  readonly registrationsTable: dynamodb.TableV2;
+  readonly keySetTable: dynamodb.TableV2;
+  readonly replayTable: dynamodb.TableV2;
+  readonly exchange: BridgeFunction;
+  readonly discovery: BridgeFunction;
+  readonly rotation: BridgeFunction;
+  readonly issuer: IssuerEndpoint;
+  readonly layer: lambda.LayerVersion;
+  readonly wrappingKey?: kms.Key;
+  readonly pcaArn?: string;
+  readonly firstRotation: FirstRotation;
+
+  constructor(scope: Construct, id: string, props: SvidBridgeProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.trustDomain = TrustDomain.parse(props.trustDomain).name;
+    const caMode = props.caMode ?? "intermediate";
+    const keyManager = props.keyManager ?? "kms";
+    const jwtAlg = props.jwtAlg ?? "RS256";
+    if (!isSigningAlgorithm(jwtAlg)) throw new Error(`jwtAlg ${String(jwtAlg)} is not RS256, ES256 or ES384`);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const seconds = (d: Duration | undefined, fallback: Duration) => String((d ?? fallback).toSeconds());
+
+    // --- tables: keys and indexes come from the adapters' own CreateTable definitions
+    const table = (tableId: string, definition: Parameters<typeof tableKeyProps>[0], ttl?: string) =>
+      new dynamodb.TableV2(this, tableId, {
+        ...tableKeyProps(definition),
+        billing: dynamodb.Billing.onDemand(),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: props.deletionProtection ?? true,
+        encryption: props.tableEncryptionKey
+          ? dynamodb.TableEncryptionV2.customerManagedKey(props.tableEncryptionKey)
+          : dynamodb.TableEncryptionV2.dynamoOwnedKey(),
+        removalPolicy,
+        ...(ttl && { timeToLiveAttribute: ttl }),
+      });
+    this.registrationsTable = table("Registrations", registrationTableDefinition("registrations"));
+    this.keySetTable = table("KeySet", keySetTableDefinition("key-set"));
+    // Expired replay records are ignored on read; TTL only keeps the table small.
+    this.replayTable = table("Replay", replayCacheTableDefinition("replay"), REPLAY_CACHE_TTL_ATTRIBUTE);
+    const tables: TableArns = {
+      registrations: this.registrationsTable.tableArn,
+      keySet: this.keySetTable.tableArn,
+      replay: this.replayTable.tableArn,
+    };
+
+    // --- the symmetric key that wraps software key pairs (kms-wrapped mode)
+    if (keyManager === "kms-wrapped") {
+      this.wrappingKey = new kms.Key(this, "WrappingKey", {
+        description: `SVID Bridge ${this.trustDomain}: wraps JWT and CA key pairs kept in DynamoDB`,
+        enableKeyRotation: true,
+        removalPolicy,
+        pendingWindow: Duration.days(30),
+      });
+      // Only this bridge's roles (tagged with its trust domain) may use the key's data-key
+      // operations, whatever IAM policies elsewhere in the account say.
+      this.wrappingKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: "OnlyThisBridgeUnwraps",
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ["kms:Decrypt", "kms:GenerateDataKeyPair"],
+          resources: ["*"], // in a key policy, "*" is this key
+          conditions: { StringNotEquals: { [`aws:PrincipalTag/${TRUST_DOMAIN_TAG}`]: this.trustDomain } },
+        }),
+      );
+    }
+    const wrappingKeyArn = this.wrappingKey?.keyArn;
+
+    // --- the PCA: imported, created, or none (JWT-SVIDs only)
+    let pca: BridgeCertificateAuthority | undefined;
+    if (!props.pcaArn && props.createPca) {
+      pca = new BridgeCertificateAuthority(this, "CertificateAuthority", {
+        ...props.createPca,
+        trustDomain: this.trustDomain,
+        caMode,
+        removalPolicy,
+      });
+    }
+    this.pcaArn = props.pcaArn ?? pca?.arn;
+
+    // --- the issuer URL (needed by the discovery and exchange environments)
+    this.issuer = new IssuerEndpoint(this, "Issuer", {
+      ...(props.issuerDomain && { domain: props.issuerDomain }),
+      throttle: props.discoveryThrottle ?? { rateLimit: 50, burstLimit: 100 },
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
+    this.issuerUrl = this.issuer.url;
+    if (props.issuerDomain) checkIssuerUrl(this.issuerUrl);
+    this.serverId = props.serverId ?? this.issuerUrl;
+
+    const shared = {
+      SVID_BRIDGE_TRUST_DOMAIN: this.trustDomain,
+      SVID_BRIDGE_KEY_SET_TABLE: this.keySetTable.tableName,
+      SVID_BRIDGE_KEY_SET_ID: props.keySetId ?? "default",
+    };
+    const keys = {
+      SVID_BRIDGE_KEY_MANAGER: keyManager,
+      ...(wrappingKeyArn && { SVID_BRIDGE_WRAPPING_KEY_ID: wrappingKeyArn }),
+      SVID_BRIDGE_CA_MODE: caMode,
+      ...(this.pcaArn && { SVID_BRIDGE_PCA_ARN: this.pcaArn }),
+      SVID_BRIDGE_MAX_JWT_TTL: seconds(props.maxJwtTtl, Duration.hours(1)),
+      SVID_BRIDGE_SIGNING_KEY_CACHE: seconds(props.signingKeyCache, Duration.seconds(60)),
+    };
+    const common = { trustDomain: this.trustDomain, logRetention, logRemovalPolicy: removalPolicy };
+    const alarmTopic = props.alarmTopic && { alarmTopic: props.alarmTopic };
+
+    this.exchange = new BridgeFunction(this, "Exchange", {
+      ...common,
+      ...alarmTopic,
+      entry: LAMBDA_ENTRIES.exchange,
+      description: `SVID Bridge exchange (${this.trustDomain}): IAM proof in, SVIDs out`,
+      memorySize: props.exchangeMemorySize ?? 256,
+      timeout: Duration.seconds(15),
+      reservedConcurrentExecutions: props.reservedConcurrency?.exchange,
+      environment: {
+        ...shared,
+        ...keys,
+        SVID_BRIDGE_ISSUER: this.issuerUrl,
+        SVID_BRIDGE_SERVER_ID: this.serverId,
+        SVID_BRIDGE_REGISTRATIONS_TABLE: this.registrationsTable.tableName,
+        SVID_BRIDGE_REPLAY_TABLE: this.replayTable.tableName,
+        SVID_BRIDGE_ALLOWED_REGIONS: (props.allowedRegions ?? [stack.region]).join(","),
+        SVID_BRIDGE_MAX_X509_TTL: seconds(props.maxX509Ttl, Duration.hours(1)),
+      },
+      statements: [
+        ...exchangeStatements(stack, {
+          trustDomain: this.trustDomain,
+          tables,
+          byCallerIndex: REGISTRATION_INDEXES.byCaller,
+          caMode,
+          ...(wrappingKeyArn && { wrappingKeyArn }),
+          ...(this.pcaArn && { pcaArn: this.pcaArn }),
+        }),
+        ...tableKeyStatements(props.tableEncryptionKey, stack, "write"),
+      ],
+    });
+    // auth NONE: the signed GetCallerIdentity proof in the body is the authentication.
+    const exchangeUrl = this.exchange.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    this.exchangeUrl = exchangeUrl.url;
+
+    this.discovery = new BridgeFunction(this, "Discovery", {
+      ...common,
+      ...alarmTopic,
+      entry: LAMBDA_ENTRIES.discovery,
+      description: `SVID Bridge discovery (${this.trustDomain}): OIDC discovery, JWKS, SPIFFE bundle`,
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      reservedConcurrentExecutions: props.reservedConcurrency?.discovery,
+      environment: {
+        ...shared,
+        SVID_BRIDGE_ISSUER: this.issuerUrl,
+        SVID_BRIDGE_CACHE_MAX_AGE: seconds(props.discoveryCacheMaxAge, Duration.minutes(5)),
+      },
+      statements: [
+        ...discoveryStatements(this.keySetTable.tableArn),
+        ...tableKeyStatements(props.tableEncryptionKey, stack, "read"),
+      ],
+    });
+    this.issuer.serve(this.discovery.function);
+
+    this.rotation = new BridgeFunction(this, "Rotation", {
+      ...common,
+      ...alarmTopic,
+      entry: LAMBDA_ENTRIES.rotation,
+      description: `SVID Bridge rotation (${this.trustDomain}): JWT keys and the intermediate CA`,
+      memorySize: 256,
+      // An intermediate from PCA is issued asynchronously: the adapter polls up to a minute.
+      timeout: Duration.minutes(2),
+      reservedConcurrentExecutions: props.reservedConcurrency?.rotation,
+      environment: {
+        ...shared,
+        ...keys,
+        SVID_BRIDGE_JWT_ALG: jwtAlg,
+        SVID_BRIDGE_ROTATION_PERIOD: seconds(props.rotationPeriod, Duration.days(1)),
+        SVID_BRIDGE_PUBLICATION_LEAD: seconds(props.publicationLead, Duration.hours(1)),
+      },
+      statements: [
+        ...rotationStatements(stack, {
+          trustDomain: this.trustDomain,
+          keySetTable: this.keySetTable.tableArn,
+          caMode,
+          ...(wrappingKeyArn && { wrappingKeyArn }),
+          ...(this.pcaArn && { pcaArn: this.pcaArn }),
+        }),
+        ...tableKeyStatements(props.tableEncryptionKey, stack, "write"),
+      ],
+    });
+
+    const taggedKeys = `IAM5[Resource::${nagArnPrefix(this, "kms")}key/*]`;
+    const abac =
+      "signing keys are created at run time by rotation, so no ARN exists at deploy time; every statement on key/* requires the key's svid-bridge:trust-domain tag to be this trust domain";
+    acknowledge(this.exchange.role, taggedKeys, abac);
+    acknowledge(this.rotation.role, taggedKeys, abac);
+    acknowledge(
+      this.rotation.role,
+      "IAM5[Resource::*]",
+      "kms:CreateKey acts on no existing resource, so IAM accepts only '*'; the statement requires the trust-domain request tag, SIGN_VERIFY usage and one of the bridge's key specs",
+    );
+
+    new events.Rule(this, "RotationSchedule", {
+      description: `SVID Bridge ${this.trustDomain}: rotate keys and renew the intermediate CA`,
+      schedule: events.Schedule.rate(props.rotationSchedule ?? Duration.hours(1)),
+      targets: [new eventsTargets.LambdaFunction(this.rotation.function, { retryAttempts: 2 })],
+    });
+
+    this.firstRotation = new FirstRotation(this, "FirstRotation", {
+      rotation: this.rotation.function,
+      trigger: {
+        keyManager,
+        jwtAlg,
+        caMode,
+        pca: this.pcaArn ?? "none",
+        keySetId: shared.SVID_BRIDGE_KEY_SET_ID,
+      },
+      logRetention,
+    });
+    if (pca) this.firstRotation.node.addDependency(pca.activation);
+
+    const layer = new SvidBridgeLayer(this, "Layer", {
+      ...(props.layerZipPath && { zipPath: props.layerZipPath }),
+      ...(props.layerOrganizationId && { organizationId: props.layerOrganizationId }),
+    });
+    this.layer = layer.layer;
+  }
+}
+
+/**
+ * With a customer-managed table key, DynamoDB uses the key on the caller's behalf: the
+ * caller needs the key, and only through DynamoDB (kms:ViaService).
+ */
+function tableKeyStatements(key: kms.IKey | undefined, stack: Stack, access: "read" | "write") {
+  if (!key) return [];
+  return [
+    new iam.PolicyStatement({
+      sid: "TableKeyThroughDynamoDb",
+      actions: access === "read" ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+      resources: [key.keyArn],
+      conditions: { StringEquals: { "kms:ViaService": `dynamodb.${stack.region}.${stack.urlSuffix}` } },
+    }),
+  ];
+}
