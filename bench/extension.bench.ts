@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { buildLayer } from "../scripts/build-layer.js";
 import { startFakeExchange } from "../test/support/fake-exchange.js";
-import { DEV_CREDENTIALS, FakeLambdaRuntime, freePort } from "../test/support/fake-lambda-runtime.js";
+import { FakeLambdaRuntime, freePort } from "../test/support/fake-lambda-runtime.js";
 import { type BenchResult, latencies, percentile, round } from "./harness.js";
 
 const RUNS = 5;
@@ -44,9 +44,10 @@ export async function run(): Promise<BenchResult[]> {
       const port = await freePort();
       const rt = await FakeLambdaRuntime.start({
         layerDir: built.dir,
+        principal: exchange.principal,
         env: {
           SVID_BRIDGE_URL: exchange.url,
-          SVID_BRIDGE_SERVER_ID: "bridge.example.org",
+          SVID_BRIDGE_SERVER_ID: exchange.serverId,
           SVID_BRIDGE_HTTP_PORT: String(port),
           SVID_BRIDGE_JWT_AUDIENCES: "sts.example.com",
         },
@@ -81,7 +82,7 @@ export async function run(): Promise<BenchResult[]> {
             port,
             path: "/v1/jwt-svid?audience=sts.example.com",
             agent,
-            headers: { "X-Svid-Bridge-Token": DEV_CREDENTIALS.AWS_SESSION_TOKEN },
+            headers: { "X-Svid-Bridge-Token": rt.principal.sessionToken! },
           },
           (res) => {
             if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
