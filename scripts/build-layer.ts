@@ -40,6 +40,9 @@ export async function buildLayer(outDir = join(root, "dist")): Promise<BuiltLaye
     platform: "node",
     target: "node22",
     format: "cjs",
+    // The smithy packages' ESM builds tree-shake; their CJS builds drag in most of
+    // @smithy/core (about 360 KB of the bundle, and its compile time at every start).
+    mainFields: ["module", "main"],
     legalComments: "eof",
     logLevel: "warning",
   });

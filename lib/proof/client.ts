@@ -5,10 +5,10 @@
  * caller's choice (pass `fromNodeProviderChain()` or static credentials).
  */
 import { randomBytes } from "node:crypto";
-import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { type Clock, systemClock } from "../clock.js";
+import { NodeSha256 } from "../crypto/node-sha256.js";
 import {
   DEFAULT_BINDING_HEADER,
   DEFAULT_SERVER_ID_HEADER,
@@ -52,7 +52,7 @@ export async function buildProof(options: BuildProofOptions): Promise<Proof> {
     service: "sts",
     region,
     credentials: options.credentials,
-    sha256: Sha256,
+    sha256: NodeSha256,
     // STS computes the payload hash itself; an x-amz-content-sha256 header would only add bytes.
     applyChecksum: false,
   });

@@ -1,6 +1,8 @@
 /**
  * The built layer, run the way Lambda runs it (FakeLambdaRuntime: Extensions and Runtime
- * APIs, SIGSTOP between invokes), against the fake exchange on loopback. Short SVID
+ * APIs, SIGSTOP between invokes), against the fake exchange on loopback, which checks
+ * every proof with lib/proof's StsCallerVerifier and a FakeSts that knows the function's
+ * dev credentials. Short SVID
  * lifetimes from the exchange stand in for time passing: no test sleeps more than a
  * JWT-SVID's two-second life.
  */
@@ -13,7 +15,7 @@ import { SvidBridgeClient } from "../../layers/client/svid-bridge-client.js";
 import { parseCertificatesPem } from "../../lib/spiffe/x509-svid.js";
 import { buildLayer } from "../../scripts/build-layer.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
-import { DEV_CREDENTIALS, FakeLambdaRuntime, freePort } from "../support/fake-lambda-runtime.js";
+import { FakeLambdaRuntime, freePort } from "../support/fake-lambda-runtime.js";
 import { hasOpenssl, opensslVerify } from "../support/x509-fixtures.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,9 +37,10 @@ describe("the layer in a fake Lambda sandbox", () => {
     filesDir = join(mkdtempSync(join(tmpdir(), "svid-files-")), "svid");
     lambda = await FakeLambdaRuntime.start({
       layerDir,
+      principal: exchange.principal,
       env: {
         SVID_BRIDGE_URL: exchange.url,
-        SVID_BRIDGE_SERVER_ID: "bridge.example.org",
+        SVID_BRIDGE_SERVER_ID: exchange.serverId,
         SVID_BRIDGE_HTTP_PORT: String(port),
         SVID_BRIDGE_JWT_AUDIENCES: AUDIENCE,
         SVID_BRIDGE_FILES_DIR: filesDir,
@@ -50,19 +53,24 @@ describe("the layer in a fake Lambda sandbox", () => {
     await exchange?.stop();
   });
 
-  const client = () => new SvidBridgeClient({ endpoint, token: DEV_CREDENTIALS.AWS_SESSION_TOKEN });
+  const client = () => new SvidBridgeClient({ endpoint, token: lambda.principal.sessionToken! });
 
   it("is ready at the end of init, with SVIDs fetched once each", () => {
     expect(lambda.initResult, lambda.logs).toMatchObject({ ok: true });
     expect(exchange.count("/v1/svid/x509")).toBe(1);
     expect(exchange.count("/v1/svid/jwt")).toBe(1);
     expect(exchange.count("/v1/bundle")).toBe(1);
-    // Every SVID request carried a proof (the fake accepts any; the real exchange checks it).
-    for (const r of exchange.requests.filter((r) => r.path.startsWith("/v1/svid/")))
-      expect(r.body?.proof).toMatchObject({
-        method: "POST",
-        body: "Action=GetCallerIdentity&Version=2011-06-15",
+    // Every SVID request carried a proof the real server half accepted, as this function's role.
+    expect(exchange.refusals).toEqual([]);
+    expect(exchange.callers).toHaveLength(2);
+    for (const caller of exchange.callers)
+      expect(caller).toMatchObject({
+        arn: exchange.principal.arn,
+        principalType: "assumed-role",
+        roleName: "svid-bridge-test-role",
+        sessionName: "svid-bridge-test-fn",
       });
+    expect(exchange.sts.received).toBe(2);
   });
 
   it("serves a JWT-SVID and an X.509-SVID that validate, and writes the files", async () => {
@@ -118,7 +126,7 @@ describe("the layer in a fake Lambda sandbox", () => {
     await sleep(Math.max(0, fresh.expiresAt * 1000 - Date.now()) + 50);
     const outcome = await lambda.invoke(async () => {
       const res = await fetch(`${endpoint}/v1/jwt-svid?audience=${AUDIENCE}`, {
-        headers: { "X-Svid-Bridge-Token": DEV_CREDENTIALS.AWS_SESSION_TOKEN },
+        headers: { "X-Svid-Bridge-Token": lambda.principal.sessionToken! },
       });
       const x509 = await client().x509Svid();
       return {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLayer } from "../../scripts/build-layer.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
-import { DEV_CREDENTIALS, FakeLambdaRuntime, freePort } from "../support/fake-lambda-runtime.js";
+import { FakeLambdaRuntime, freePort } from "../support/fake-lambda-runtime.js";
 
 describe("init failure modes of the built layer", () => {
   let layerDir: string;
@@ -28,9 +28,10 @@ describe("init failure modes of the built layer", () => {
     const port = await freePort();
     const rt = await FakeLambdaRuntime.start({
       layerDir,
+      principal: exchange.principal,
       env: {
         SVID_BRIDGE_URL: exchange.url,
-        SVID_BRIDGE_SERVER_ID: "bridge.example.org",
+        SVID_BRIDGE_SERVER_ID: exchange.serverId,
         SVID_BRIDGE_HTTP_PORT: String(port),
         SVID_BRIDGE_JWT_AUDIENCES: "aud",
         SVID_BRIDGE_INIT_TIMEOUT_MS: "700",
@@ -60,6 +61,15 @@ describe("init failure modes of the built layer", () => {
     expect(exchange.count("/v1/svid/x509") - before).toBe(1);
   });
 
+  it("fail: a proof for another bridge is refused by the exchange and reported, not retried", async () => {
+    const before = exchange.refusals.length;
+    const { rt } = await start({ SVID_BRIDGE_SERVER_ID: "other-bridge.example.org" });
+    expect(rt.initResult).toMatchObject({ ok: false, errorType: "Extension.ExchangeRejected" });
+    expect(rt.initResult && !rt.initResult.ok && rt.initResult.message).toContain("proof_server_id_mismatch");
+    // One X.509 and one JWT request, each refused once: a refusal is not retried.
+    expect(exchange.refusals.slice(before)).toEqual(["proof_server_id_mismatch", "proof_server_id_mismatch"]);
+  });
+
   it("reports a config error as Extension.ConfigInvalid naming the variable", async () => {
     const { rt } = await start({ SVID_BRIDGE_URL: "ftp://nope" });
     expect(rt.initResult).toMatchObject({ ok: false, errorType: "Extension.ConfigInvalid" });
@@ -70,7 +80,7 @@ describe("init failure modes of the built layer", () => {
     exchange.refuseWith({ status: 503, code: "sts_unavailable" });
     const { rt, endpoint } = await start({ SVID_BRIDGE_INIT_FAILURE: "degraded" });
     expect(rt.initResult).toMatchObject({ ok: true });
-    const headers = { "X-Svid-Bridge-Token": DEV_CREDENTIALS.AWS_SESSION_TOKEN };
+    const headers = { "X-Svid-Bridge-Token": rt.principal.sessionToken! };
     const down = await rt.invoke(async () => {
       const ready = await fetch(`${endpoint}/v1/ready`, { headers });
       const jwt = await fetch(`${endpoint}/v1/jwt-svid?audience=aud`, { headers });

@@ -7,6 +7,7 @@ import { SvidBridgeClient } from "../../layers/client/svid-bridge-client.js";
 import { HttpExchangeClient } from "../../layers/extension/src/exchange-client.js";
 import { gcpExternalAccountConfig } from "../../layers/extension/src/gcp-config.js";
 import { createLocalApi, listen } from "../../layers/extension/src/local-api/server.js";
+import { stsProofBuilder } from "../../layers/extension/src/proof-builder.js";
 import { SvidManager } from "../../layers/extension/src/svid-manager.js";
 import { InMemoryKeyManager } from "../../lib/local/in-memory-key-manager.js";
 import { signerFor } from "../../lib/ports/key-manager.js";
@@ -25,7 +26,14 @@ describe("the local API", () => {
   beforeAll(async () => {
     exchange = await startFakeExchange();
     manager = new SvidManager({
-      exchange: new HttpExchangeClient({ baseUrl: exchange.url, proofs: { proofFor: async () => ({}) } }),
+      exchange: new HttpExchangeClient({
+        baseUrl: exchange.url,
+        proofs: stsProofBuilder({
+          credentials: async () => exchange.principal,
+          region: "us-east-1",
+          serverId: exchange.serverId,
+        }),
+      }),
       jwtAudiences: ["aud-a"],
       x509: true,
       snapStart: false,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HttpExchangeClient } from "../../layers/extension/src/exchange-client.js";
-import type { ProofBinding } from "../../layers/extension/src/proof-builder.js";
+import { type ProofAsk, stsProofBuilder } from "../../layers/extension/src/proof-builder.js";
 import { SvidManager, type SvidManagerOptions } from "../../layers/extension/src/svid-manager.js";
 import { ManualClock } from "../../lib/clock.js";
 import { errorCodeOf } from "../../lib/errors.js";
@@ -10,7 +10,7 @@ describe("SvidManager", () => {
   let exchange: FakeExchange;
   let clock: ManualClock;
   let mono: number;
-  let bindings: ProofBinding[];
+  let bindings: ProofAsk[];
 
   beforeEach(async () => {
     exchange = await startFakeExchange({ jwtTtlSeconds: 600 });
@@ -21,13 +21,19 @@ describe("SvidManager", () => {
   afterEach(() => exchange.stop());
 
   function manager(over: Partial<SvidManagerOptions> = {}) {
+    // Proofs are real (signed with the system clock): the exchange checks them.
+    const real = stsProofBuilder({
+      credentials: async () => exchange.principal,
+      region: "us-east-1",
+      serverId: exchange.serverId,
+    });
     return new SvidManager({
       exchange: new HttpExchangeClient({
         baseUrl: exchange.url,
         proofs: {
-          proofFor: async (b) => {
-            bindings.push(b);
-            return { fake: true };
+          proofFor: (ask) => {
+            bindings.push(ask);
+            return real.proofFor(ask);
           },
         },
       }),

@@ -2,9 +2,11 @@
  * FakeExchange: a TEST STAND-IN for the bridge's exchange, on a loopback port. It speaks
  * the exchange's wire contract (POST /v1/svid/jwt, POST /v1/svid/x509, GET /v1/bundle,
  * errors `{error, message}`) and issues real SVIDs from lib/ (a local CA, in-memory
- * keys, mintJwtSvid), but it ACCEPTS ANY PROOF: it only records them. The real exchange
- * checks every proof with STS; this one exists so the extension can be tested before
- * and apart from it.
+ * keys, mintJwtSvid). Proofs are checked for real: every SVID request goes through
+ * lib/proof's StsCallerVerifier (every proof rule, an in-memory replay cache) against a
+ * FakeSts that knows one dev role principal, so a test that passes here has had its
+ * proof accepted by the real server half. What it does not do is registrations: every
+ * verified caller gets the same SPIFFE ID.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
@@ -12,12 +14,17 @@ import type { AddressInfo } from "node:net";
 import type { IntermediateCertificateAuthority } from "../../lib/ca/intermediate-certificate-authority.js";
 import { BridgeError } from "../../lib/errors.js";
 import { InMemoryKeyManager } from "../../lib/local/in-memory-key-manager.js";
+import { InMemoryReplayCache } from "../../lib/local/in-memory-replay-cache.js";
 import { createLocalCertificateAuthority } from "../../lib/local/local-certificate-authority.js";
+import type { CallerIdentity } from "../../lib/ports/caller-verifier.js";
 import { type Signer, signerFor } from "../../lib/ports/key-manager.js";
+import { bindingOf } from "../../lib/proof/binding.js";
+import { StsCallerVerifier } from "../../lib/proof/sts-caller-verifier.js";
 import { TrustBundle } from "../../lib/spiffe/bundle.js";
 import { mintJwtSvid } from "../../lib/spiffe/jwt-svid.js";
 import { SpiffeId, TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 import { certificatesToPem, checkCsr } from "../../lib/spiffe/x509-svid.js";
+import { type DevPrincipal, FakeSts, makeDevRolePrincipal } from "./fake-sts.js";
 
 export interface FakeExchangeOptions {
   trustDomain?: string;
@@ -26,6 +33,12 @@ export interface FakeExchangeOptions {
   jwtTtlSeconds?: number;
   x509TtlSeconds?: number;
   issuer?: string;
+  /** What proofs must carry in their server-ID header. Default "bridge.example.org". */
+  serverId?: string;
+  /** Regions whose STS the verifier accepts. Default ["us-east-1"] (FakeLambdaRuntime's region). */
+  regions?: string[];
+  /** The principal FakeSts knows. Default: a fresh dev role session for "svid-bridge-test-fn". */
+  principal?: DevPrincipal;
 }
 
 export interface RecordedRequest {
@@ -39,7 +52,15 @@ export interface FakeExchange {
   spiffeId: SpiffeId;
   bundle: TrustBundle;
   ca: IntermediateCertificateAuthority;
+  serverId: string;
+  /** The only principal whose proofs FakeSts accepts: give its credentials to the extension. */
+  principal: DevPrincipal;
+  sts: FakeSts;
   requests: RecordedRequest[];
+  /** The identity each accepted proof resolved to, in order. */
+  callers: CallerIdentity[];
+  /** The code of each refused SVID request, in order (proof refusals included). */
+  refusals: string[];
   /** How many SVIDs of a kind were issued. */
   count(path: "/v1/svid/jwt" | "/v1/svid/x509" | "/v1/bundle"): number;
   /** Answer every SVID request with this error until cleared (undefined). */
@@ -66,6 +87,28 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
   const x509Ttl = options.x509TtlSeconds ?? 3600;
   let refusal: { status: number; code: string } | undefined;
   const requests: RecordedRequest[] = [];
+  const callers: CallerIdentity[] = [];
+  const refusals: string[] = [];
+  const serverId = options.serverId ?? "bridge.example.org";
+  const principal =
+    options.principal ??
+    makeDevRolePrincipal({
+      account: "111122223333",
+      roleName: "svid-bridge-test-role",
+      sessionName: "svid-bridge-test-fn",
+    });
+  const sts = new FakeSts({ principals: [principal] });
+  const stsEndpoint = await sts.start();
+  const verifier = new StsCallerVerifier({
+    serverIdValue: serverId,
+    regions: options.regions ?? ["us-east-1"],
+    replayCache: new InMemoryReplayCache(),
+    endpointFor: () => stsEndpoint,
+    retries: 0,
+  });
+  const verify = async (proof: unknown, expectedBinding: string) => {
+    callers.push(await verifier.verify({ proof, expectedBinding }));
+  };
 
   async function handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const url = new URL(req.url ?? "/", "http://x");
@@ -78,11 +121,21 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     requests.push({ path: url.pathname, body });
     if (refusal)
       throw new BridgeError(refusal.code as never, "refused by the test", { status: refusal.status });
-    if (body.proof === undefined) throw new BridgeError("proof_malformed", "no proof");
+    const askedId = body.spiffe_id;
+    if (askedId !== undefined && typeof askedId !== "string")
+      throw new BridgeError("invalid_request", "spiffe_id must be a string");
     if (url.pathname === "/v1/svid/jwt") {
       const audience = body.audience;
       if (!Array.isArray(audience) || audience.some((a) => typeof a !== "string"))
         throw new BridgeError("invalid_request", "audience must be a list of strings");
+      await verify(
+        body.proof,
+        bindingOf({
+          kind: "jwt",
+          audience: audience as string[],
+          ...(askedId !== undefined && { spiffeId: askedId }),
+        }),
+      );
       const svid = await mintJwtSvid({
         spiffeId,
         audience: audience as string[],
@@ -99,6 +152,7 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     if (url.pathname === "/v1/svid/x509") {
       if (typeof body.csr !== "string") throw new BridgeError("invalid_request", "csr must be PEM");
       const csr = await checkCsr(body.csr);
+      await verify(body.proof, bindingOf({ kind: "x509", spki: csr.spki }));
       const issued = await ca.issue({ spiffeId, subjectPublicKey: csr.spki, ttlSeconds: x509Ttl });
       return {
         status: 200,
@@ -121,6 +175,7 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     handle(req)
       .catch((error: unknown) => {
         const e = error instanceof BridgeError ? error : new BridgeError("internal_error", String(error));
+        if (req.url?.startsWith("/v1/svid/")) refusals.push(e.code);
         return { status: e.status, body: e.toJSON() };
       })
       .then(({ status, body }) => {
@@ -136,7 +191,12 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     spiffeId,
     bundle,
     ca,
+    serverId,
+    principal,
+    sts,
     requests,
+    callers,
+    refusals,
     count: (path) => requests.filter((r) => r.path === path).length,
     refuseWith: (e) => {
       refusal = e;
@@ -144,11 +204,16 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     setJwtTtl: (s) => {
       jwtTtl = s;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: async () => {
+      verifier.close();
+      await Promise.all([
+        sts.stop(),
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+      ]);
+    },
   };
 }
 

@@ -23,12 +23,18 @@ import {
 } from "node:http";
 import { type AddressInfo, createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { type DevPrincipal, makeDevRolePrincipal } from "./fake-sts.js";
 
 export interface FakeLambdaRuntimeOptions {
   /** The layer's unzipped tree (what Lambda mounts at /opt). */
   layerDir: string;
   /** Added to (and overriding) the environment Lambda sets. */
   env?: Record<string, string>;
+  /**
+   * Whose credentials Lambda puts in the environment (AWS_ACCESS_KEY_ID, …): give the
+   * same principal to the FakeSts behind the exchange. Default: a fresh dev role session.
+   */
+  principal?: DevPrincipal;
   functionName?: string;
   /** Lambda's init budget for extensions. Default 10 s. */
   initTimeoutMs?: number;
@@ -62,13 +68,6 @@ interface Extension {
   errors: { path: string; errorType: string; body: string }[];
 }
 
-/** The credentials of a dev principal: what Lambda puts in the environment. */
-export const DEV_CREDENTIALS = {
-  AWS_ACCESS_KEY_ID: "ASIADEVPRINCIPAL0001",
-  AWS_SECRET_ACCESS_KEY: "dev/secret/key/for/the/fake/lambda/runtime/0001",
-  AWS_SESSION_TOKEN: "IQoJb3JpZ2luX2VjEDEVSESSIONTOKENFORTHEFAKERUNTIME0001",
-};
-
 /** A port that was free a moment ago: for the extension's local API (it takes a fixed port). */
 export async function freePort(): Promise<number> {
   const s = createServer();
@@ -81,6 +80,8 @@ export async function freePort(): Promise<number> {
 export class FakeLambdaRuntime {
   readonly extensions: Extension[] = [];
   readonly functionName: string;
+  /** The function's credentials; its session token is what the extension's local API wants. */
+  readonly principal: DevPrincipal;
   initResult: InitResult | undefined;
   logs = "";
   #server: Server;
@@ -96,6 +97,13 @@ export class FakeLambdaRuntime {
   private constructor(options: FakeLambdaRuntimeOptions) {
     this.#options = options;
     this.functionName = options.functionName ?? "svid-bridge-test-fn";
+    this.principal =
+      options.principal ??
+      makeDevRolePrincipal({
+        account: "111122223333",
+        roleName: "svid-bridge-test-role",
+        sessionName: this.functionName,
+      });
     this.#server = createHttpServer((req, res) => {
       this.#route(req, res).catch((e) => {
         res.writeHead(500).end(String(e));
@@ -242,7 +250,9 @@ export class FakeLambdaRuntime {
       AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "128",
       AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
-      ...DEV_CREDENTIALS,
+      AWS_ACCESS_KEY_ID: this.principal.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: this.principal.secretAccessKey,
+      ...(this.principal.sessionToken && { AWS_SESSION_TOKEN: this.principal.sessionToken }),
       ...this.#options.env,
     };
   }

@@ -13,7 +13,7 @@ import { FilesWriter } from "./files-writer.js";
 import { initWithRetry, settleWithin } from "./init-retry.js";
 import { createLocalApi, listen } from "./local-api/server.js";
 import { errorFields, jsonLogger as log } from "./log.js";
-import { interimProofBuilder } from "./proof-builder.js";
+import { stsProofBuilder } from "./proof-builder.js";
 import { SvidManager } from "./svid-manager.js";
 
 const started = Date.now();
@@ -36,9 +36,7 @@ async function main(): Promise<void> {
   }
 
   const credentials = credentialProvider(config.credentials, systemClock);
-  // Integration step once lib/proof lands: replace this line with lib/proof's builder, e.g.
-  // `const proofs = { proofFor: (b) => buildProof({ credentials: await credentials(), region, serverId, binding: bindingHash(b) }) }`.
-  const proofs = interimProofBuilder({ credentials, region: config.region, serverId: config.serverId });
+  const proofs = stsProofBuilder({ credentials, region: config.region, serverId: config.serverId });
   const files = new FilesWriter({
     ...(config.filesDir && { dir: config.filesDir }),
     tokenFiles: config.tokenFiles,

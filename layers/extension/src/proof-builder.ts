@@ -1,78 +1,45 @@
 /**
- * The seam to the proof of identity (lib/proof, built on its own branch): the exchange
- * client asks for a proof bound to what one request asks for, and gets the proof JSON
- * the exchange expects. Wiring the real builder is one line in main.ts (see there).
- *
- * Until lib/proof lands, `interimProofBuilder` signs (and never sends) an
- * sts:GetCallerIdentity with @smithy/signature-v4, carrying the server-ID and binding
- * headers: enough for the fake exchange (which accepts any proof) and for measuring the
- * layer's size with the real signer inside. Its header names and binding hash are
- * placeholders for lib/proof's; the exchange will check lib/proof's, not these.
+ * The exchange client's source of proofs: lib/proof's client half (a SigV4-signed, unsent
+ * sts:GetCallerIdentity) with the function's own credentials, bound to what one exchange
+ * request asks for. Every call signs a new proof with a new nonce: the exchange spends a
+ * proof before it asks STS, so a retried request needs a fresh one, never a cached one.
  */
-import { createHash } from "node:crypto";
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { bindingOf, type ProofAsk } from "../../../lib/proof/binding.js";
+import { buildProof } from "../../../lib/proof/client.js";
+import type { Proof } from "../../../lib/proof/proof-format.js";
 import type { CredentialProvider } from "./credentials.js";
 
-/** What a proof is bound to: the exchange recomputes it from the request it accompanies. */
-export type ProofBinding =
-  | { kind: "jwt"; audience: readonly string[]; spiffeId?: string }
-  | { kind: "x509" /** DER SubjectPublicKeyInfo of the CSR's key. */; spki: Uint8Array };
+export type { ProofAsk };
 
 export interface ProofBuilder {
   /** A fresh, single-use proof for one exchange request. */
-  proofFor(binding: ProofBinding): Promise<unknown>;
+  proofFor(ask: ProofAsk): Promise<Proof>;
 }
 
-const BODY = "Action=GetCallerIdentity&Version=2011-06-15";
-
-/** Placeholder binding hash: base64url SHA-256 over a canonical JSON of the binding. */
-export function interimBindingHash(binding: ProofBinding): string {
-  const canonical =
-    binding.kind === "jwt"
-      ? JSON.stringify({ kind: "jwt", audience: [...binding.audience], spiffe_id: binding.spiffeId ?? null })
-      : JSON.stringify({ kind: "x509", spki: Buffer.from(binding.spki).toString("base64") });
-  return createHash("sha256").update(canonical).digest("base64url");
-}
-
-export function interimProofBuilder(options: {
+export interface StsProofBuilderOptions {
   credentials: CredentialProvider;
+  /** The function's region: the proof names its regional STS endpoint. */
   region: string;
+  /** The bridge's server ID (SVID_BRIDGE_SERVER_ID), signed into every proof. */
   serverId: string;
-}): ProofBuilder {
-  const host = `sts.${options.region}.amazonaws.com`;
+}
+
+export function stsProofBuilder(options: StsProofBuilderOptions): ProofBuilder {
+  const credentials = async () => {
+    const c = await options.credentials();
+    return {
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      ...(c.sessionToken !== undefined && { sessionToken: c.sessionToken }),
+    };
+  };
   return {
-    async proofFor(binding) {
-      const signer = new SignatureV4({
-        service: "sts",
+    proofFor: (ask) =>
+      buildProof({
         region: options.region,
-        credentials: async () => {
-          const c = await options.credentials();
-          return {
-            accessKeyId: c.accessKeyId,
-            secretAccessKey: c.secretAccessKey,
-            ...(c.sessionToken && { sessionToken: c.sessionToken }),
-          };
-        },
-        sha256: Sha256,
-      });
-      const signed = await signer.sign(
-        new HttpRequest({
-          method: "POST",
-          protocol: "https:",
-          hostname: host,
-          path: "/",
-          headers: {
-            host,
-            "content-type": "application/x-www-form-urlencoded; charset=utf-8",
-            "x-svid-bridge-server-id": options.serverId,
-            "x-svid-bridge-binding": interimBindingHash(binding),
-          },
-          body: BODY,
-        }),
-      );
-      return { method: "POST", url: `https://${host}/`, headers: signed.headers, body: BODY };
-    },
+        credentials,
+        serverId: options.serverId,
+        binding: bindingOf(ask),
+      }),
   };
 }

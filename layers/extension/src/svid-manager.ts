@@ -180,10 +180,19 @@ export class SvidManager {
   // ------------------------------------------------------------------ refresh
 
   async #fetchAll(): Promise<void> {
-    // The X.509 answer names the trust domain the bundle is fetched for.
-    if (this.#o.x509) await this.#refreshX509();
-    await Promise.all(this.#o.jwtAudiences.map((a) => this.#refreshJwt(a)));
-    if (this.#trustDomain) await this.#refreshBundle();
+    // All at once: each SVID request carries its own proof. The first answer names the
+    // trust domain (unless configured), and the bundle is fetched as soon as it is known.
+    const svids: Promise<unknown>[] = this.#o.jwtAudiences.map((a) => this.#refreshJwt(a));
+    if (this.#o.x509) svids.push(this.#refreshX509());
+    const bundle = this.#trustDomain
+      ? this.#refreshBundle()
+      : Promise.any(svids).then(
+          () => this.#refreshBundle(),
+          () => undefined,
+        );
+    // allSettled first: no fetch is left running unobserved when one fails.
+    const results = await Promise.allSettled([...svids, bundle]);
+    for (const r of results) if (r.status === "rejected") throw r.reason;
   }
 
   #rekey(reason: string): Promise<void> {
