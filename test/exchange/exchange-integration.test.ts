@@ -36,7 +36,7 @@ import { type RunningDynamoDb, startDynalite } from "../support/dynalite.js";
 import { FakeKms, kmsClientFor } from "../support/fake-kms.js";
 import { FakePca, pcaClientFor } from "../support/fake-pca.js";
 import { type DevPrincipal, FakeSts, makeDevRolePrincipal } from "../support/fake-sts.js";
-import { type RunningFunctionUrl, startFunctionUrlServer } from "../support/function-url-server.js";
+import { startFunctionUrlServer } from "../support/function-url-server.js";
 import { hasOpenssl, makeCsr, makeWorkloadKey, opensslVerify, spkiOf } from "../support/x509-fixtures.js";
 
 const td = TrustDomain.parse("example.org");
