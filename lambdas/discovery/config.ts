@@ -8,9 +8,11 @@
  *   SVID_BRIDGE_CACHE_MAX_AGE       Cache-Control max-age, seconds (0–3600)             default 300
  *   SVID_BRIDGE_BUNDLE_REFRESH_HINT spiffe_refresh_hint, seconds (1–86400)              default 300
  *   SVID_BRIDGE_KEY_SET_CACHE       seconds a sandbox reuses a key set read (0–60)      default 5
+ *   SVID_BRIDGE_CA_MODE             intermediate | direct                               default intermediate
+ *   SVID_BRIDGE_PCA_ARN             ACM PCA CA whose root the bundle publishes          required for direct
  */
 import { BridgeError } from "../../lib/errors.js";
-import { type Env, integer, optionalString, requiredString } from "../../lib/http/env.js";
+import { type Env, integer, oneOf, optionalString, requiredString } from "../../lib/http/env.js";
 import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
@@ -22,6 +24,8 @@ export interface DiscoveryConfig {
   cacheMaxAgeSeconds: number;
   refreshHintSeconds: number;
   keySetCacheSeconds: number;
+  /** Direct mode: the bundle's X.509 root is ACM PCA's (no intermediate in the key set). */
+  directModePcaArn: string | undefined;
 }
 
 export function loadDiscoveryConfig(env: Env): Readonly<DiscoveryConfig> {
@@ -40,7 +44,15 @@ export function loadDiscoveryConfig(env: Env): Readonly<DiscoveryConfig> {
       cause,
     });
   }
+  const caMode = oneOf(env, "SVID_BRIDGE_CA_MODE", ["intermediate", "direct"] as const, "intermediate");
+  const pcaArn = optionalString(env, "SVID_BRIDGE_PCA_ARN");
+  if (caMode === "direct" && !pcaArn)
+    throw new BridgeError(
+      "config_invalid",
+      "SVID_BRIDGE_PCA_ARN is required when SVID_BRIDGE_CA_MODE=direct",
+    );
   return Object.freeze({
+    directModePcaArn: caMode === "direct" ? pcaArn : undefined,
     issuer,
     trustDomain,
     keySetTable: requiredString(env, "SVID_BRIDGE_KEY_SET_TABLE"),

@@ -187,13 +187,23 @@ export function rotationStatements(scope: Stack, input: RotationPolicyInput): ia
   return statements;
 }
 
-export function discoveryStatements(keySetTable: string): iam.PolicyStatement[] {
+export function discoveryStatements(keySetTable: string, directModePcaArn?: string): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({
       sid: "ReadKeySet",
       actions: ["dynamodb:GetItem"],
       resources: [keySetTable],
     }),
+    // Direct mode: the bundle publishes the PCA root, read from PCA (no intermediate record).
+    ...(directModePcaArn
+      ? [
+          new iam.PolicyStatement({
+            sid: "ReadPcaRoot",
+            actions: ["acm-pca:GetCertificateAuthorityCertificate"],
+            resources: [directModePcaArn],
+          }),
+        ]
+      : []),
   ];
 }
 

@@ -317,9 +317,11 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
         ...shared,
         SVID_BRIDGE_ISSUER: this.issuerUrl,
         SVID_BRIDGE_CACHE_MAX_AGE: seconds(props.discoveryCacheMaxAge, Duration.minutes(5)),
+        ...(caMode === "direct" &&
+          this.pcaArn && { SVID_BRIDGE_CA_MODE: caMode, SVID_BRIDGE_PCA_ARN: this.pcaArn }),
       },
       statements: [
-        ...discoveryStatements(this.keySetTable.tableArn),
+        ...discoveryStatements(this.keySetTable.tableArn, caMode === "direct" ? this.pcaArn : undefined),
         ...tableKeyStatements(props.tableEncryptionKey, stack, "read"),
       ],
     });

@@ -5,6 +5,7 @@
  * sequence). Every published key state is served: prepared (so caches see it before it
  * signs), active, and retired (until every token it signed has expired).
  */
+import type { X509Certificate } from "../crypto/x509.js";
 import type { KeySet } from "../keyset/key-set.js";
 import { trustAnchorsOf } from "../keyset/x509-authority.js";
 import { type JwtAuthority, TrustBundle } from "../spiffe/bundle.js";
@@ -28,13 +29,21 @@ export function jwtAuthoritiesOf(set: KeySet): JwtAuthority[] {
 
 export async function buildDiscoveryDocuments(
   set: KeySet,
-  options: { issuer: string; trustDomain: TrustDomain; refreshHintSeconds: number },
+  options: {
+    issuer: string;
+    trustDomain: TrustDomain;
+    refreshHintSeconds: number;
+    /** Roots from outside the key set (ACM PCA's in direct mode). */
+    extraTrustAnchors?: readonly X509Certificate[];
+  },
 ): Promise<DiscoveryDocuments> {
   const authorities = jwtAuthoritiesOf(set);
+  const fromSet = trustAnchorsOf(set);
+  const extra = (options.extraTrustAnchors ?? []).filter((c) => !fromSet.some((a) => a.equal(c)));
   const bundle = new TrustBundle({
     trustDomain: options.trustDomain,
     jwtAuthorities: authorities,
-    x509Authorities: trustAnchorsOf(set),
+    x509Authorities: [...fromSet, ...extra],
     sequence: set.sequence,
     refreshHintSeconds: options.refreshHintSeconds,
   });

@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Clock } from "../clock.js";
+import type { X509Certificate } from "../crypto/x509.js";
 import { BridgeError } from "../errors.js";
 import type { HttpRequest, HttpResponse } from "../http/http-types.js";
 import { errorToResponse } from "../http/responses.js";
@@ -37,6 +38,11 @@ export interface DiscoveryEndpointOptions {
   keySetCacheSeconds?: number;
   /** For `svid-bridge dev` and tests: accept an http://127.0.0.1:port issuer. */
   allowHttpLoopback?: boolean;
+  /**
+   * X.509 roots that are not in the key set: in `direct` CA mode the leaves chain to the
+   * ACM PCA root and there is no intermediate record. Fetched once per process.
+   */
+  extraTrustAnchors?: () => Promise<X509Certificate[]>;
 }
 
 interface Rendered {
@@ -75,13 +81,28 @@ export function createDiscoveryEndpoint(
   // Documents are rebuilt only when the set's sequence moves.
   let rendered: { sequence: number; docs: Record<string, Rendered> } | undefined;
 
+  let extraAnchors: Promise<X509Certificate[]> | undefined;
+  function anchors(): Promise<X509Certificate[]> {
+    if (!options.extraTrustAnchors) return Promise.resolve([]);
+    if (!extraAnchors) {
+      const fetching = options.extraTrustAnchors();
+      extraAnchors = fetching;
+      // A failed fetch must not stick: the next request tries again.
+      fetching.catch(() => {
+        if (extraAnchors === fetching) extraAnchors = undefined;
+      });
+    }
+    return extraAnchors;
+  }
+
   async function documents(): Promise<Record<string, Rendered>> {
-    const set = await keySets.get();
+    const [set, extra] = await Promise.all([keySets.get(), anchors()]);
     if (rendered?.sequence === set.sequence) return rendered.docs;
     const built = await buildDiscoveryDocuments(set, {
       issuer: options.issuer,
       trustDomain: options.trustDomain,
       refreshHintSeconds,
+      extraTrustAnchors: extra,
     });
     const docs: Record<string, Rendered> = {};
     for (const [name, doc] of Object.entries(built)) {

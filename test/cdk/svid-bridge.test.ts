@@ -326,6 +326,15 @@ describe("SvidBridge", () => {
       expect(actions(s)).toEqual(["dynamodb:GetItem", "logs:CreateLogStream", "logs:PutLogEvents"]);
       expect(JSON.stringify(bySid(s).ReadKeySet!.Resource)).toMatch(/KeySet/);
     });
+
+    it("B (direct mode) also reads the PCA's own certificate, on that CA only, to publish its root", () => {
+      const s = statements(b, "Discovery");
+      expect(actions(s)).toContain("acm-pca:GetCertificateAuthorityCertificate");
+      expect(JSON.stringify(bySid(s).ReadPcaRoot!.Resource)).not.toBe('"*"');
+      const env = fnResource(b, "Discovery").Properties.Environment.Variables;
+      expect(env.SVID_BRIDGE_CA_MODE).toBe("direct");
+      expect(env.SVID_BRIDGE_PCA_ARN).toBeDefined();
+    });
   });
 
   describe("roles are tagged with the trust domain; the wrapping key refuses everyone else", () => {

@@ -139,6 +139,34 @@ describe("discovery endpoint", () => {
     expect((await endpoint(req("/.well-known/openid-configuration"))).statusCode).toBe(404);
   });
 
+  it("direct mode: publishes roots from outside the key set (ACM PCA's), fetched once, retried after a failure", async () => {
+    const { makeTestCa } = await import("../support/x509-fixtures.js");
+    const ca = await makeTestCa(td);
+    let calls = 0;
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const store = new InMemoryKeySetStore();
+    await rotateKeys({ store, keys: new DeletingKeyManager(), clock, config: { alg: "ES256" } });
+    const endpoint = createDiscoveryEndpoint({
+      issuer: ISSUER,
+      trustDomain: td,
+      store,
+      clock,
+      extraTrustAnchors: async () => {
+        calls++;
+        if (calls === 1) throw new BridgeError("ca_unavailable", "PCA is down", { status: 503 });
+        return [ca.root];
+      },
+    });
+    await expect(endpoint(req("/bundle.json"))).rejects.toMatchObject({ code: "ca_unavailable" });
+    const bundle = JSON.parse((await endpoint(req("/bundle.json"))).body) as {
+      keys: Array<{ use: string; x5c?: string[] }>;
+    };
+    const x509 = bundle.keys.filter((k) => k.use === "x509-svid");
+    expect(x509.map((k) => k.x5c![0])).toEqual([Buffer.from(ca.root.rawData).toString("base64")]);
+    await endpoint(req("/bundle.json"));
+    expect(calls).toBe(2);
+  });
+
   it("serves an empty key list (not an error) before the first rotation", async () => {
     const endpoint = createDiscoveryEndpoint({
       issuer: ISSUER,
