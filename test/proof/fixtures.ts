@@ -3,10 +3,11 @@
  * that can make the malformed proofs the client half never would (unsigned headers,
  * other bodies, other methods) with a real SigV4 signature.
  */
-import { Sha256 } from "@aws-crypto/sha256-js";
+
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { expect } from "vitest";
+import { NodeSha256 as Sha256 } from "../../lib/crypto/node-sha256.js";
 import { BridgeError } from "../../lib/errors.js";
 import {
   DEFAULT_BINDING_HEADER,

@@ -14,16 +14,16 @@
  *   // sign for sts.<region>.amazonaws.com, send to `endpoint` with that Host header
  *   await sts.stop();
  *
- * Dependencies: node:http, node:crypto, @smithy/signature-v4, @aws-crypto/sha256-js,
+ * Dependencies: node:http, node:crypto, @smithy/signature-v4, node:crypto (NodeSha256),
  * @smithy/protocol-http (all already in the extension's and the bridge's bundles).
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { type Clock, systemClock } from "../../lib/clock.js";
+import { NodeSha256 as Sha256 } from "../../lib/crypto/node-sha256.js";
 
 export interface DevPrincipal {
   accessKeyId: string;
