@@ -6,12 +6,20 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import * as deleteCommand from "./commands/delete.js";
+import * as devCommand from "./commands/dev.js";
 import * as exportCommand from "./commands/export.js";
+import * as gcpConfigCommand from "./commands/gcp-config.js";
 import * as importCommand from "./commands/import.js";
+import * as invokeCommand from "./commands/invoke.js";
+import * as keysCommand from "./commands/keys.js";
 import * as listCommand from "./commands/list.js";
 import * as registerCommand from "./commands/register.js";
+import * as rotateCommand from "./commands/rotate.js";
 import * as showCommand from "./commands/show.js";
+import * as tokenCommand from "./commands/token.js";
 import * as updateCommand from "./commands/update.js";
+import * as verifyCommand from "./commands/verify.js";
+import * as x509Command from "./commands/x509.js";
 import { EXIT, type ExitCode, errorLine, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./output.js";
 
@@ -21,6 +29,10 @@ export interface CliCommandModule {
 
 /** In `svid-bridge --help` order. */
 export const COMMANDS: readonly CliCommandModule[] = [
+  devCommand,
+  tokenCommand,
+  x509Command,
+  verifyCommand,
   registerCommand,
   listCommand,
   showCommand,
@@ -28,6 +40,10 @@ export const COMMANDS: readonly CliCommandModule[] = [
   deleteCommand,
   exportCommand,
   importCommand,
+  keysCommand,
+  rotateCommand,
+  gcpConfigCommand,
+  invokeCommand,
 ];
 
 async function readStdin(): Promise<string> {
@@ -47,7 +63,9 @@ export function defaultIo(): CliIo {
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command("svid-bridge")
-    .description("SPIFFE identities for AWS Lambda: manage the bridge's registration entries, and more.")
+    .description(
+      "SPIFFE identities for AWS Lambda: run the bridge locally (dev), get and verify SVIDs, manage registrations and keys.",
+    )
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       // Commander's own "error: …" lines are replaced by ours (errorLine); its help stays.
@@ -60,7 +78,8 @@ export function buildProgram(io: CliIo): Command {
     "after",
     `
 Exit codes: 0 ok, 1 usage, 2 validation, 3 conflict or not found, 4 AWS error.
-Environment: SVID_BRIDGE_TABLE, SVID_BRIDGE_TRUST_DOMAIN, and the AWS SDK's (AWS_REGION, AWS_PROFILE, …).`,
+Environment: SVID_BRIDGE_URL, SVID_BRIDGE_ISSUER, SVID_BRIDGE_SERVER_ID, SVID_BRIDGE_TABLE,
+SVID_BRIDGE_KEY_SET_TABLE, SVID_BRIDGE_TRUST_DOMAIN, and the AWS SDK's (AWS_REGION, AWS_PROFILE, …).`,
   );
   for (const module of COMMANDS) module.attach(program, io);
   return program;

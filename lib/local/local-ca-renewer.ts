@@ -50,6 +50,19 @@ export class LocalCaRenewer implements CaRenewer {
     return new LocalCaRenewer(root, rootKey.keyId, options);
   }
 
+  /**
+   * Uses an existing root (its certificate, and its key already in `keys`): for
+   * `svid-bridge dev --data-dir`, whose trust anchor must survive a restart.
+   */
+  static restore(root: X509Certificate, rootKeyId: string, options: LocalCaRenewerOptions): LocalCaRenewer {
+    return new LocalCaRenewer(root, rootKeyId, options);
+  }
+
+  /** The root key's handle in `keys` (to restore this renewer later). */
+  get rootKeyId(): string {
+    return this.#rootKeyId;
+  }
+
   async renew(_current: X509AuthorityRecord | undefined): Promise<X509AuthorityRecord> {
     const { keys, trustDomain } = this.#options;
     const key = await keys.createKey(this.#options.alg ?? "ES256", {

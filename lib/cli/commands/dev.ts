@@ -1,0 +1,121 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import { createDevLog } from "../../dev/dev-log.js";
+import { DEMO_ENTRY_ID, DEV_ROLE, startDevStack } from "../../dev/dev-stack.js";
+import type { CliIo } from "../output.js";
+
+interface DevFlags {
+  port: number;
+  trustDomain: string;
+  region: string;
+  dataDir?: string;
+  envFile: string;
+  seed: boolean;
+  rotationInterval: number;
+  rotationPeriod: number;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+function integer(min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max)
+      throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** `export NAME='value'`: safe to eval or source whatever the value holds. */
+export function exportLine(name: string, value: string): string {
+  return `export ${name}='${value.replaceAll("'", `'\\''`)}'`;
+}
+
+export function attach(program: Command, io: CliIo): Command {
+  const command = program
+    .command("dev")
+    .summary("run the whole bridge on this machine (no AWS account)")
+    .description(
+      "Starts the bridge on 127.0.0.1 with local stand-ins on real protocols: dynalite for DynamoDB, " +
+        "a local STS that checks SigV4, local keys and CA, the exchange and discovery handlers served " +
+        "as Function URLs, the rotation on a timer. Seeds a registration for a dev principal and prints " +
+        "its credentials and the bridge's settings as `export` lines (stdout, and --env-file). " +
+        "Runs until Ctrl-C.",
+    )
+    .option("--port <n>", "port for the exchange, discovery and the dev admin API", integer(0, 65535), 8787)
+    .option("--trust-domain <name>", "the bridge's trust domain", "example.org")
+    .option("--region <region>", "the dev principal's AWS Region", "us-east-1")
+    .option("--data-dir <dir>", "keep DynamoDB, dev keys (PKCS#8, 0600), the root CA and credentials here")
+    .option("--env-file <path>", "also write the export lines here (mode 0600)", ".svid-bridge/env")
+    .option("--no-seed", `do not create the demo registration (${DEMO_ENTRY_ID})`)
+    .option("--rotation-interval <seconds>", "how often the rotation runs", integer(1, 86_400), 60)
+    .option(
+      "--rotation-period <seconds>",
+      "how long a JWT key signs (published a quarter of it, at most 1 h, before)",
+      integer(60, 365 * 86_400),
+      86_400,
+    )
+    .option("--json", "log JSON lines instead of short text")
+    .option("--verbose", "also log debug lines");
+  command.addHelpText(
+    "after",
+    `
+Examples:
+  $ npm run dev                                   # terminal 1
+  $ source .svid-bridge/env                       # terminal 2
+  $ npx svid-bridge token --audience demo
+  $ svid-bridge dev --port 9000 --data-dir .svid-bridge/data --trust-domain dev.example.org`,
+  );
+  command.action(async (flags: DevFlags) => {
+    const log = createDevLog(io.stderr, { json: flags.json ?? false, verbose: flags.verbose ?? false });
+    const stack = await startDevStack({
+      port: flags.port,
+      trustDomain: flags.trustDomain,
+      region: flags.region,
+      ...(flags.dataDir !== undefined && { dataDir: resolve(flags.dataDir) }),
+      seed: flags.seed,
+      rotationIntervalSeconds: flags.rotationInterval,
+      rotationPeriodSeconds: flags.rotationPeriod,
+      log,
+    });
+    const envFile = resolve(flags.envFile);
+    try {
+      const lines = `${Object.entries(stack.env)
+        .map(([k, v]) => exportLine(k, v))
+        .join("\n")}\n`;
+      await mkdir(dirname(envFile), { recursive: true });
+      await writeFile(envFile, lines, { mode: 0o600 });
+      io.stdout.write(lines);
+      log.info("svid-bridge dev is up", {
+        url: stack.url,
+        trustDomain: stack.trustDomain,
+        principal: stack.principal.arn,
+        ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
+      });
+      if (!flags.json)
+        io.stderr.write(
+          `  dev principal ${stack.principal.arn}${flags.seed ? ` (registered as ${DEMO_ENTRY_ID}: spiffe://${stack.trustDomain}/aws/${DEV_ROLE.account}/${DEV_ROLE.roleName})` : " (not registered: --no-seed)"}\n` +
+            `  in another terminal: source ${flags.envFile}   then: npx svid-bridge token --audience demo\n` +
+            "  Ctrl-C stops the bridge\n",
+        );
+      await new Promise<void>((done) => {
+        const stop = (signal: string) => {
+          process.off("SIGINT", onInt);
+          process.off("SIGTERM", onTerm);
+          log.info("stopping", { signal });
+          done();
+        };
+        const onInt = () => stop("SIGINT");
+        const onTerm = () => stop("SIGTERM");
+        process.once("SIGINT", onInt);
+        process.once("SIGTERM", onTerm);
+      });
+    } finally {
+      await rm(envFile, { force: true });
+      await stack.stop();
+    }
+    log.info("stopped");
+  });
+  return command;
+}

@@ -1,0 +1,79 @@
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { createWorkloadKey } from "../../../layers/extension/src/workload-key.js";
+import { x509Binding } from "../../proof/binding.js";
+import {
+  addExchangeOptions,
+  type ExchangeFlags,
+  exchangeTarget,
+  postExchange,
+  proofFor,
+} from "../exchange-client.js";
+import { type CliIo, writeJson } from "../output.js";
+
+interface X509Flags extends ExchangeFlags {
+  out: string;
+  spiffeId?: string;
+}
+
+interface X509Answer {
+  svids: { spiffe_id: string; certificate_chain: string; expires_at: number }[];
+  bundle: string;
+}
+
+/** Temp file + rename: a reader never sees half a key or a key without its certificate. */
+async function writeAtomic(path: string, data: string, mode: number) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode });
+  await rename(tmp, path);
+}
+
+export function attach(program: Command, io: CliIo): Command {
+  const command = program
+    .command("x509")
+    .summary("get an X.509-SVID (key made here, never sent)")
+    .description(
+      "Makes an EC P-256 key and a CSR on this machine, proves your AWS identity bound to that " +
+        "key, and writes svid.pem (leaf, then intermediates), svid_key.pem (PKCS#8, mode 0600) and " +
+        "bundle.pem (the trust anchors) into --out, the names spiffe-helper uses.",
+    )
+    .requiredOption("--out <dir>", "directory for svid.pem, svid_key.pem and bundle.pem")
+    .option("--spiffe-id <id>", "ask for this SPIFFE ID when several registrations match you");
+  addExchangeOptions(command);
+  command.addHelpText(
+    "after",
+    `
+Examples:
+  $ svid-bridge x509 --out ./svid
+  $ openssl verify -CAfile svid/bundle.pem -untrusted svid/svid.pem svid/svid.pem`,
+  );
+  command.action(async (flags: X509Flags) => {
+    const target = exchangeTarget(flags, io.env);
+    const key = await createWorkloadKey();
+    const proof = await proofFor(target, x509Binding(key.spki));
+    const answer = await postExchange<X509Answer>(target, "/v1/svid/x509", {
+      csr: key.csrPem,
+      ...(flags.spiffeId && { spiffe_id: flags.spiffeId }),
+      proof,
+    });
+    const svid = answer.svids[0];
+    if (!svid) throw new Error("the exchange answered with no SVID");
+    await mkdir(flags.out, { recursive: true, mode: 0o700 });
+    // Key first: a program that sees the new certificate finds its key already there.
+    await writeAtomic(join(flags.out, "svid_key.pem"), key.privateKeyPem, 0o600);
+    await writeAtomic(join(flags.out, "svid.pem"), svid.certificate_chain, 0o644);
+    await writeAtomic(join(flags.out, "bundle.pem"), answer.bundle, 0o644);
+    if (flags.json)
+      writeJson(io.stdout, {
+        spiffe_id: svid.spiffe_id,
+        expires_at: svid.expires_at,
+        files: ["svid.pem", "svid_key.pem", "bundle.pem"].map((f) => join(flags.out, f)),
+      });
+    else
+      io.stdout.write(
+        `${svid.spiffe_id}\nexpires ${new Date(svid.expires_at * 1000).toISOString()}\nwrote ${join(flags.out, "svid.pem")}, svid_key.pem, bundle.pem\n`,
+      );
+  });
+  return command;
+}
