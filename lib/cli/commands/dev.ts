@@ -10,7 +10,7 @@ interface DevFlags {
   trustDomain: string;
   region: string;
   dataDir?: string;
-  envFile: string;
+  envOut: string;
   seed: boolean;
   rotationInterval: number;
   rotationPeriod: number;
@@ -40,14 +40,14 @@ export function attach(program: Command, io: CliIo): Command {
       "Starts the bridge on 127.0.0.1 with local stand-ins on real protocols: dynalite for DynamoDB, " +
         "a local STS that checks SigV4, local keys and CA, the exchange and discovery handlers served " +
         "as Function URLs, the rotation on a timer. Seeds a registration for a dev principal and prints " +
-        "its credentials and the bridge's settings as `export` lines (stdout, and --env-file). " +
+        "its credentials and the bridge's settings as `export` lines (stdout, and --env-out). " +
         "Runs until Ctrl-C.",
     )
     .option("--port <n>", "port for the exchange, discovery and the dev admin API", integer(0, 65535), 8787)
     .option("--trust-domain <name>", "the bridge's trust domain", "example.org")
     .option("--region <region>", "the dev principal's AWS Region", "us-east-1")
     .option("--data-dir <dir>", "keep DynamoDB, dev keys (PKCS#8, 0600), the root CA and credentials here")
-    .option("--env-file <path>", "also write the export lines here (mode 0600)", ".svid-bridge/env")
+    .option("--env-out <path>", "also write the export lines here (mode 0600)", ".svid-bridge/env")
     .option("--no-seed", `do not create the demo registration (${DEMO_ENTRY_ID})`)
     .option("--rotation-interval <seconds>", "how often the rotation runs", integer(1, 86_400), 60)
     .option(
@@ -79,7 +79,7 @@ Examples:
       rotationPeriodSeconds: flags.rotationPeriod,
       log,
     });
-    const envFile = resolve(flags.envFile);
+    const envFile = resolve(flags.envOut);
     try {
       const lines = `${Object.entries(stack.env)
         .map(([k, v]) => exportLine(k, v))
@@ -96,7 +96,7 @@ Examples:
       if (!flags.json)
         io.stderr.write(
           `  dev principal ${stack.principal.arn}${flags.seed ? ` (registered as ${DEMO_ENTRY_ID}: spiffe://${stack.trustDomain}/aws/${DEV_ROLE.account}/${DEV_ROLE.roleName})` : " (not registered: --no-seed)"}\n` +
-            `  in another terminal: source ${flags.envFile}   then: npx svid-bridge token --audience demo\n` +
+            `  in another terminal: source ${flags.envOut}   then: npx svid-bridge token --audience demo\n` +
             "  Ctrl-C stops the bridge\n",
         );
       await new Promise<void>((done) => {

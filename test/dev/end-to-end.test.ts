@@ -1,0 +1,150 @@
+/**
+ * The dev stack end to end, over HTTP and the CLI only (no import from lib/): a caller
+ * with no registration is refused, registered through the CLI, then gets a JWT-SVID that
+ * a relying party verifies from discovery alone (jose, remote JWKS), an X.509-SVID that
+ * `openssl verify` accepts, and after `rotate --now` the old token still verifies while
+ * the JWKS publishes both keys.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, CLEAN_ENV, type RunningDev, startDev } from "./dev-process.js";
+
+const dir = mkdtempSync(join(tmpdir(), "svid-bridge-e2e-"));
+let dev: RunningDev;
+const hasOpenssl = (() => {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...CLEAN_ENV, ...dev.env }, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function discovery() {
+  const config = (await (
+    await fetch(`${dev.env.SVID_BRIDGE_ISSUER}/.well-known/openid-configuration`)
+  ).json()) as { issuer: string; jwks_uri: string };
+  return config;
+}
+
+async function verifyFromDiscovery(token: string, audience: string) {
+  const config = await discovery();
+  expect(config.issuer).toBe(dev.env.SVID_BRIDGE_ISSUER);
+  const keys = createRemoteJWKSet(new URL(config.jwks_uri));
+  return jwtVerify(token, keys, { issuer: config.issuer, audience, algorithms: ["RS256", "ES256", "ES384"] });
+}
+
+beforeAll(async () => {
+  dev = await startDev(["--port", "0", "--no-seed", "--env-out", join(dir, "env")]);
+}, 90_000);
+
+afterAll(async () => {
+  await dev?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("svid-bridge dev, end to end over HTTP", () => {
+  let token = "";
+
+  it("refuses the dev principal while no registration matches it", async () => {
+    const refused = await cli(["token", "--audience", "e2e"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toBe("");
+    expect(refused.stderr).toMatch(/^error no_registration: /m);
+  }, 30_000);
+
+  it("refuses a proof that names its own STS URL (the caller never chooses where STS is)", async () => {
+    const response = await fetch(`${dev.env.SVID_BRIDGE_URL}/v1/svid/jwt`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ audience: ["e2e"], proof: { url: "https://evil.example" } }),
+    });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: string }).error).toBe("proof_invalid");
+  });
+
+  it("registers through the CLI, then issues a JWT-SVID that verifies through discovery", async () => {
+    const registered = await cli([
+      "register",
+      "--id",
+      "e2e",
+      "--spiffe-id",
+      "spiffe://example.org/e2e/{session}",
+      "--account",
+      "111122223333",
+      "--role",
+      "svid-bridge-dev",
+    ]);
+    expect(registered.stderr).toBe("");
+    expect(registered.code).toBe(0);
+    const issued = await cli(["token", "--audience", "e2e"]);
+    expect(issued.code).toBe(0);
+    token = issued.stdout.trim();
+    expect(token.split(".")).toHaveLength(3);
+    const { payload } = await verifyFromDiscovery(token, "e2e");
+    expect(payload.sub).toBe("spiffe://example.org/e2e/dev");
+    await expect(verifyFromDiscovery(token, "someone-else")).rejects.toMatchObject({
+      code: "ERR_JWT_CLAIM_VALIDATION_FAILED",
+    });
+  }, 60_000);
+
+  it.skipIf(!hasOpenssl)(
+    "issues an X.509-SVID that openssl verifies against the bundle",
+    async () => {
+      const out = join(dir, "svid");
+      const issued = await cli(["x509", "--out", out]);
+      expect(issued.code).toBe(0);
+      expect(issued.stdout).toContain("spiffe://example.org/e2e/dev");
+      // -untrusted svid.pem: the chain's intermediates come from the same file, as spiffe-helper writes it.
+      const verified = execFileSync(
+        "openssl",
+        [
+          "verify",
+          "-x509_strict",
+          "-CAfile",
+          join(out, "bundle.pem"),
+          "-untrusted",
+          join(out, "svid.pem"),
+          join(out, "svid.pem"),
+        ],
+        { encoding: "utf8" },
+      );
+      expect(verified).toContain("svid.pem: OK");
+    },
+    30_000,
+  );
+
+  it("rotates: the JWKS publishes the prepared key and a token signed before still verifies", async () => {
+    expect(token).not.toBe("");
+    const jwksBefore = (await (await fetch((await discovery()).jwks_uri)).json()) as {
+      keys: { kid: string }[];
+    };
+    expect(jwksBefore.keys).toHaveLength(1);
+    const rotated = await cli(["rotate", "--now"]);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(/^created /m);
+    const jwksAfter = (await (await fetch((await discovery()).jwks_uri)).json()) as {
+      keys: { kid: string }[];
+    };
+    expect(jwksAfter.keys).toHaveLength(2);
+    expect(jwksAfter.keys.map((k) => k.kid)).toContain(decodeProtectedHeader(token).kid);
+    const { payload } = await verifyFromDiscovery(token, "e2e");
+    expect(payload.sub).toBe("spiffe://example.org/e2e/dev");
+  }, 30_000);
+});
