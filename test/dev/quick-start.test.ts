@@ -65,11 +65,14 @@ describe("README quick start", () => {
       npx svid-bridge x509 --out '${out}'
       ${hasOpenssl() ? `openssl verify -CAfile '${out}/bundle.pem' -untrusted '${out}/svid.pem' '${out}/svid.pem'` : ""}
       npx svid-bridge list
+      npx svid-bridge rotate --now && npx svid-bridge keys
     `);
     expect(run.stderr).not.toMatch(/^error /m);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("spiffe_id: spiffe://example.org/aws/111122223333/svid-bridge-dev");
     expect(run.stdout).toContain("dev-demo");
+    expect(run.stdout).toMatch(/^created /m);
+    expect(run.stdout).toMatch(/ prepared /);
     if (hasOpenssl()) expect(run.stdout).toContain(`${out}/svid.pem: OK`);
     expect(statSync(join(out, "svid_key.pem")).mode & 0o777).toBe(0o600);
     expect(
