@@ -3,6 +3,8 @@ import { dirname, resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { createDevLog } from "../../dev/dev-log.js";
 import { DEMO_ENTRY_ID, DEV_ROLE, startDevStack } from "../../dev/dev-stack.js";
+import { BridgeError } from "../../errors.js";
+import { UsageError } from "../exit-codes.js";
 import type { CliIo } from "../output.js";
 
 interface DevFlags {
@@ -78,6 +80,11 @@ Examples:
       rotationIntervalSeconds: flags.rotationInterval,
       rotationPeriodSeconds: flags.rotationPeriod,
       log,
+    }).catch((error: unknown) => {
+      // A port in use or a --data-dir of another trust domain is the user's to fix: exit 1.
+      if (error instanceof BridgeError && error.code === "config_invalid")
+        throw new UsageError(error.message);
+      throw error;
     });
     const envFile = resolve(flags.envOut);
     try {
