@@ -45,8 +45,16 @@ function rejected(reason: string): never {
 function parseStrict(xml: string): Node {
   // No DOCTYPE, ENTITY, CDATA or comment: STS sends none, and each is a way to smuggle text.
   if (xml.includes("<!")) rejected("markup declarations are not accepted");
-  if (XMLValidator.validate(xml) !== true) rejected("not well-formed XML");
-  const doc = parser.parse(xml) as Node;
+  let doc: Node;
+  try {
+    // The validator itself throws on some truncated input ("<A/"): both throws and a
+    // false verdict are the same refusal, never an unhandled error.
+    if (XMLValidator.validate(xml) !== true) rejected("not well-formed XML");
+    doc = parser.parse(xml) as Node;
+  } catch (error) {
+    if (error instanceof BridgeError) throw error;
+    rejected("not well-formed XML");
+  }
   const roots = Object.keys(doc);
   if (roots.length !== 1) rejected("more than one root element");
   return doc;

@@ -52,7 +52,7 @@ function entry(over: Partial<RegistrationEntry> = {}): RegistrationEntry {
 }
 
 describe("ExchangeService", () => {
-  const clock = new ManualClock(Date.UTC(2026, 10, 23, 12));
+  const _clock = new ManualClock(Date.UTC(2026, 10, 23, 12));
   let deps: ExchangeServiceDeps;
   let bundle: TrustBundle;
   let matches: RegistrationMatch[];

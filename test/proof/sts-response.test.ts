@@ -20,6 +20,19 @@ describe("STS answer reader", () => {
     expect(parseGetCallerIdentityResponse(`<?xml version="1.0" encoding="UTF-8"?>\n${good}`)).toEqual(want);
   });
 
+  it('refuses input that makes the XML validator itself throw (found by the property test: "<A/")', () => {
+    for (const xml of ["<A/", "<GetCallerIdentityResponse/", "<a"]) {
+      let caught: unknown;
+      try {
+        parseGetCallerIdentityResponse(xml);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(BridgeError);
+      expect((caught as BridgeError).code).toBe("proof_rejected");
+    }
+  });
+
   it("keeps an account ID's leading zero", () => {
     const arn = "arn:aws:sts::012345678901:assumed-role/r/s1";
     expect(
