@@ -32,6 +32,18 @@ const VALIDATION: readonly ErrorCode[] = [
   "invalid_request",
   "invalid_rendered_id",
   "role_id_mismatch",
+  // `svid-bridge verify`: the token was read and is not valid for this audience/issuer.
+  "jwt_malformed",
+  "jwt_alg_not_allowed",
+  "jwt_header_invalid",
+  "jwt_kid_missing",
+  "jwt_kid_unknown",
+  "jwt_signature_invalid",
+  "jwt_expired",
+  "jwt_not_yet_valid",
+  "jwt_claims_invalid",
+  "jwt_audience_mismatch",
+  "trust_domain_mismatch",
 ];
 
 export function exitCodeFor(error: unknown): ExitCode {
