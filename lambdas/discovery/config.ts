@@ -11,8 +11,15 @@
  *   SVID_BRIDGE_CA_MODE             intermediate | direct                               default intermediate
  *   SVID_BRIDGE_PCA_ARN             ACM PCA CA whose root the bundle publishes          required for direct
  */
-import { BridgeError } from "../../lib/errors.js";
-import { type Env, integer, oneOf, optionalString, requiredString } from "../../lib/http/env.js";
+import {
+  type Env,
+  integer,
+  oneOf,
+  optionalString,
+  parsed,
+  requiredString,
+  requiredWhen,
+} from "../../lib/http/env.js";
 import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
@@ -30,27 +37,17 @@ export interface DiscoveryConfig {
 
 export function loadDiscoveryConfig(env: Env): Readonly<DiscoveryConfig> {
   const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
-  try {
-    checkIssuerUrl(issuer);
-  } catch (cause) {
-    throw new BridgeError("config_invalid", `SVID_BRIDGE_ISSUER: ${(cause as Error).message}`, { cause });
-  }
-  const tdName = requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN");
-  let trustDomain: TrustDomain;
-  try {
-    trustDomain = TrustDomain.parse(tdName);
-  } catch (cause) {
-    throw new BridgeError("config_invalid", `SVID_BRIDGE_TRUST_DOMAIN: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
+  parsed("SVID_BRIDGE_ISSUER", () => checkIssuerUrl(issuer));
+  const trustDomain = parsed("SVID_BRIDGE_TRUST_DOMAIN", () =>
+    TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
+  );
   const caMode = oneOf(env, "SVID_BRIDGE_CA_MODE", ["intermediate", "direct"] as const, "intermediate");
-  const pcaArn = optionalString(env, "SVID_BRIDGE_PCA_ARN");
-  if (caMode === "direct" && !pcaArn)
-    throw new BridgeError(
-      "config_invalid",
-      "SVID_BRIDGE_PCA_ARN is required when SVID_BRIDGE_CA_MODE=direct",
-    );
+  const pcaArn = requiredWhen(
+    "SVID_BRIDGE_PCA_ARN",
+    optionalString(env, "SVID_BRIDGE_PCA_ARN"),
+    caMode === "direct",
+    "SVID_BRIDGE_CA_MODE=direct",
+  );
   return Object.freeze({
     directModePcaArn: caMode === "direct" ? pcaArn : undefined,
     issuer,

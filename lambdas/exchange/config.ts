@@ -21,7 +21,16 @@
  *   SVID_BRIDGE_REGISTRATION_CACHE   seconds a registration lookup is cached        default 5
  */
 import { BridgeError } from "../../lib/errors.js";
-import { boolean, type Env, integer, oneOf, optionalString, requiredString } from "../../lib/http/env.js";
+import {
+  boolean,
+  type Env,
+  integer,
+  oneOf,
+  optionalString,
+  parsed,
+  requiredString,
+  requiredWhen,
+} from "../../lib/http/env.js";
 import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
@@ -48,35 +57,26 @@ export interface ExchangeConfig {
   registrationCacheSeconds: number;
 }
 
-function named<T>(name: string, read: () => T): T {
-  try {
-    return read();
-  } catch (cause) {
-    if (cause instanceof BridgeError && cause.code === "config_invalid") throw cause;
-    throw new BridgeError("config_invalid", `${name}: ${(cause as Error).message}`, { cause });
-  }
-}
-
 export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
-  const trustDomain = named("SVID_BRIDGE_TRUST_DOMAIN", () =>
+  const trustDomain = parsed("SVID_BRIDGE_TRUST_DOMAIN", () =>
     TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
   );
   const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
-  named("SVID_BRIDGE_ISSUER", () => checkIssuerUrl(issuer));
+  parsed("SVID_BRIDGE_ISSUER", () => checkIssuerUrl(issuer));
   const keyManager = oneOf(env, "SVID_BRIDGE_KEY_MANAGER", EXCHANGE_KEY_MANAGERS, "kms");
-  const wrappingKeyId = optionalString(env, "SVID_BRIDGE_WRAPPING_KEY_ID");
-  if (keyManager === "kms-wrapped" && !wrappingKeyId)
-    throw new BridgeError(
-      "config_invalid",
-      "SVID_BRIDGE_WRAPPING_KEY_ID is required when SVID_BRIDGE_KEY_MANAGER=kms-wrapped",
-    );
+  const wrappingKeyId = requiredWhen(
+    "SVID_BRIDGE_WRAPPING_KEY_ID",
+    optionalString(env, "SVID_BRIDGE_WRAPPING_KEY_ID"),
+    keyManager === "kms-wrapped",
+    "SVID_BRIDGE_KEY_MANAGER=kms-wrapped",
+  );
   const caMode = oneOf(env, "SVID_BRIDGE_CA_MODE", CA_MODES, "intermediate");
-  const pcaArn = optionalString(env, "SVID_BRIDGE_PCA_ARN");
-  if (caMode === "direct" && !pcaArn)
-    throw new BridgeError(
-      "config_invalid",
-      "SVID_BRIDGE_PCA_ARN is required when SVID_BRIDGE_CA_MODE=direct",
-    );
+  const pcaArn = requiredWhen(
+    "SVID_BRIDGE_PCA_ARN",
+    optionalString(env, "SVID_BRIDGE_PCA_ARN"),
+    caMode === "direct",
+    "SVID_BRIDGE_CA_MODE=direct",
+  );
   const regionsRaw = optionalString(env, "SVID_BRIDGE_ALLOWED_REGIONS") ?? optionalString(env, "AWS_REGION");
   if (!regionsRaw)
     throw new BridgeError("config_invalid", "SVID_BRIDGE_ALLOWED_REGIONS is required (or AWS_REGION)");

@@ -19,7 +19,15 @@
 
 import { SIGNING_ALGORITHMS } from "../../lib/crypto/algorithms.js";
 import { BridgeError } from "../../lib/errors.js";
-import { type Env, integer, oneOf, optionalString, requiredString } from "../../lib/http/env.js";
+import {
+  type Env,
+  integer,
+  oneOf,
+  optionalString,
+  parsed,
+  requiredString,
+  requiredWhen,
+} from "../../lib/http/env.js";
 import { type RotationConfig, resolveRotationConfig } from "../../lib/rotation/rotation-config.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
@@ -60,29 +68,24 @@ export function loadRotationConfig(env: Env): Readonly<RotationLambdaConfig> {
   }
   const keyManager = oneOf(env, "SVID_BRIDGE_KEY_MANAGER", KEY_MANAGER_KINDS, "kms");
   const tdRaw = optionalString(env, "SVID_BRIDGE_TRUST_DOMAIN");
-  let trustDomain: TrustDomain | undefined;
-  try {
-    trustDomain = tdRaw === undefined ? undefined : TrustDomain.parse(tdRaw);
-  } catch (cause) {
-    throw new BridgeError("config_invalid", `SVID_BRIDGE_TRUST_DOMAIN: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
+  const trustDomain = parsed("SVID_BRIDGE_TRUST_DOMAIN", () =>
+    tdRaw === undefined ? undefined : TrustDomain.parse(tdRaw),
+  );
   if (keyManager !== "memory" && !trustDomain)
     throw new BridgeError("config_invalid", "SVID_BRIDGE_TRUST_DOMAIN is required (it tags every KMS key)");
-  const wrappingKeyId = optionalString(env, "SVID_BRIDGE_WRAPPING_KEY_ID");
-  if (keyManager === "kms-wrapped" && !wrappingKeyId)
-    throw new BridgeError(
-      "config_invalid",
-      "SVID_BRIDGE_WRAPPING_KEY_ID is required when SVID_BRIDGE_KEY_MANAGER=kms-wrapped",
-    );
+  const wrappingKeyId = requiredWhen(
+    "SVID_BRIDGE_WRAPPING_KEY_ID",
+    optionalString(env, "SVID_BRIDGE_WRAPPING_KEY_ID"),
+    keyManager === "kms-wrapped",
+    "SVID_BRIDGE_KEY_MANAGER=kms-wrapped",
+  );
   const caMode = oneOf(env, "SVID_BRIDGE_CA_MODE", CA_MODES, "intermediate");
-  const pcaArn = optionalString(env, "SVID_BRIDGE_PCA_ARN");
-  if (keyManager !== "memory" && caMode === "intermediate" && !pcaArn)
-    throw new BridgeError(
-      "config_invalid",
-      "SVID_BRIDGE_PCA_ARN is required when SVID_BRIDGE_CA_MODE=intermediate",
-    );
+  const pcaArn = requiredWhen(
+    "SVID_BRIDGE_PCA_ARN",
+    optionalString(env, "SVID_BRIDGE_PCA_ARN"),
+    keyManager !== "memory" && caMode === "intermediate",
+    "SVID_BRIDGE_CA_MODE=intermediate",
+  );
   return Object.freeze({
     keySetTable: requiredString(env, "SVID_BRIDGE_KEY_SET_TABLE"),
     keySetId: optionalString(env, "SVID_BRIDGE_KEY_SET_ID") ?? "default",

@@ -52,3 +52,28 @@ export function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (raw === "false" || raw === "0") return false;
   return bad(name, `must be true or false, not ${raw}`);
 }
+
+/**
+ * Parses a value with `parse` and turns any failure into `config_invalid` naming the
+ * variable: `SVID_BRIDGE_ISSUER: issuer must be an https URL …`.
+ */
+export function parsed<T>(name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (cause) {
+    if (cause instanceof BridgeError && cause.code === "config_invalid" && cause.message.startsWith(name))
+      throw cause;
+    throw new BridgeError("config_invalid", `${name}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** `value` must be set when `condition` holds; the error says which setting requires it. */
+export function requiredWhen<T>(
+  name: string,
+  value: T | undefined,
+  condition: boolean,
+  because: string,
+): T | undefined {
+  if (condition && value === undefined) bad(name, `is required when ${because}`);
+  return value;
+}
