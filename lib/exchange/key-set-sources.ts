@@ -5,10 +5,12 @@
  */
 import type { IntermediateCertificateAuthority } from "../ca/intermediate-certificate-authority.js";
 import type { Clock } from "../clock.js";
+import type { X509Certificate } from "../crypto/x509.js";
 import { jwtAuthoritiesOf } from "../discovery/discovery-documents.js";
 import { BridgeError } from "../errors.js";
+import type { KeySet } from "../keyset/key-set.js";
 import type { KeySetCache } from "../keyset/key-set-cache.js";
-import { intermediateFromRecord, trustAnchorsOf } from "../keyset/x509-authority.js";
+import { intermediateFromRecord } from "../keyset/x509-authority.js";
 import type { CertificateAuthority } from "../ports/certificate-authority.js";
 import type { KeyManager } from "../ports/key-manager.js";
 import { TrustBundle } from "../spiffe/bundle.js";
@@ -24,15 +26,25 @@ export function keySetBundle(
   ca: Pick<CertificateAuthority, "trustAnchors">,
   refreshHintSeconds = 300,
 ) {
+  // Rebuilt only when the key set or the anchors change, not on every X.509 request.
+  let last: { set: KeySet; anchors: X509Certificate[]; bundle: TrustBundle } | undefined;
   return async (): Promise<TrustBundle> => {
     const [set, anchors] = await Promise.all([cache.get(), ca.trustAnchors()]);
-    return new TrustBundle({
-      trustDomain,
-      jwtAuthorities: jwtAuthoritiesOf(set),
-      x509Authorities: anchors,
-      sequence: set.sequence,
-      refreshHintSeconds,
-    });
+    const same =
+      last?.set === set &&
+      last.anchors.length === anchors.length &&
+      last.anchors.every((a, i) => a === anchors[i]);
+    if (!same || !last) {
+      const bundle = new TrustBundle({
+        trustDomain,
+        jwtAuthorities: jwtAuthoritiesOf(set),
+        x509Authorities: anchors,
+        sequence: set.sequence,
+        refreshHintSeconds,
+      });
+      last = { set, anchors, bundle };
+    }
+    return last.bundle;
   };
 }
 
@@ -62,6 +74,7 @@ export function keySetCertificateAuthority(
   };
   return {
     issue: async (request) => (await resolve()).issue(request),
-    trustAnchors: async () => trustAnchorsOf(await cache.get()),
+    // The intermediate CA already parsed the record's anchors; a JWT-only bridge has none.
+    trustAnchors: async () => ((await cache.get()).x509 ? (await resolve()).trustAnchors() : []),
   };
 }
