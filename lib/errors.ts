@@ -72,7 +72,10 @@ export type ErrorCode =
   | "internal_error"
   // Lambda extension (layers/extension): the exchange as the extension sees it
   | "exchange_unavailable"
-  | "exchange_rejected";
+  | "exchange_rejected"
+  // svid-bridge demo: the sample function's sandbox did not start, or its handler failed
+  | "function_init_failed"
+  | "function_failed";
 
 export interface BridgeErrorOptions {
   status?: number;

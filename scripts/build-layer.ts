@@ -16,19 +16,33 @@ import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-export interface BuiltLayer {
+export interface BuiltLayerTree {
   /** The unzipped tree, laid out as /opt is. */
   dir: string;
-  zip: string;
-  zipBytes: number;
   bundleBytes: number;
 }
 
+export interface BuiltLayer extends BuiltLayerTree {
+  zip: string;
+  zipBytes: number;
+}
+
+/** The tree and its zip (what the CDK app deploys). */
 export async function buildLayer(outDir = join(root, "dist")): Promise<BuiltLayer> {
-  const dir = join(outDir, "layer");
+  const tree = await buildLayerTree(outDir);
   const zip = join(outDir, "svid-bridge-layer.zip");
-  rmSync(dir, { recursive: true, force: true });
   rmSync(zip, { force: true });
+  execFileSync("zip", ["-X", "-q", "-9", "-r", zip, "extensions", "svid-bridge"], { cwd: tree.dir });
+  return { ...tree, zip, zipBytes: statSync(zip).size };
+}
+
+/**
+ * The tree alone, as Lambda mounts it at /opt: what `svid-bridge demo` runs (no `zip`
+ * CLI needed on a newcomer's machine).
+ */
+export async function buildLayerTree(outDir: string): Promise<BuiltLayerTree> {
+  const dir = join(outDir, "layer");
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "extensions"), { recursive: true });
   mkdirSync(join(dir, "svid-bridge"), { recursive: true });
   const bundle = join(dir, "svid-bridge", "extension.cjs");
@@ -53,8 +67,7 @@ export async function buildLayer(outDir = join(root, "dist")): Promise<BuiltLaye
   const wrapper = join(dir, "svid-bridge", "svid-bridge-wrapper");
   copyFileSync(join(root, "layers/extension/svid-bridge-wrapper"), wrapper);
   chmodSync(wrapper, 0o755);
-  execFileSync("zip", ["-X", "-q", "-9", "-r", zip, "extensions", "svid-bridge"], { cwd: dir });
-  return { dir, zip, zipBytes: statSync(zip).size, bundleBytes: statSync(bundle).size };
+  return { dir, bundleBytes: statSync(bundle).size };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import * as deleteCommand from "./commands/delete.js";
+import * as demoCommand from "./commands/demo.js";
 import * as devCommand from "./commands/dev.js";
 import * as exportCommand from "./commands/export.js";
 import * as gcpConfigCommand from "./commands/gcp-config.js";
@@ -33,6 +34,7 @@ export const COMMANDS: readonly CliCommandModule[] = [
   tokenCommand,
   x509Command,
   verifyCommand,
+  demoCommand,
   registerCommand,
   listCommand,
   showCommand,

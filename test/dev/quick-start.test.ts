@@ -55,13 +55,14 @@ describe("README quick start", () => {
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
   });
 
-  it("token, x509 with openssl verify, and verify work after `source` of the env file", async () => {
+  it("token, verify, demo, x509 with openssl verify, list and rotate work after `source` of the env file", async () => {
     const out = join(dir, "svid");
     const run = await shell(`
       set -e
       source '${envFile}'
       TOKEN=$(npx svid-bridge token --audience demo)
       npx svid-bridge verify "$TOKEN" --audience demo
+      npx svid-bridge demo
       npx svid-bridge x509 --out '${out}'
       ${hasOpenssl() ? `openssl verify -CAfile '${out}/bundle.pem' -untrusted '${out}/svid.pem' '${out}/svid.pem'` : ""}
       npx svid-bridge list
@@ -71,6 +72,11 @@ describe("README quick start", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("spiffe_id: spiffe://example.org/aws/111122223333/svid-bridge-dev");
     expect(run.stdout).toContain("dev-demo");
+    // demo: the sample function with the layer read its SVIDs; both verified from outside.
+    expect(run.stdout).toMatch(/^jwt_svid: .*verified through OIDC discovery$/m);
+    expect(run.stdout).toMatch(/^x509_svid: .*verified against the SPIFFE bundle$/m);
+    expect(run.stdout).toMatch(/^shutdown: +extension exited 0 /m);
+    expect(run.stderr).toMatch(/function +\| .*read my SVIDs/);
     expect(run.stdout).toMatch(/^created /m);
     expect(run.stdout).toMatch(/ prepared /);
     if (hasOpenssl()) expect(run.stdout).toContain(`${out}/svid.pem: OK`);

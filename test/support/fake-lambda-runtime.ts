@@ -11,6 +11,11 @@
  *   frozen with SIGSTOP (no timers, no CPU), as Lambda freezes the sandbox.
  * - Every file in <layer>/extensions/ starts as a child process with the environment
  *   Lambda gives extensions (credentials, region, function name, runtime API address).
+ * - The function runs either in process (`invoke(handler)`: the test's own code, polling
+ *   the Runtime API) or, with `runtime`, as its own process (`invokeEvent(event)`):
+ *   lambda-runtime-bootstrap.mjs loads LAMBDA_TASK_ROOT/_HANDLER, started through
+ *   AWS_LAMBDA_EXEC_WRAPPER when that is set, after every extension has registered (as
+ *   Lambda's init phase orders it), and frozen with the extensions between invokes.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -23,6 +28,7 @@ import {
 } from "node:http";
 import { type AddressInfo, createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type DevPrincipal, makeDevRolePrincipal } from "./fake-sts.js";
 
 export interface FakeLambdaRuntimeOptions {
@@ -40,7 +46,18 @@ export interface FakeLambdaRuntimeOptions {
   initTimeoutMs?: number;
   /** SIGSTOP extensions between invokes. Default true. */
   freeze?: boolean;
+  /** Run the function as its own process: LAMBDA_TASK_ROOT and _HANDLER ("index.handler"). */
+  runtime?: { taskRoot: string; handler?: string };
+  /** Each chunk an extension or the function writes (stdout or stderr), as it comes. */
+  onOutput?: (source: "extension" | "function", text: string) => void;
 }
+
+/** What the function answered: its JSON result, or Lambda's error shape. */
+export type InvokeOutcome =
+  | { ok: true; result: unknown }
+  | { ok: false; errorType: string; errorMessage: string };
+
+const BOOTSTRAP = fileURLToPath(new URL("./lambda-runtime-bootstrap.mjs", import.meta.url));
 
 export type InitResult =
   | { ok: true; ms: number }
@@ -68,6 +85,12 @@ interface Extension {
   errors: { path: string; errorType: string; body: string }[];
 }
 
+interface RuntimeProcess {
+  child: ChildProcess;
+  exited: boolean;
+  initError?: { errorType: string; body: string };
+}
+
 /** A port that was free a moment ago: for the extension's local API (it takes a fixed port). */
 export async function freePort(): Promise<number> {
   const s = createServer();
@@ -93,6 +116,7 @@ export class FakeLambdaRuntime {
   #responses = new Map<string, (r: { ok: boolean; body: string }) => void>();
   #frozen = false;
   #functionEnv: Record<string, string> = {};
+  #runtime: RuntimeProcess | undefined;
 
   private constructor(options: FakeLambdaRuntimeOptions) {
     this.#options = options;
@@ -123,12 +147,11 @@ export class FakeLambdaRuntime {
       const file = join(options.layerDir, "extensions", name);
       const child = spawn(file, [], { env, stdio: ["ignore", "pipe", "pipe"] });
       const ext: Extension = { file, child, exited: false, exitCode: null, errors: [] };
-      child.stdout?.on("data", (d: Buffer) => {
-        rt.logs += d.toString();
-      });
-      child.stderr?.on("data", (d: Buffer) => {
-        rt.logs += d.toString();
-      });
+      for (const stream of [child.stdout, child.stderr])
+        stream?.on("data", (d: Buffer) => {
+          rt.logs += d.toString();
+          options.onOutput?.("extension", d.toString());
+        });
       child.on("exit", (code) => {
         ext.exited = true;
         ext.exitCode = code;
@@ -137,9 +160,16 @@ export class FakeLambdaRuntime {
       rt.extensions.push(ext);
     }
     const budget = options.initTimeoutMs ?? 10_000;
+    if (options.runtime) {
+      // Lambda starts the runtime once every extension has registered.
+      await rt.#until(() => rt.extensions.every((e) => e.id || e.exited || e.errors.length), budget);
+      rt.#startRuntime(options.runtime);
+    }
+    const runtimeReady = () =>
+      !rt.#runtime || rt.#runtimeNext !== undefined || rt.#runtime.exited || !!rt.#runtime.initError;
     const done = await rt.#until(
-      () => rt.extensions.every((e) => e.pendingNext || e.exited || e.errors.length),
-      budget,
+      () => rt.extensions.every((e) => e.pendingNext || e.exited || e.errors.length) && runtimeReady(),
+      Math.max(0, budget - (Date.now() - started)),
     );
     const ms = Date.now() - started;
     // After init/error an extension is expected to exit; give it a moment to.
@@ -153,6 +183,13 @@ export class FakeLambdaRuntime {
         ok: false,
         errorType: failed.errors[0]?.errorType ?? "Extension.Crash",
         message: failed.errors[0]?.body ?? `exited with ${failed.exitCode}`,
+        ms,
+      };
+    else if (rt.#runtime && (rt.#runtime.initError || rt.#runtime.exited))
+      rt.initResult = {
+        ok: false,
+        errorType: rt.#runtime.initError?.errorType || "Runtime.ExitError",
+        message: rt.#runtime.initError?.body ?? "the runtime exited during init",
         ms,
       };
     else rt.initResult = { ok: true, ms };
@@ -170,23 +207,8 @@ export class FakeLambdaRuntime {
    * the handler's result once the handler has answered and every extension is done.
    */
   async invoke<T>(handler: (ctx: InvokeContext) => Promise<T>, timeoutMs = 10_000): Promise<T> {
-    if (!this.initResult?.ok) throw new Error("init did not succeed");
-    this.#thaw();
-    const requestId = randomUUID();
-    const deadlineMs = Date.now() + timeoutMs;
-    for (const ext of this.extensions) {
-      if (!ext.pendingNext) throw new Error(`${ext.file} is not waiting for an event`);
-      this.#deliver(ext, {
-        eventType: "INVOKE",
-        deadlineMs,
-        requestId,
-        invokedFunctionArn: `arn:aws:lambda:us-east-1:111122223333:function:${this.functionName}`,
-        tracing: { type: "X-Amzn-Trace-Id", value: `Root=1-${Date.now().toString(16)}-${requestId}` },
-      });
-    }
-    this.#invocations.push({ id: requestId, deadlineMs, payload: "{}" });
-    this.#flushRuntime();
-    const answered = new Promise<{ ok: boolean; body: string }>((r) => this.#responses.set(requestId, r));
+    if (this.#runtime) throw new Error("this sandbox runs its function as a process: use invokeEvent");
+    const { deadlineMs, answered } = this.#beginInvoke("{}", timeoutMs);
     // The in-process runtime: polls invocation/next over HTTP, runs the handler, answers.
     const base = `http://${this.#address}/2018-06-01/runtime`;
     const next = await fetch(`${base}/invocation/next`);
@@ -206,14 +228,67 @@ export class FakeLambdaRuntime {
       body: JSON.stringify(outcome.ok ? (outcome.value ?? null) : { errorMessage: String(outcome.error) }),
     });
     await answered;
+    await this.#endInvoke(deadlineMs);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value as T;
+  }
+
+  /**
+   * One invoke of the function process (`runtime` option) with this event: resolves with
+   * what the function answered once it and every extension are done.
+   */
+  async invokeEvent(event: unknown, timeoutMs = 10_000): Promise<InvokeOutcome> {
+    if (!this.#runtime) throw new Error("no function process: start with the runtime option");
+    const { deadlineMs, answered } = this.#beginInvoke(JSON.stringify(event ?? {}), timeoutMs);
+    const timedOut = new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs).unref());
+    const answer = await Promise.race([answered, timedOut]);
+    if (!answer) throw new Error(`the function did not answer within ${timeoutMs} ms`);
+    await this.#endInvoke(deadlineMs);
+    const parsed = (() => {
+      try {
+        return JSON.parse(answer.body) as unknown;
+      } catch {
+        return answer.body;
+      }
+    })();
+    if (answer.ok) return { ok: true, result: parsed };
+    const error = (parsed ?? {}) as { errorType?: unknown; errorMessage?: unknown };
+    return {
+      ok: false,
+      errorType: typeof error.errorType === "string" ? error.errorType : "Error",
+      errorMessage: typeof error.errorMessage === "string" ? error.errorMessage : String(answer.body),
+    };
+  }
+
+  #beginInvoke(payload: string, timeoutMs: number) {
+    if (!this.initResult?.ok) throw new Error("init did not succeed");
+    this.#thaw();
+    const requestId = randomUUID();
+    const deadlineMs = Date.now() + timeoutMs;
+    for (const ext of this.extensions) {
+      if (!ext.pendingNext) throw new Error(`${ext.file} is not waiting for an event`);
+      this.#deliver(ext, {
+        eventType: "INVOKE",
+        deadlineMs,
+        requestId,
+        invokedFunctionArn: `arn:aws:lambda:us-east-1:111122223333:function:${this.functionName}`,
+        tracing: { type: "X-Amzn-Trace-Id", value: `Root=1-${Date.now().toString(16)}-${requestId}` },
+      });
+    }
+    this.#invocations.push({ id: requestId, deadlineMs, payload });
+    this.#flushRuntime();
+    const answered = new Promise<{ ok: boolean; body: string }>((r) => this.#responses.set(requestId, r));
+    return { requestId, deadlineMs, answered };
+  }
+
+  /** The invoke ends when every extension has asked for its next event; then the sandbox freezes. */
+  async #endInvoke(deadlineMs: number): Promise<void> {
     const finished = await this.#until(
       () => this.extensions.every((e) => e.pendingNext || e.exited),
       Math.max(0, deadlineMs - Date.now()),
     );
     if (!finished) throw new Error("an extension did not finish the invoke before the deadline");
     this.#freeze();
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value as T;
   }
 
   /** SHUTDOWN with Lambda's deadline (2 s with external extensions); SIGKILL after it. */
@@ -223,6 +298,8 @@ export class FakeLambdaRuntime {
     const deadlineMs = start + budgetMs;
     for (const ext of this.extensions)
       if (ext.pendingNext) this.#deliver(ext, { eventType: "SHUTDOWN", shutdownReason: reason, deadlineMs });
+    // The runtime gets no SHUTDOWN event: Lambda stops it, then waits for the extensions.
+    this.#stopRuntime();
     const exited = await this.#until(() => this.extensions.every((e) => e.exited), budgetMs);
     for (const ext of this.extensions) if (!ext.exited) ext.child.kill("SIGKILL");
     return { exitedInTime: exited, code: this.extensions[0]?.exitCode ?? null, ms: Date.now() - start };
@@ -230,8 +307,9 @@ export class FakeLambdaRuntime {
 
   async close(): Promise<void> {
     this.#thaw();
+    this.#stopRuntime();
     for (const ext of this.extensions) if (!ext.exited) ext.child.kill("SIGKILL");
-    await this.#until(() => this.extensions.every((e) => e.exited), 2_000);
+    await this.#until(() => this.extensions.every((e) => e.exited) && !this.#runtimeAlive(), 2_000);
     this.#server.closeAllConnections();
     await new Promise<void>((r) => this.#server.close(() => r()));
   }
@@ -257,6 +335,49 @@ export class FakeLambdaRuntime {
     };
   }
 
+  #startRuntime(runtime: { taskRoot: string; handler?: string }): void {
+    const env: Record<string, string> = {
+      ...this.#functionEnv,
+      LAMBDA_TASK_ROOT: runtime.taskRoot,
+      _HANDLER: runtime.handler ?? "index.handler",
+    };
+    this.#functionEnv = env;
+    // As Lambda does: the wrapper gets the runtime's command line as its arguments.
+    const wrapper = env.AWS_LAMBDA_EXEC_WRAPPER;
+    const command = [process.execPath, BOOTSTRAP];
+    const child = wrapper
+      ? spawn(wrapper, command, { env, cwd: runtime.taskRoot, stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(command[0]!, command.slice(1), {
+          env,
+          cwd: runtime.taskRoot,
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+    const state: RuntimeProcess = { child, exited: false };
+    for (const stream of [child.stdout, child.stderr])
+      stream?.on("data", (d: Buffer) => {
+        this.logs += d.toString();
+        this.#options.onOutput?.("function", d.toString());
+      });
+    child.on("exit", () => {
+      state.exited = true;
+      this.#wake();
+    });
+    child.on("error", (error) => {
+      state.initError = { errorType: "Runtime.StartError", body: error.message };
+      state.exited = true;
+      this.#wake();
+    });
+    this.#runtime = state;
+  }
+
+  #runtimeAlive(): boolean {
+    return this.#runtime !== undefined && !this.#runtime.exited;
+  }
+
+  #stopRuntime(): void {
+    if (this.#runtimeAlive()) this.#runtime!.child.kill("SIGKILL");
+  }
+
   #deliver(ext: Extension, event: Record<string, unknown>): void {
     const res = ext.pendingNext!;
     ext.pendingNext = undefined;
@@ -270,12 +391,14 @@ export class FakeLambdaRuntime {
   #freeze(): void {
     if (this.#options.freeze === false || this.#frozen) return;
     for (const ext of this.extensions) if (!ext.exited) ext.child.kill("SIGSTOP");
+    if (this.#runtimeAlive()) this.#runtime!.child.kill("SIGSTOP");
     this.#frozen = true;
   }
 
   #thaw(): void {
     if (!this.#frozen) return;
     for (const ext of this.extensions) if (!ext.exited) ext.child.kill("SIGCONT");
+    if (this.#runtimeAlive()) this.#runtime!.child.kill("SIGCONT");
     this.#frozen = false;
   }
 
@@ -376,6 +499,11 @@ export class FakeLambdaRuntime {
         return;
       }
       if (path === "/2018-06-01/runtime/init/error" && req.method === "POST") {
+        if (this.#runtime)
+          this.#runtime.initError = {
+            errorType: String(req.headers["lambda-runtime-function-error-type"] ?? "Runtime.Unknown"),
+            body,
+          };
         res.writeHead(202).end();
         return;
       }

@@ -6,6 +6,7 @@ import { DEMO_ENTRY_ID, DEV_ROLE, startDevStack } from "../../dev/dev-stack.js";
 import { BridgeError } from "../../errors.js";
 import { UsageError } from "../exit-codes.js";
 import type { CliIo } from "../output.js";
+import { demoOnce, formatDemoReport, readEvent } from "./demo.js";
 
 interface DevFlags {
   port: number;
@@ -18,6 +19,7 @@ interface DevFlags {
   rotationPeriod: number;
   json?: boolean;
   verbose?: boolean;
+  withFunction?: string;
 }
 
 function integer(min: number, max: number) {
@@ -58,6 +60,10 @@ export function attach(program: Command, io: CliIo): Command {
       integer(60, 365 * 86_400),
       86_400,
     )
+    .option(
+      "--with-function <event-file>",
+      "once up, run the demo function with the layer on this event (as `svid-bridge demo`)",
+    )
     .option("--json", "log JSON lines instead of short text")
     .option("--verbose", "also log debug lines");
   command.addHelpText(
@@ -67,10 +73,13 @@ Examples:
   $ npm run dev                                   # terminal 1
   $ source .svid-bridge/env                       # terminal 2
   $ npx svid-bridge token --audience demo
-  $ svid-bridge dev --port 9000 --data-dir .svid-bridge/data --trust-domain dev.example.org`,
+  $ svid-bridge dev --port 9000 --data-dir .svid-bridge/data --trust-domain dev.example.org
+  $ svid-bridge dev --with-function events/demo-function.json`,
   );
   command.action(async (flags: DevFlags) => {
     const log = createDevLog(io.stderr, { json: flags.json ?? false, verbose: flags.verbose ?? false });
+    // Read before anything starts: a bad event file is a usage error, not a half-started bridge.
+    const demoEvent = flags.withFunction !== undefined ? await readEvent(io, flags.withFunction) : undefined;
     const stack = await startDevStack({
       port: flags.port,
       trustDomain: flags.trustDomain,
@@ -94,6 +103,19 @@ Examples:
       await mkdir(dirname(envFile), { recursive: true });
       await writeFile(envFile, lines, { mode: 0o600 });
       io.stdout.write(lines);
+      // Listen from here on: Ctrl-C during the demo still stops everything cleanly.
+      const stopped = new Promise<void>((done) => {
+        const stop = (signal: string) => {
+          process.off("SIGINT", onInt);
+          process.off("SIGTERM", onTerm);
+          log.info("stopping", { signal });
+          done();
+        };
+        const onInt = () => stop("SIGINT");
+        const onTerm = () => stop("SIGTERM");
+        process.once("SIGINT", onInt);
+        process.once("SIGTERM", onTerm);
+      });
       log.info("svid-bridge dev is up", {
         url: stack.url,
         trustDomain: stack.trustDomain,
@@ -106,18 +128,33 @@ Examples:
             `  in another terminal: source ${flags.envOut}   then: npx svid-bridge token --audience demo\n` +
             "  Ctrl-C stops the bridge\n",
         );
-      await new Promise<void>((done) => {
-        const stop = (signal: string) => {
-          process.off("SIGINT", onInt);
-          process.off("SIGTERM", onTerm);
-          log.info("stopping", { signal });
-          done();
-        };
-        const onInt = () => stop("SIGINT");
-        const onTerm = () => stop("SIGTERM");
-        process.once("SIGINT", onInt);
-        process.once("SIGTERM", onTerm);
-      });
+      if (flags.withFunction !== undefined) {
+        // The bridge stays up whatever the demo's outcome: its log says what went wrong.
+        try {
+          const report = await demoOnce({
+            bridge: {
+              url: stack.url,
+              issuer: stack.issuer,
+              serverId: stack.serverId,
+              trustDomain: stack.trustDomain,
+              region: stack.region,
+              credentials: {
+                accessKeyId: stack.principal.accessKeyId,
+                secretAccessKey: stack.principal.secretAccessKey,
+                sessionToken: stack.principal.sessionToken ?? "",
+              },
+            },
+            event: demoEvent,
+            log,
+            ...(!flags.json && { output: io.stderr }),
+          });
+          if (flags.json) log.info("demo passed", { checks: report.checks });
+          else io.stderr.write(formatDemoReport(report));
+        } catch (error) {
+          log.error("demo failed", { error });
+        }
+      }
+      await stopped;
     } finally {
       await rm(envFile, { force: true });
       await stack.stop();

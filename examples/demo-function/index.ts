@@ -1,0 +1,56 @@
+/**
+ * The function `svid-bridge demo` runs: an ordinary Node.js Lambda handler with the
+ * svid-bridge layer attached. It holds no AWS or SPIFFE code of its own: the layer's
+ * extension proved the function's IAM role at cold start and keeps its SVIDs fresh; the
+ * function asks the extension's local API for them (layers/client, no dependencies) and,
+ * in files mode, finds them as PEM files too.
+ *
+ * The event: `{"audience": "…"}` (default "demo"), the audience of the JWT-SVID to get.
+ * It answers with what it learnt about itself, public parts only: the private key never
+ * leaves the function, and the JWT-SVID is returned for the demo to verify outside.
+ */
+import { X509Certificate } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { SvidBridgeClient } from "../../layers/client/svid-bridge-client.js";
+
+interface DemoEvent {
+  audience?: unknown;
+}
+
+const client = new SvidBridgeClient();
+
+export const handler = async (event: DemoEvent | null) => {
+  const audience = typeof event?.audience === "string" && event.audience ? event.audience : "demo";
+
+  // A JWT-SVID for one audience: minted at init for the configured audiences, or now.
+  const jwt = await client.jwtSvid(audience);
+  // The X.509-SVID: a key made inside this sandbox, a certificate the bridge's CA issued.
+  const x509 = await client.x509Svid();
+  const leaf = new X509Certificate(x509.certificateChain.split(/(?<=-----END CERTIFICATE-----)/)[0]!);
+  // What a receiving service does with a token it is sent: the extension validates it
+  // against the trust bundle it holds (signature, exp, aud, sub).
+  const validated = await client.validateJwtSvid(jwt.token, audience);
+
+  const filesDir = process.env.SVID_BRIDGE_FILES_DIR;
+  const result = {
+    spiffeId: jwt.spiffeId,
+    jwtSvid: {
+      audience: jwt.audience,
+      expiresAt: new Date(jwt.expiresAt * 1000).toISOString(),
+      token: jwt.token,
+      validatedByExtension: validated.spiffeId,
+    },
+    x509Svid: {
+      spiffeId: x509.spiffeId,
+      uriSan: leaf.subjectAltName,
+      serialNumber: leaf.serialNumber,
+      notAfter: new Date(leaf.validTo).toISOString(),
+      issuer: leaf.issuer,
+      certificateChain: x509.certificateChain,
+      privateKeyHeld: x509.privateKey.includes("BEGIN PRIVATE KEY"),
+    },
+    files: filesDir ? readdirSync(filesDir).sort() : [],
+  };
+  console.log(JSON.stringify({ level: "info", message: "read my SVIDs", spiffeId: result.spiffeId }));
+  return result;
+};

@@ -1,0 +1,203 @@
+/**
+ * `svid-bridge demo` (and `dev --with-function`): a sample function with the built layer,
+ * run the way Lambda runs it, against a bridge, and what it got checked from outside.
+ *
+ *   1. build the layer tree (or take a built one) and bundle the function with esbuild,
+ *      as a deploy would;
+ *   2. start a sandbox (test/support/fake-lambda-runtime.ts): the layer's extension as its
+ *      own process with Lambda's environment and the caller's credentials as the
+ *      function's role, the function as its own process through the layer's
+ *      AWS_LAMBDA_EXEC_WRAPPER; init proves the role to the bridge and fetches SVIDs;
+ *   3. invoke the function once with the event; it reads its SVIDs from the extension;
+ *   4. check what it returned as a relying party would, from the bridge's public
+ *      documents only: the JWT-SVID through OIDC discovery, the X.509 chain against the
+ *      SPIFFE bundle endpoint;
+ *   5. SHUTDOWN, as Lambda ends a sandbox; the extension must exit within its 2 s.
+ *
+ * Not core code: it is dev tooling beside dev-stack.ts and uses the same stand-ins.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { buildLayerTree } from "../../scripts/build-layer.js";
+import {
+  FakeLambdaRuntime,
+  freePort,
+  type InitResult,
+  type InvokeOutcome,
+  type ShutdownResult,
+} from "../../test/support/fake-lambda-runtime.js";
+import type { DevPrincipal } from "../../test/support/fake-sts.js";
+import { verifyJwtSvidThroughDiscovery, verifyX509SvidThroughBundle } from "../discovery/relying-party.js";
+import { BridgeError } from "../errors.js";
+import { TrustDomain } from "../spiffe/spiffe-id.js";
+import type { DevLog } from "./dev-log.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const DEMO_FUNCTION_ENTRY = join(ROOT, "examples", "demo-function", "index.ts");
+export const DEMO_FUNCTION_NAME = "svid-bridge-demo";
+
+/** The bridge the demo's function talks to: what `svid-bridge dev` prints. */
+export interface DemoBridge {
+  url: string;
+  serverId: string;
+  issuer: string;
+  trustDomain: string;
+  region: string;
+  /** The function's role: Lambda puts a role session's credentials in its environment. */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+}
+
+export interface DemoOptions {
+  bridge: DemoBridge;
+  /** The invoke's payload; the sample function reads `audience` from it. */
+  event: unknown;
+  /** Builds go here (layer/, function/, files/); removed afterwards unless `keep`. */
+  workDir: string;
+  keep?: boolean;
+  /** A built layer tree (`npm run build:layer` writes dist/layer); default: build one now. */
+  layerDir?: string;
+  /** A module exporting `handler` (TypeScript or JavaScript); default: the sample function. */
+  functionEntry?: string;
+  log: DevLog;
+  /** The extension's and the function's own output, as it comes. */
+  onOutput?: (source: "extension" | "function", text: string) => void;
+}
+
+export interface DemoChecks {
+  jwt: { spiffeId: string; audience: string; kid: string; alg: string; expiresAt: string };
+  x509: { spiffeId: string; notAfter: string; path: string[] };
+}
+
+export interface DemoReport {
+  init: Extract<InitResult, { ok: true }>;
+  /** What the function answered (its JSON result). */
+  result: Record<string, unknown>;
+  checks: DemoChecks;
+  shutdown: ShutdownResult;
+}
+
+/** The JWT audience the function asks for; the extension is told to fetch it at init. */
+function audienceOf(event: unknown): string {
+  const audience = (event as { audience?: unknown } | null)?.audience;
+  return typeof audience === "string" && audience ? audience : "demo";
+}
+
+async function bundleFunction(entry: string, outDir: string): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile: join(outDir, "index.mjs"),
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "esm",
+    logLevel: "error",
+  });
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoReport> {
+  const { bridge, log } = options;
+  const trustDomain = TrustDomain.parse(bridge.trustDomain);
+  const audience = audienceOf(options.event);
+  await mkdir(options.workDir, { recursive: true });
+  let sandbox: FakeLambdaRuntime | undefined;
+  try {
+    const started = Date.now();
+    const layerDir = options.layerDir ?? (await buildLayerTree(options.workDir)).dir;
+    const taskRoot = join(options.workDir, "function");
+    await bundleFunction(options.functionEntry ?? DEMO_FUNCTION_ENTRY, taskRoot);
+    log.info("demo: layer and function built", { ms: Date.now() - started, layer: layerDir });
+
+    const principal: DevPrincipal = {
+      ...bridge.credentials,
+      arn: "",
+      userId: "",
+    };
+    const httpPort = await freePort();
+    sandbox = await FakeLambdaRuntime.start({
+      layerDir,
+      principal,
+      functionName: DEMO_FUNCTION_NAME,
+      runtime: { taskRoot, handler: "index.handler" },
+      env: {
+        AWS_REGION: bridge.region,
+        AWS_DEFAULT_REGION: bridge.region,
+        AWS_LAMBDA_EXEC_WRAPPER: join(layerDir, "svid-bridge", "svid-bridge-wrapper"),
+        SVID_BRIDGE_URL: bridge.url,
+        SVID_BRIDGE_SERVER_ID: bridge.serverId,
+        SVID_BRIDGE_HTTP_PORT: String(httpPort),
+        SVID_BRIDGE_JWT_AUDIENCES: audience,
+        SVID_BRIDGE_FILES_DIR: join(options.workDir, "files"),
+        // No retries to wait out: a refusal is the demo's answer.
+        SVID_BRIDGE_INIT_TIMEOUT_MS: "3000",
+      },
+      ...(options.onOutput && { onOutput: options.onOutput }),
+    });
+    const init = sandbox.initResult!;
+    if (!init.ok)
+      throw new BridgeError(
+        "function_init_failed",
+        `the sandbox did not start (${init.errorType}): ${initMessage(init.message)}`,
+      );
+    log.info("demo: sandbox initialised (extension ready, SVIDs fetched)", { ms: init.ms });
+
+    const outcome: InvokeOutcome = await sandbox.invokeEvent(options.event, 10_000);
+    if (!outcome.ok)
+      throw new BridgeError(
+        "function_failed",
+        `the function failed: ${outcome.errorType}: ${outcome.errorMessage}`,
+      );
+    const result = outcome.result as Record<string, unknown>;
+    log.info("demo: function invoked", { spiffeId: result.spiffeId });
+
+    const jwtToken = (result.jwtSvid as { token?: unknown } | undefined)?.token;
+    const chain = (result.x509Svid as { certificateChain?: unknown } | undefined)?.certificateChain;
+    if (typeof jwtToken !== "string" || typeof chain !== "string")
+      throw new BridgeError(
+        "function_failed",
+        "the function's answer has no jwtSvid.token or x509Svid.certificateChain",
+      );
+    const jwt = await verifyJwtSvidThroughDiscovery(jwtToken, {
+      issuer: bridge.issuer,
+      audience,
+      trustDomain,
+    });
+    const x509 = await verifyX509SvidThroughBundle(chain, { issuer: bridge.issuer, trustDomain });
+    const checks: DemoChecks = {
+      jwt: {
+        spiffeId: jwt.spiffeId.toString(),
+        audience,
+        kid: jwt.kid,
+        alg: jwt.alg,
+        expiresAt: new Date((jwt.claims.exp ?? 0) * 1000).toISOString(),
+      },
+      x509: {
+        spiffeId: x509.spiffeId.toString(),
+        notAfter: x509.path[0]!.notAfter.toISOString(),
+        path: x509.path.map((c) => c.subject || "(empty subject)"),
+      },
+    };
+    log.info("demo: JWT-SVID and X.509-SVID verified from the bridge's public documents", {
+      spiffeId: checks.x509.spiffeId,
+    });
+
+    const shutdown = await sandbox.shutdown();
+    log.info("demo: sandbox shut down", { ms: shutdown.ms, extensionExit: shutdown.code });
+    return { init, result, checks, shutdown };
+  } finally {
+    await sandbox?.close();
+    if (!options.keep) await rm(options.workDir, { recursive: true, force: true });
+  }
+}
+
+/** The extension's init error body is Lambda's `{errorMessage, errorType}` JSON; show the message. */
+function initMessage(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === "string") return parsed.errorMessage;
+  } catch {
+    // not JSON: show it as it came
+  }
+  return body;
+}

@@ -1,0 +1,98 @@
+/**
+ * `svid-bridge dev --with-function` and `svid-bridge demo`'s refusals, as processes.
+ * No imports from lib/: what a user sees on the terminal is what is checked.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { BIN, CLEAN_ENV, ROOT, type RunningDev, startDev } from "./dev-process.js";
+
+const dir = mkdtempSync(join(tmpdir(), "svid-bridge-demo-process-"));
+let dev: RunningDev | undefined;
+
+afterAll(async () => {
+  await dev?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: { ...CLEAN_ENV, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  return cond();
+}
+
+describe("svid-bridge dev --with-function", () => {
+  it("runs the demo function once the bridge is up and stays up", async () => {
+    const event = join(dir, "event.json");
+    writeFileSync(event, JSON.stringify({ audience: "with-function" }));
+    dev = await startDev(["--port", "0", "--env-out", join(dir, "env"), "--with-function", event]);
+    expect(await until(() => /^shutdown: /m.test(dev!.stderr()), 45_000), dev.stderr()).toBe(true);
+    const log = dev.stderr();
+    expect(log).toMatch(/^spiffe_id: +spiffe:\/\/example\.org\/aws\/111122223333\/svid-bridge-dev$/m);
+    expect(log).toMatch(/^jwt_svid: +aud=with-function .*verified through OIDC discovery$/m);
+    expect(log).toMatch(/^x509_svid: .*verified against the SPIFFE bundle$/m);
+    expect(log).toMatch(/function +\| .*read my SVIDs/);
+    // Still serving after the demo: discovery answers.
+    const config = await fetch(`${dev.env.SVID_BRIDGE_ISSUER}/.well-known/openid-configuration`);
+    expect(config.status).toBe(200);
+    expect(await dev.stop()).toBe(0);
+  }, 60_000);
+
+  it("a bad event file is a usage error before anything starts", async () => {
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, "{not json");
+    const run = await cli(["dev", "--port", "0", "--env-out", join(dir, "env2"), "--with-function", bad]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error usage: the event file .*bad\.json is not JSON/m);
+    expect(run.stdout).toBe("");
+  }, 30_000);
+});
+
+describe("svid-bridge demo", () => {
+  it("without a bridge in the environment says what to run", async () => {
+    const run = await cli(["demo"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error usage: SVID_BRIDGE_URL is not set: start `svid-bridge dev`/m);
+  }, 30_000);
+
+  it("refuses long-term access keys: the function's local API is guarded by a session token", async () => {
+    const run = await cli(["demo"], {
+      SVID_BRIDGE_URL: "http://127.0.0.1:9",
+      SVID_BRIDGE_ISSUER: "http://127.0.0.1:9",
+      SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "AKIAEXAMPLEEXAMPLE01",
+      AWS_SECRET_ACCESS_KEY: "secret",
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error usage: the function's credentials need a session token/m);
+  }, 30_000);
+
+  it("a missing event file names the file", async () => {
+    const run = await cli(["demo", "--event", join(dir, "absent.json")], {
+      SVID_BRIDGE_URL: "http://127.0.0.1:9",
+      SVID_BRIDGE_ISSUER: "http://127.0.0.1:9",
+      SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "ASIAEXAMPLEEXAMPLE01",
+      AWS_SECRET_ACCESS_KEY: "secret",
+      AWS_SESSION_TOKEN: "token",
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error usage: cannot read the event file .*absent\.json/m);
+  }, 30_000);
+});
