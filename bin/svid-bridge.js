@@ -4,5 +4,12 @@
 import { register } from "tsx/esm/api";
 
 register();
+// `svid-bridge list | head`: a reader that goes away is not an error; stop quietly, as
+// Unix tools do, instead of dying on an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (error) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
 const { main } = await import("../lib/cli/main.ts");
 process.exitCode = await main(process.argv);
