@@ -42,6 +42,7 @@ import { rotateNow } from "../rotation/operations.js";
 import type { RotationResult } from "../rotation/rotate-keys.js";
 import { type RotationConfig, resolveRotationConfig } from "../rotation/rotation-config.js";
 import { TrustDomain } from "../spiffe/spiffe-id.js";
+import { lockDataDir } from "./data-dir-lock.js";
 import { DevKeyManager } from "./dev-key-manager.js";
 import type { DevLog } from "./dev-log.js";
 
@@ -199,6 +200,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     closers.length = 0;
   };
   try {
+    if (dataDir !== undefined) closers.push(await lockDataDir(dataDir));
     // The public port first: a port in use is the likeliest failure and the cheapest to report.
     let dispatch: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> = async () =>
       json(503, { error: "not_ready", message: "the dev bridge is starting" });
