@@ -6,6 +6,7 @@ import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { Command } from "commander";
 import { type DemoBridge, type DemoReport, runDemo } from "../../dev/demo.js";
 import { createDevLog, type DevLog } from "../../dev/dev-log.js";
+import { readEventFile } from "../event-file.js";
 import { UsageError } from "../exit-codes.js";
 import { type CliIo, formatFields, writeJson } from "../output.js";
 
@@ -21,20 +22,9 @@ interface DemoFlags {
 
 export const DEFAULT_DEMO_EVENT = { audience: "demo" };
 
-/** The event file: JSON, any value (Lambda passes it to the handler as it is). */
-export async function readEvent(io: CliIo, path: string | undefined): Promise<unknown> {
-  if (path === undefined) return DEFAULT_DEMO_EVENT;
-  let text: string;
-  try {
-    text = await io.readInput(path);
-  } catch (error) {
-    throw new UsageError(`cannot read the event file ${path}: ${(error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new UsageError(`the event file ${path} is not JSON: ${(error as Error).message}`);
-  }
+/** The event file, or the default event. */
+export function readEvent(io: CliIo, path: string | undefined): Promise<unknown> {
+  return path === undefined ? Promise.resolve(DEFAULT_DEMO_EVENT) : readEventFile(io, path);
 }
 
 /**

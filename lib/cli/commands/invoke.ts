@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { createDevLog } from "../../dev/dev-log.js";
 import { DEV_LAMBDAS, type DevLambda, startDevStack } from "../../dev/dev-stack.js";
+import { readEventFile } from "../event-file.js";
 import { UsageError } from "../exit-codes.js";
 import { type CliIo, writeJson } from "../output.js";
 
@@ -33,12 +34,7 @@ Examples:
   command.action(async (lambda: string, flags: InvokeFlags) => {
     if (!(DEV_LAMBDAS as readonly string[]).includes(lambda))
       throw new UsageError(`unknown lambda ${JSON.stringify(lambda)}: one of ${DEV_LAMBDAS.join(", ")}`);
-    let event: unknown;
-    try {
-      event = JSON.parse(await io.readInput(flags.event));
-    } catch (error) {
-      throw new UsageError(`--event ${flags.event}: ${(error as Error).message}`);
-    }
+    const event = await readEventFile(io, flags.event);
     const log = createDevLog(io.stderr, { verbose: true });
     const quiet = { debug() {}, info() {}, warn: log.warn, error: log.error };
     const stack = await startDevStack({
