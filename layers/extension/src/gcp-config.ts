@@ -7,10 +7,15 @@
 
 export interface GcpExternalAccountInput {
   /**
-   * The Workload Identity Federation provider's audience, also the JWT-SVID's audience:
+   * The Workload Identity Federation provider's full name, GCP STS's `audience`:
    * `//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/providers/P`.
    */
   audience: string;
+  /**
+   * The JWT-SVID's `aud`. Default: `audience`, which a provider with no allowed audiences
+   * accepts; a provider with `allowedAudiences` accepts only those, exactly.
+   */
+  tokenAudience?: string;
   /** The extension's local endpoint, e.g. http://127.0.0.1:2775. */
   endpoint: string;
   /** The value of X-Svid-Bridge-Token: the function's AWS_SESSION_TOKEN. A secret. */
@@ -36,7 +41,7 @@ export interface GcpExternalAccountConfig {
 
 export function gcpExternalAccountConfig(input: GcpExternalAccountInput): GcpExternalAccountConfig {
   const url = new URL("/v1/jwt-svid", input.endpoint);
-  url.searchParams.set("audience", input.audience);
+  url.searchParams.set("audience", input.tokenAudience ?? input.audience);
   return {
     type: "external_account",
     audience: input.audience,

@@ -1,14 +1,37 @@
-import { writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { rename, rm, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { gcpExternalAccountConfig } from "../../../layers/extension/src/gcp-config.js";
+import { BridgeError } from "../../errors.js";
 import { UsageError } from "../exit-codes.js";
 import type { CliIo } from "../output.js";
 
 interface GcpFlags {
   audience: string;
+  tokenAudience?: string;
   endpoint?: string;
   serviceAccount?: string;
   out?: string;
+}
+
+/** What GCP STS accepts as a workload identity pool provider's audience. */
+const PROVIDER_AUDIENCE =
+  /^\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z0-9-]+\/providers\/[a-z0-9-]+$/;
+const SERVICE_ACCOUNT = /^[a-z0-9-]+@[a-z0-9.-]+\.gserviceaccount\.com$/;
+
+/**
+ * The file holds a bearer secret (the session token): written to a fresh 0600 file and
+ * renamed into place, so an existing file's wider mode never applies to it.
+ */
+async function writeSecretFile(path: string, text: string): Promise<void> {
+  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    await writeFile(temp, text, { mode: 0o600, flag: "wx" });
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 export function attach(program: Command, io: CliIo): Command {
@@ -25,23 +48,39 @@ export function attach(program: Command, io: CliIo): Command {
       "the provider's audience: //iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/providers/P",
     )
     .option(
+      "--token-audience <aud>",
+      "the JWT-SVID's aud, when the provider lists allowed audiences (default: --audience, which a provider without them accepts)",
+    )
+    .option(
       "--endpoint <url>",
       "the extension's local API (default: SVID_BRIDGE_ENDPOINT, else http://127.0.0.1:2775)",
     )
     .option("--service-account <email>", "impersonate this service account")
     .option("--out <file>", "write it here (mode 0600) instead of stdout");
   command.action(async (flags: GcpFlags) => {
+    // A wrong audience would only show up later as GCP STS's invalid_target; say it now.
+    if (!PROVIDER_AUDIENCE.test(flags.audience))
+      throw new BridgeError(
+        "invalid_request",
+        `--audience must be a workload identity pool provider: //iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER, not ${JSON.stringify(flags.audience)}`,
+      );
+    if (flags.serviceAccount !== undefined && !SERVICE_ACCOUNT.test(flags.serviceAccount))
+      throw new BridgeError(
+        "invalid_request",
+        `--service-account must be a service account's email (NAME@PROJECT.iam.gserviceaccount.com), not ${JSON.stringify(flags.serviceAccount)}`,
+      );
     const apiToken = io.env.AWS_SESSION_TOKEN;
     if (!apiToken)
       throw new UsageError("AWS_SESSION_TOKEN is not set: the local API's guard header needs it");
     const config = gcpExternalAccountConfig({
       audience: flags.audience,
+      ...(flags.tokenAudience !== undefined && { tokenAudience: flags.tokenAudience }),
       endpoint: flags.endpoint ?? io.env.SVID_BRIDGE_ENDPOINT ?? "http://127.0.0.1:2775",
       apiToken,
       ...(flags.serviceAccount && { serviceAccountEmail: flags.serviceAccount }),
     });
     const text = `${JSON.stringify(config, null, 2)}\n`;
-    if (flags.out) await writeFile(flags.out, text, { mode: 0o600 });
+    if (flags.out) await writeSecretFile(flags.out, text);
     else io.stdout.write(text);
   });
   return command;
