@@ -109,11 +109,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     await bundleFunction(options.functionEntry ?? DEMO_FUNCTION_ENTRY, taskRoot);
     log.info("demo: layer and function built", { ms: Date.now() - started, layer: layerDir });
 
-    const principal: DevPrincipal = {
-      ...bridge.credentials,
-      arn: "",
-      userId: "",
-    };
+    // The sandbox needs only the credentials to put in Lambda's environment; who they
+    // belong to is for the bridge's STS to say.
+    const principal: DevPrincipal = { ...bridge.credentials, arn: "", userId: "" };
     const httpPort = await freePort();
     sandbox = await FakeLambdaRuntime.start({
       layerDir,

@@ -82,6 +82,26 @@ describe("svid-bridge demo", () => {
     expect(run.stderr).toMatch(/^error usage: the function's credentials need a session token/m);
   }, 30_000);
 
+  it("a layer or function that is not there is a usage error naming the flag", async () => {
+    const env = {
+      SVID_BRIDGE_URL: "http://127.0.0.1:9",
+      SVID_BRIDGE_ISSUER: "http://127.0.0.1:9",
+      SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "ASIAEXAMPLEEXAMPLE01",
+      AWS_SECRET_ACCESS_KEY: "secret",
+      AWS_SESSION_TOKEN: "token",
+    };
+    const layer = await cli(["demo", "--layer", dir], env);
+    expect(layer.code).toBe(1);
+    expect(layer.stderr).toMatch(
+      /^error usage: --layer .* is not a built layer tree \(no extensions\/svid-bridge\)/m,
+    );
+    const fn = await cli(["demo", "--function", join(dir, "absent.ts")], env);
+    expect(fn.code).toBe(1);
+    expect(fn.stderr).toMatch(/^error usage: --function .*absent\.ts: no such file/m);
+  }, 30_000);
+
   it("a missing event file names the file", async () => {
     const run = await cli(["demo", "--event", join(dir, "absent.json")], {
       SVID_BRIDGE_URL: "http://127.0.0.1:9",

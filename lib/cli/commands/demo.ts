@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { access, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Writable } from "node:stream";
@@ -108,8 +108,23 @@ export interface DemoRun {
   output?: Writable;
 }
 
+/** A missing layer or handler file is the user's to fix: say which, before anything builds. */
+async function checkInputs(run: DemoRun): Promise<void> {
+  if (run.layer !== undefined)
+    await access(join(resolve(run.layer), "extensions", "svid-bridge")).catch(() => {
+      throw new UsageError(
+        `--layer ${run.layer} is not a built layer tree (no extensions/svid-bridge): run npm run build:layer and pass dist/layer`,
+      );
+    });
+  if (run.function !== undefined)
+    await access(resolve(run.function)).catch(() => {
+      throw new UsageError(`--function ${run.function}: no such file`);
+    });
+}
+
 /** What `demo` and `dev --with-function` share: a work dir, the run, the sandbox's output. */
 export async function demoOnce(run: DemoRun): Promise<DemoReport> {
+  await checkInputs(run);
   const workDir = await mkdtemp(join(tmpdir(), "svid-bridge-demo-"));
   if (run.keep) run.log.info("demo: builds and SVID files kept", { dir: workDir });
   return runDemo({
