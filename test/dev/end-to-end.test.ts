@@ -15,6 +15,25 @@ import { BIN, CLEAN_ENV, type RunningDev, startDev } from "./dev-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "svid-bridge-e2e-"));
 let dev: RunningDev;
+/** Debian's python3 with PyJWT: a relying party written by someone else, in another language. */
+const hasPyJwt = (() => {
+  try {
+    execFileSync("/usr/bin/python3", ["-c", "import jwt, cryptography"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+// OIDC discovery as a Python service does it: openid-configuration, then PyJWKClient on jwks_uri.
+const PY_VERIFY = `
+import json, sys, urllib.request, jwt
+issuer, audience, token = sys.argv[1], sys.argv[2], sys.stdin.read().strip()
+config = json.load(urllib.request.urlopen(issuer + "/.well-known/openid-configuration"))
+key = jwt.PyJWKClient(config["jwks_uri"]).get_signing_key_from_jwt(token)
+claims = jwt.decode(token, key.key, algorithms=["RS256", "ES256", "ES384"], audience=audience, issuer=issuer,
+                    options={"require": ["sub", "aud", "exp", "iat"]})
+print(json.dumps(claims))
+`;
 const hasOpenssl = (() => {
   try {
     execFileSync("openssl", ["version"], { stdio: "ignore" });
@@ -103,6 +122,23 @@ describe("svid-bridge dev, end to end over HTTP", () => {
       code: "ERR_JWT_CLAIM_VALIDATION_FAILED",
     });
   }, 60_000);
+
+  it.skipIf(!hasPyJwt)(
+    "PyJWT, discovering the issuer on its own, accepts the token",
+    () => {
+      expect(token).not.toBe("");
+      const py = (audience: string) =>
+        execFileSync("/usr/bin/python3", ["-c", PY_VERIFY, dev.env.SVID_BRIDGE_ISSUER!, audience], {
+          input: token,
+          encoding: "utf8",
+          stdio: ["pipe", "pipe", "pipe"],
+        });
+      const claims = JSON.parse(py("e2e")) as { sub: string; iss: string };
+      expect(claims).toMatchObject({ sub: "spiffe://example.org/e2e/dev", iss: dev.env.SVID_BRIDGE_ISSUER });
+      expect(() => py("someone-else")).toThrow(/InvalidAudienceError/);
+    },
+    30_000,
+  );
 
   it.skipIf(!hasOpenssl)(
     "issues an X.509-SVID that openssl verifies against the bundle",
