@@ -29,6 +29,7 @@ import { jwtBinding, x509Binding } from "../lib/proof/binding.js";
 import { buildProof } from "../lib/proof/client.js";
 import { checkProof } from "../lib/proof/proof-rules.js";
 import { StsCallerVerifier } from "../lib/proof/sts-caller-verifier.js";
+import { CachingRegistrationStore } from "../lib/registrations/caching-registration-store.js";
 import { rotateKeys } from "../lib/rotation/rotate-keys.js";
 import { TrustDomain } from "../lib/spiffe/spiffe-id.js";
 import { FakeSts, makeDevRolePrincipal } from "../test/support/fake-sts.js";
@@ -75,8 +76,10 @@ export async function run(): Promise<BenchResult[]> {
         config: { alg },
         caRenewer: await LocalCaRenewer.create({ trustDomain: td, keys }),
       });
-      const registrations = new InMemoryRegistrationStore();
-      await registrations.create({
+      const store = new InMemoryRegistrationStore();
+      // As the Lambda composes it (handler.ts): the registration cache in front of the store.
+      const registrations = new CachingRegistrationStore(store);
+      await store.create({
         id: "bench",
         selectors: { account: "111122223333", roleName: "bench-role" },
         spiffeId: "spiffe://example.org/bench",

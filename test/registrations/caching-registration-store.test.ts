@@ -36,6 +36,25 @@ describe("CachingRegistrationStore", () => {
     expect(inner.lookups).toBe(2);
   });
 
+  it("hands out entries no caller can change for the next one", async () => {
+    const inner = new CountingStore();
+    await inner.create(entry("a"));
+    const cache = new CachingRegistrationStore(inner);
+    const [first] = await cache.findByAccountAndRole("111122223333", "app");
+    const spiffeId = first!.spiffeId;
+    expect(() => {
+      (first as { spiffeId: string }).spiffeId = "spiffe://example.org/hijacked";
+    }).toThrow(TypeError);
+    expect(() => {
+      (first!.selectors as { roleName: string }).roleName = "admin";
+    }).toThrow(TypeError);
+    expect(() => (first!.kinds as string[]).push("x509")).toThrow(TypeError);
+    const [again] = await cache.findByAccountAndRole("111122223333", "app");
+    expect(again!.spiffeId).toBe(spiffeId);
+    expect(again!.selectors.roleName).toBe("app");
+    expect(inner.lookups).toBe(1);
+  });
+
   it("caches empty answers, so an unregistered caller's retries cost no Query", async () => {
     const inner = new CountingStore();
     const cache = new CachingRegistrationStore(inner, { clock: new ManualClock(0) });
