@@ -31,6 +31,32 @@ export async function opsPerSecond(fn: () => unknown | Promise<unknown>, ms = 10
   return (n * 1000) / (now - start);
 }
 
+/**
+ * Throughput of `fn` against `reference`, measured in alternating short windows (A, ref,
+ * A, ref, …) so that a drift in this machine's speed moves both alike; the ratio is the
+ * median of the per-pair ratios, the rates the medians of each side.
+ */
+export async function pairedOpsPerSecond(
+  fn: () => unknown | Promise<unknown>,
+  reference: () => unknown | Promise<unknown>,
+  options: { rounds?: number; ms?: number } = {},
+): Promise<{ value: number; reference: number; ratio: number }> {
+  const rounds = options.rounds ?? 9;
+  const ms = options.ms ?? 200;
+  const a: number[] = [];
+  const b: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const va = await opsPerSecond(fn, ms);
+    const vb = await opsPerSecond(reference, ms);
+    a.push(va);
+    b.push(vb);
+    ratios.push(va / vb);
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  return { value: median(a), reference: median(b), ratio: median(ratios) };
+}
+
 /** Per-call latencies in milliseconds, sorted. */
 export async function latencies(
   fn: () => unknown | Promise<unknown>,
@@ -63,8 +89,10 @@ export function ratioResult(
   value: number,
   reference: { name: string; value: number },
   minRatio?: number,
+  /** The paired ratio, when it was measured as one (pairedOpsPerSecond). */
+  measuredRatio?: number,
 ): BenchResult[] {
-  const ratio = value / reference.value;
+  const ratio = measuredRatio ?? value / reference.value;
   return [
     { name: reference.name, value: round(reference.value, 1), unit: "ops/s" },
     {

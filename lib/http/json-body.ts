@@ -6,6 +6,8 @@ import { BridgeError } from "../errors.js";
 import type { HttpRequest } from "./http-types.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+// Stateless when decode() is called without { stream }: one serves every request.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function parseJsonBody(
   request: HttpRequest,
@@ -20,7 +22,7 @@ export function parseJsonBody(
   if (request.body.byteLength === 0) throw new BridgeError("invalid_request", "the body is empty");
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(request.body));
+    value = JSON.parse(strictUtf8.decode(request.body));
   } catch {
     throw new BridgeError("invalid_request", "the body is not valid UTF-8 JSON");
   }

@@ -58,6 +58,23 @@ const AUTHORIZATION =
 const BINDING = /^[A-Za-z0-9_-]{43}$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
+/** The header allow-list depends on the rules alone: built once per rules object. */
+const allowedByRules = new WeakMap<ProofRules, ReadonlySet<string>>();
+function allowedHeaders(rules: ProofRules): ReadonlySet<string> {
+  let allowed = allowedByRules.get(rules);
+  if (!allowed) {
+    allowed = new Set([
+      ...AWS_HEADERS,
+      TOKEN_HEADER,
+      NONCE_HEADER,
+      rules.serverIdHeader,
+      rules.bindingHeader,
+    ]);
+    allowedByRules.set(rules, allowed);
+  }
+  return allowed;
+}
+
 function refuse(code: ErrorCode, rule: string, message: string): never {
   throw new BridgeError(code, message, { details: { rule } });
 }
@@ -152,13 +169,7 @@ export function checkProof(
   if (body !== GET_CALLER_IDENTITY_BODY)
     invalid("body", `the body must be exactly ${GET_CALLER_IDENTITY_BODY}`);
 
-  const allowed = new Set([
-    ...AWS_HEADERS,
-    TOKEN_HEADER,
-    NONCE_HEADER,
-    rules.serverIdHeader,
-    rules.bindingHeader,
-  ]);
+  const allowed = allowedHeaders(rules);
   const byName = new Map<string, string>();
   for (const [rawName, value] of headers) {
     if (!HEADER_NAME.test(rawName)) invalid("header-name", `not a header name: ${JSON.stringify(rawName)}`);

@@ -4,7 +4,6 @@
  * the compact JWS), validated with jose against a trust bundle.
  */
 import {
-  base64url,
   decodeJwt,
   decodeProtectedHeader,
   importJWK,
@@ -41,7 +40,28 @@ export interface JwtSvid {
   issuedAt: number;
 }
 
-const encoder = new TextEncoder();
+/** base64url of UTF-8 text or bytes: node's own encoder (JOSE's is made for every runtime). */
+const b64url = (data: string | Uint8Array): string =>
+  (typeof data === "string"
+    ? Buffer.from(data, "utf8")
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  ).toString("base64url");
+
+/**
+ * The encoded header depends on alg and kid alone: encode it once per key. (Signers are
+ * made per request, so the cache is keyed by value; a handful of keys live at a time.)
+ */
+const encodedHeaders = new Map<string, string>();
+function encodedHeader(signer: Signer): string {
+  const key = `${signer.alg} ${signer.kid}`;
+  let header = encodedHeaders.get(key);
+  if (header === undefined) {
+    header = b64url(JSON.stringify({ alg: signer.alg, kid: signer.kid, typ: "JWT" }));
+    if (encodedHeaders.size >= 64) encodedHeaders.clear();
+    encodedHeaders.set(key, header);
+  }
+  return header;
+}
 
 export async function mintJwtSvid(input: MintJwtSvidInput): Promise<JwtSvid> {
   if (input.audience.length === 0)
@@ -52,7 +72,6 @@ export async function mintJwtSvid(input: MintJwtSvidInput): Promise<JwtSvid> {
     throw new BridgeError("invalid_request", "ttlSeconds must be a positive integer");
   const iat = epochSeconds(input.clock ?? systemClock);
   const exp = iat + input.ttlSeconds;
-  const header = { alg: input.signer.alg, kid: input.signer.kid, typ: "JWT" };
   const payload: JWTPayload = {
     sub: input.spiffeId.toString(),
     aud: [...input.audience],
@@ -61,10 +80,10 @@ export async function mintJwtSvid(input: MintJwtSvidInput): Promise<JwtSvid> {
     ...(input.issuer !== undefined && { iss: input.issuer }),
     ...(input.jti !== undefined && { jti: input.jti }),
   };
-  const signingInput = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
-  const signature = await input.signer.sign(encoder.encode(signingInput));
+  const signingInput = `${encodedHeader(input.signer)}.${b64url(JSON.stringify(payload))}`;
+  const signature = await input.signer.sign(Buffer.from(signingInput, "utf8"));
   return {
-    token: `${signingInput}.${base64url.encode(signature)}`,
+    token: `${signingInput}.${b64url(signature)}`,
     spiffeId: input.spiffeId,
     audience: [...input.audience],
     expiresAt: exp,
