@@ -3,13 +3,13 @@
  * The same dev credentials, registrations (one added between runs too), JWT keys, root
  * CA; key files owner-only; and a directory of another trust domain refused.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BIN, CLEAN_ENV, ROOT, type RunningDev, startDev } from "./dev-process.js";
+import { type RunningDev, runSvidBridge, startDev } from "./dev-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "svid-bridge-data-dir-"));
 const dataDir = join(dir, "data");
@@ -19,18 +19,6 @@ afterAll(async () => {
   await dev?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function cli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env: { ...CLEAN_ENV, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -47,7 +35,7 @@ async function snapshot(running: RunningDev) {
   const bundle = (await (await fetch(`${issuer}/bundle.json`)).json()) as {
     keys: { use: string; x5c?: string[] }[];
   };
-  const list = await cli(["list", "--json"], running.env);
+  const list = await runSvidBridge(["list", "--json"], running.env);
   expect(list.code, list.stderr).toBe(0);
   return {
     credentials: [running.env.AWS_ACCESS_KEY_ID, running.env.AWS_SECRET_ACCESS_KEY],
@@ -63,7 +51,7 @@ describe("svid-bridge dev --data-dir", () => {
     const port = await freePort();
     const args = ["--port", String(port), "--env-out", join(dir, "env"), "--data-dir", dataDir];
     dev = await startDev(args);
-    const registered = await cli(
+    const registered = await runSvidBridge(
       [
         "register",
         "--id",
@@ -78,7 +66,7 @@ describe("svid-bridge dev --data-dir", () => {
       dev.env,
     );
     expect(registered.code, registered.stderr).toBe(0);
-    const token = await cli(["token", "--audience", "restart"], dev.env);
+    const token = await runSvidBridge(["token", "--audience", "restart"], dev.env);
     expect(token.code, token.stderr).toBe(0);
     const before = await snapshot(dev);
     expect(before.entries).toEqual(["dev-demo", "kept"]);
@@ -90,7 +78,7 @@ describe("svid-bridge dev --data-dir", () => {
     const after = await snapshot(dev);
     expect(after).toEqual(before);
     // A token from the first run still verifies against the second run's discovery.
-    const verified = await cli(["verify", token.stdout.trim(), "--audience", "restart"], dev.env);
+    const verified = await runSvidBridge(["verify", token.stdout.trim(), "--audience", "restart"], dev.env);
     expect(verified.code, verified.stderr).toBe(0);
     expect(dev.stderr()).not.toContain("seeded registration"); // already there: not seeded twice
     expect(await dev.stop()).toBe(0);
@@ -106,7 +94,7 @@ describe("svid-bridge dev --data-dir", () => {
   it("one dev per data dir: a second is refused while the first runs; a stale lock is taken over", async () => {
     const args = ["--port", "0", "--env-out", join(dir, "env3"), "--data-dir", dataDir];
     dev = await startDev(args);
-    const second = await cli(["dev", ...args], {});
+    const second = await runSvidBridge(["dev", ...args], {});
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(
       new RegExp(
@@ -126,7 +114,7 @@ describe("svid-bridge dev --data-dir", () => {
   }, 90_000);
 
   it("refuses a data dir of another trust domain, naming the fix", async () => {
-    const run = await cli(
+    const run = await runSvidBridge(
       [
         "dev",
         "--port",

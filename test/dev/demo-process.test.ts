@@ -2,12 +2,11 @@
  * `svid-bridge dev --with-function` and `svid-bridge demo`'s refusals, as processes.
  * No imports from lib/: what a user sees on the terminal is what is checked.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BIN, CLEAN_ENV, ROOT, type RunningDev, startDev } from "./dev-process.js";
+import { type RunningDev, runSvidBridge, startDev } from "./dev-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "svid-bridge-demo-process-"));
 let dev: RunningDev | undefined;
@@ -17,17 +16,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env: { ...CLEAN_ENV, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+/** Settings for a bridge that is not there: enough to get past the checks before the network. */
+const SOME_BRIDGE = {
+  SVID_BRIDGE_URL: "http://127.0.0.1:9",
+  SVID_BRIDGE_ISSUER: "http://127.0.0.1:9",
+  SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+  AWS_REGION: "us-east-1",
+  AWS_ACCESS_KEY_ID: "ASIAEXAMPLEEXAMPLE01",
+  AWS_SECRET_ACCESS_KEY: "secret",
+  AWS_SESSION_TOKEN: "token",
+};
 
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -55,7 +53,15 @@ describe("svid-bridge dev --with-function", () => {
   it("a bad event file is a usage error before anything starts", async () => {
     const bad = join(dir, "bad.json");
     writeFileSync(bad, "{not json");
-    const run = await cli(["dev", "--port", "0", "--env-out", join(dir, "env2"), "--with-function", bad]);
+    const run = await runSvidBridge([
+      "dev",
+      "--port",
+      "0",
+      "--env-out",
+      join(dir, "env2"),
+      "--with-function",
+      bad,
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error usage: the event file .*bad\.json is not JSON/m);
     expect(run.stdout).toBe("");
@@ -64,13 +70,13 @@ describe("svid-bridge dev --with-function", () => {
 
 describe("svid-bridge demo", () => {
   it("without a bridge in the environment says what to run", async () => {
-    const run = await cli(["demo"]);
+    const run = await runSvidBridge(["demo"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error usage: SVID_BRIDGE_URL is not set: start `svid-bridge dev`/m);
   }, 30_000);
 
   it("refuses long-term access keys: the function's local API is guarded by a session token", async () => {
-    const run = await cli(["demo"], {
+    const run = await runSvidBridge(["demo"], {
       SVID_BRIDGE_URL: "http://127.0.0.1:9",
       SVID_BRIDGE_ISSUER: "http://127.0.0.1:9",
       SVID_BRIDGE_TRUST_DOMAIN: "example.org",
@@ -83,35 +89,18 @@ describe("svid-bridge demo", () => {
   }, 30_000);
 
   it("a layer or function that is not there is a usage error naming the flag", async () => {
-    const env = {
-      SVID_BRIDGE_URL: "http://127.0.0.1:9",
-      SVID_BRIDGE_ISSUER: "http://127.0.0.1:9",
-      SVID_BRIDGE_TRUST_DOMAIN: "example.org",
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "ASIAEXAMPLEEXAMPLE01",
-      AWS_SECRET_ACCESS_KEY: "secret",
-      AWS_SESSION_TOKEN: "token",
-    };
-    const layer = await cli(["demo", "--layer", dir], env);
+    const layer = await runSvidBridge(["demo", "--layer", dir], SOME_BRIDGE);
     expect(layer.code).toBe(1);
     expect(layer.stderr).toMatch(
       /^error usage: --layer .* is not a built layer tree \(no extensions\/svid-bridge\)/m,
     );
-    const fn = await cli(["demo", "--function", join(dir, "absent.ts")], env);
+    const fn = await runSvidBridge(["demo", "--function", join(dir, "absent.ts")], SOME_BRIDGE);
     expect(fn.code).toBe(1);
     expect(fn.stderr).toMatch(/^error usage: --function .*absent\.ts: no such file/m);
   }, 30_000);
 
   it("a missing event file names the file", async () => {
-    const run = await cli(["demo", "--event", join(dir, "absent.json")], {
-      SVID_BRIDGE_URL: "http://127.0.0.1:9",
-      SVID_BRIDGE_ISSUER: "http://127.0.0.1:9",
-      SVID_BRIDGE_TRUST_DOMAIN: "example.org",
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "ASIAEXAMPLEEXAMPLE01",
-      AWS_SECRET_ACCESS_KEY: "secret",
-      AWS_SESSION_TOKEN: "token",
-    });
+    const run = await runSvidBridge(["demo", "--event", join(dir, "absent.json")], SOME_BRIDGE);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error usage: cannot read the event file .*absent\.json/m);
   }, 30_000);

@@ -2,27 +2,18 @@
  * `svid-bridge dev` refusing to start: each a one-line `error usage: …` naming the flag
  * to change, exit 1, and nothing left behind (no env file). As processes.
  */
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BIN, CLEAN_ENV, ROOT } from "./dev-process.js";
+import { runSvidBridge } from "./dev-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "svid-bridge-dev-errors-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function dev(args: string[]) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, "dev", "--env-out", join(dir, "env"), ...args],
-      { cwd: ROOT, env: CLEAN_ENV, timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
+  return runSvidBridge(["dev", "--env-out", join(dir, "env"), ...args]);
 }
 
 describe("svid-bridge dev refusals", () => {

@@ -3,7 +3,7 @@
  * lines. No imports from lib/: the tests that use this talk to the bridge over HTTP and
  * through the CLI only.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -18,6 +18,25 @@ export const CLEAN_ENV: Record<string, string> = {
   AWS_EC2_METADATA_DISABLED: "true",
   NODE_NO_WARNINGS: "1",
 };
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One `svid-bridge` command as a process, from the project root, in CLEAN_ENV plus `env`. */
+export function runSvidBridge(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: { ...CLEAN_ENV, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 export interface RunningDev {
   env: Record<string, string>;

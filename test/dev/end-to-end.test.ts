@@ -5,13 +5,13 @@
  * `openssl verify` accepts, and after `rotate --now` the old token still verifies while
  * the JWKS publishes both keys.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, CLEAN_ENV, type RunningDev, startDev } from "./dev-process.js";
+import { type RunningDev, runSvidBridge, startDev } from "./dev-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "svid-bridge-e2e-"));
 let dev: RunningDev;
@@ -43,17 +43,7 @@ const hasOpenssl = (() => {
   }
 })();
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...CLEAN_ENV, ...dev.env }, timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[]) => runSvidBridge(args, dev.env);
 
 async function discovery() {
   const config = (await (

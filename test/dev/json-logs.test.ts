@@ -3,12 +3,11 @@
  * message, for a log shipper; and no secret reaches the log: not the dev credentials,
  * not an issued token, not a refused caller's proof. As processes, no import from lib/.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BIN, CLEAN_ENV, ROOT, type RunningDev, startDev } from "./dev-process.js";
+import { type RunningDev, runSvidBridge, startDev } from "./dev-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "svid-bridge-json-logs-"));
 let dev: RunningDev | undefined;
@@ -18,25 +17,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env: { ...CLEAN_ENV, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
 describe("svid-bridge dev --json", () => {
   it("logs one JSON object per line, and no secret", async () => {
     dev = await startDev(["--port", "0", "--env-out", join(dir, "env"), "--json"]);
-    const token = await cli(["token", "--audience", "logs"], dev.env);
+    const token = await runSvidBridge(["token", "--audience", "logs"], dev.env);
     expect(token.code, token.stderr).toBe(0);
     // A caller STS refuses: its proof is logged as a denial, never as the proof itself.
-    const refused = await cli(["token", "--audience", "logs"], {
+    const refused = await runSvidBridge(["token", "--audience", "logs"], {
       ...dev.env,
       AWS_SECRET_ACCESS_KEY: "wrong",
     });
