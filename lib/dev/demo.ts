@@ -16,6 +16,7 @@
  *
  * Not core code: it is dev tooling beside dev-stack.ts and uses the same stand-ins.
  */
+import { rmSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -101,6 +102,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const trustDomain = TrustDomain.parse(bridge.trustDomain);
   const audience = audienceOf(options.event);
   await mkdir(options.workDir, { recursive: true });
+  // The work dir holds the SVID's private key (files mode): gone even if this process is
+  // made to exit mid-run (the sandbox kills its own children the same way).
+  const removeWorkDir = () => rmSync(options.workDir, { recursive: true, force: true });
+  if (!options.keep) process.on("exit", removeWorkDir);
   let sandbox: FakeLambdaRuntime | undefined;
   try {
     const started = Date.now();
@@ -185,7 +190,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     return { init, result, checks, shutdown };
   } finally {
     await sandbox?.close();
-    if (!options.keep) await rm(options.workDir, { recursive: true, force: true });
+    if (!options.keep) {
+      process.off("exit", removeWorkDir);
+      await rm(options.workDir, { recursive: true, force: true });
+    }
   }
 }
 

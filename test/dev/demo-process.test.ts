@@ -2,11 +2,13 @@
  * `svid-bridge dev --with-function` and `svid-bridge demo`'s refusals, as processes.
  * No imports from lib/: what a user sees on the terminal is what is checked.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type RunningDev, runSvidBridge, startDev } from "./dev-process.js";
+import { BIN, CLEAN_ENV, ROOT, type RunningDev, runSvidBridge, startDev } from "./dev-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "svid-bridge-demo-process-"));
 let dev: RunningDev | undefined;
@@ -69,6 +71,42 @@ describe("svid-bridge dev --with-function", () => {
 });
 
 describe("svid-bridge demo", () => {
+  it("Ctrl-C mid-run kills the sandbox's processes and removes the work dir with its key", async () => {
+    const running = await startDev(["--port", "0", "--env-out", join(dir, "env-int")]);
+    try {
+      const tmp = join(dir, "tmp-int");
+      mkdirSync(tmp);
+      const slow = join(dir, "slow.mjs");
+      writeFileSync(
+        slow,
+        'export const handler = async () => { console.log("waiting"); await new Promise((r) => setTimeout(r, 30000)); };\n',
+      );
+      const child = spawn(process.execPath, [BIN, "demo", "--function", slow], {
+        cwd: ROOT,
+        env: { ...CLEAN_ENV, ...running.env, TMPDIR: tmp },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      expect(await until(() => /function +\| waiting/.test(stderr), 30_000), stderr).toBe(true);
+      // (tsx keeps its own cache there too.)
+      const workDirs = readdirSync(tmp).filter((d) => d.startsWith("svid-bridge-demo-"));
+      expect(workDirs).toHaveLength(1);
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      expect(stderr).toContain("demo: SIGINT, stopping the sandbox");
+      // Nothing of the sandbox survives: no process runs from the work dir, which is gone.
+      await until(() => !execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).includes(tmp), 5_000);
+      expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain(tmp);
+      expect(existsSync(join(tmp, workDirs[0]!))).toBe(false);
+    } finally {
+      await running.stop();
+    }
+  }, 60_000);
+
   it("without a bridge in the environment says what to run", async () => {
     const run = await runSvidBridge(["demo"]);
     expect(run.code).toBe(1);

@@ -117,6 +117,8 @@ export class FakeLambdaRuntime {
   #frozen = false;
   #functionEnv: Record<string, string> = {};
   #runtime: RuntimeProcess | undefined;
+  /** Kills every child if this process exits first: a frozen (SIGSTOPped) child would outlive it. */
+  readonly #onExit = () => this.killNow();
 
   private constructor(options: FakeLambdaRuntimeOptions) {
     this.#options = options;
@@ -140,6 +142,7 @@ export class FakeLambdaRuntime {
     const rt = new FakeLambdaRuntime(options);
     await new Promise<void>((r) => rt.#server.listen(0, "127.0.0.1", r));
     rt.#address = `127.0.0.1:${(rt.#server.address() as AddressInfo).port}`;
+    process.on("exit", rt.#onExit);
     const started = Date.now();
     const env = rt.#lambdaEnv();
     rt.#functionEnv = { ...env };
@@ -305,7 +308,14 @@ export class FakeLambdaRuntime {
     return { exitedInTime: exited, code: this.extensions[0]?.exitCode ?? null, ms: Date.now() - start };
   }
 
+  /** SIGKILL to every live child, synchronously (for exit hooks). */
+  killNow(): void {
+    for (const ext of this.extensions) if (!ext.exited) ext.child.kill("SIGKILL");
+    this.#stopRuntime();
+  }
+
   async close(): Promise<void> {
+    process.off("exit", this.#onExit);
     this.#thaw();
     this.#stopRuntime();
     for (const ext of this.extensions) if (!ext.exited) ext.child.kill("SIGKILL");

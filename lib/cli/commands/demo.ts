@@ -174,15 +174,29 @@ Examples:
   command.action(async (flags: DemoFlags) => {
     const bridge = await bridgeFromEnv(io.env, flags.profile);
     const event = await readEvent(io, flags.event);
-    const report = await demoOnce({
-      bridge,
-      event,
-      log: createDevLog(io.stderr),
-      ...(flags.layer !== undefined && { layer: flags.layer }),
-      ...(flags.function !== undefined && { function: flags.function }),
-      ...(flags.keep && { keep: true }),
-      ...(!flags.quiet && { output: io.stderr }),
-    });
+    // Ctrl-C mid-run: exit through process.exit, so the exit hooks kill the sandbox's
+    // processes (frozen ones would outlive us) and remove the work dir with its key.
+    const interrupted = (signal: NodeJS.Signals) => {
+      io.stderr.write(`demo: ${signal}, stopping the sandbox\n`);
+      process.exit(130);
+    };
+    process.once("SIGINT", interrupted);
+    process.once("SIGTERM", interrupted);
+    let report: DemoReport;
+    try {
+      report = await demoOnce({
+        bridge,
+        event,
+        log: createDevLog(io.stderr),
+        ...(flags.layer !== undefined && { layer: flags.layer }),
+        ...(flags.function !== undefined && { function: flags.function }),
+        ...(flags.keep && { keep: true }),
+        ...(!flags.quiet && { output: io.stderr }),
+      });
+    } finally {
+      process.off("SIGINT", interrupted);
+      process.off("SIGTERM", interrupted);
+    }
     if (flags.json) writeJson(io.stdout, report);
     else io.stdout.write(formatDemoReport(report));
   });
