@@ -57,6 +57,9 @@ describe("the layer in a fake Lambda sandbox", () => {
 
   it("is ready at the end of init, with SVIDs fetched once each", () => {
     expect(lambda.initResult, lambda.logs).toMatchObject({ ok: true });
+    // The launcher's one malloc arena reached the extension (its resident-memory budget).
+    const environ = readFileSync(`/proc/${lambda.extensions[0]!.child.pid}/environ`, "utf8").split("\0");
+    expect(environ).toContain("MALLOC_ARENA_MAX=1");
     expect(exchange.count("/v1/svid/x509")).toBe(1);
     expect(exchange.count("/v1/svid/jwt")).toBe(1);
     expect(exchange.count("/v1/bundle")).toBe(1);
