@@ -24,6 +24,7 @@ import { InMemoryKeySetStore } from "../lib/local/in-memory-key-set-store.js";
 import { InMemoryRegistrationStore } from "../lib/local/in-memory-registration-store.js";
 import { InMemoryReplayCache } from "../lib/local/in-memory-replay-cache.js";
 import { LocalCaRenewer } from "../lib/local/local-ca-renewer.js";
+import { LocalSts, makeDevRolePrincipal } from "../lib/local/sts-server.js";
 import type { CallerVerifier } from "../lib/ports/caller-verifier.js";
 import { jwtBinding, x509Binding } from "../lib/proof/binding.js";
 import { buildProof } from "../lib/proof/client.js";
@@ -32,7 +33,6 @@ import { StsCallerVerifier } from "../lib/proof/sts-caller-verifier.js";
 import { CachingRegistrationStore } from "../lib/registrations/caching-registration-store.js";
 import { rotateKeys } from "../lib/rotation/rotate-keys.js";
 import { TrustDomain } from "../lib/spiffe/spiffe-id.js";
-import { FakeSts, makeDevRolePrincipal } from "../test/support/fake-sts.js";
 import { makeCsr, makeWorkloadKey, spkiOf } from "../test/support/x509-fixtures.js";
 import { type BenchResult, opsPerSecond, pairedOpsPerSecond, ratioResult, round } from "./harness.js";
 
@@ -63,7 +63,7 @@ export async function run(): Promise<BenchResult[]> {
     roleName: "bench-role",
     sessionName: "bench-fn",
   });
-  const sts = new FakeSts({ principals: [principal] });
+  const sts = new LocalSts({ principals: [principal] });
   await sts.start();
   try {
     for (const alg of ["RS256", "ES256"] as SigningAlgorithm[]) {

@@ -1,5 +1,5 @@
 /**
- * The Lambda extension, built as a layer and run in FakeLambdaRuntime against the fake
+ * The Lambda extension, built as a layer and run in LambdaSandbox against the fake
  * exchange on loopback: start to ready (spawn to the end of init, JWT- and X.509-SVID
  * fetched) against a bare `node -e ''` start in the same run; cached JWT-SVID latency on
  * the local API, from a separate client process; the extension's resident memory; the
@@ -10,9 +10,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { freePort, LambdaSandbox } from "../lib/local/lambda-sandbox.js";
 import { buildLayer } from "../scripts/build-layer.js";
 import { startFakeExchange } from "../test/support/fake-exchange.js";
-import { FakeLambdaRuntime, freePort } from "../test/support/fake-lambda-runtime.js";
 import { type BenchResult, percentile, round } from "./harness.js";
 
 const RUNS = 5;
@@ -34,7 +34,7 @@ function rssBytes(pid: number): number {
 /**
  * Latencies of 1000 cached JWT-SVID requests (after 100 warm-up), from a client in its own
  * small process, as the function's runtime is: measured from this bench process, the
- * figure was mostly this process's own GC pauses (it also runs the fake exchange, FakeSts
+ * figure was mostly this process's own GC pauses (it also runs the fake exchange, LocalSts
  * and the fake Lambda runtime, and scavenges took 5-14 ms), not the extension's.
  */
 const CLIENT = `
@@ -105,11 +105,11 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const bare: number[] = [];
     const ready: number[] = [];
-    let last: { rt: FakeLambdaRuntime; port: number } | undefined;
+    let last: { rt: LambdaSandbox; port: number } | undefined;
     for (let i = 0; i < RUNS; i++) {
       bare.push(await bareNodeStartMs());
       const port = await freePort();
-      const rt = await FakeLambdaRuntime.start({
+      const rt = await LambdaSandbox.start({
         layerDir: built.dir,
         principal: exchange.principal,
         env: {

@@ -9,11 +9,11 @@ import {
   DynamoDbRegistrationStore,
   registrationTableDefinition,
 } from "../lib/aws/dynamodb-registration-store.js";
+import { startDynalite } from "../lib/local/dynamodb-server.js";
 import type { CallerIdentity } from "../lib/ports/caller-verifier.js";
 import { CachingRegistrationStore } from "../lib/registrations/caching-registration-store.js";
 import { matchRegistrations } from "../lib/registrations/match-registrations.js";
 import { TrustDomain } from "../lib/spiffe/spiffe-id.js";
-import { startDynalite } from "../test/support/dynalite.js";
 import { type BenchResult, opsPerSecond, ratioResult } from "./harness.js";
 
 export async function run(): Promise<BenchResult[]> {

@@ -1,6 +1,6 @@
 /**
  * Builds the exchange from its parts. handler.ts passes the AWS adapters; `svid-bridge
- * dev` and the integration tests pass local ones (dynalite, FakeSts, local keys). One
+ * dev` and the integration tests pass local ones (dynalite, LocalSts, local keys). One
  * composition, so what is tested locally is what runs in Lambda.
  */
 import type { Clock } from "../../lib/clock.js";

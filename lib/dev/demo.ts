@@ -4,7 +4,7 @@
  *
  *   1. build the layer tree (or take a built one) and bundle the function with esbuild,
  *      as a deploy would;
- *   2. start a sandbox (test/support/fake-lambda-runtime.ts): the layer's extension as its
+ *   2. start a sandbox (lib/local/lambda-sandbox.ts): the layer's extension as its
  *      own process with Lambda's environment and the caller's credentials as the
  *      function's role, the function as its own process through the layer's
  *      AWS_LAMBDA_EXEC_WRAPPER; init proves the role to the bridge and fetches SVIDs;
@@ -22,16 +22,16 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { buildLayerTree } from "../../scripts/build-layer.js";
+import { verifyJwtSvidThroughDiscovery, verifyX509SvidThroughBundle } from "../discovery/relying-party.js";
+import { BridgeError } from "../errors.js";
 import {
-  FakeLambdaRuntime,
   freePort,
   type InitResult,
   type InvokeOutcome,
+  LambdaSandbox,
   type ShutdownResult,
-} from "../../test/support/fake-lambda-runtime.js";
-import type { DevPrincipal } from "../../test/support/fake-sts.js";
-import { verifyJwtSvidThroughDiscovery, verifyX509SvidThroughBundle } from "../discovery/relying-party.js";
-import { BridgeError } from "../errors.js";
+} from "../local/lambda-sandbox.js";
+import type { DevPrincipal } from "../local/sts-server.js";
 import { TrustDomain } from "../spiffe/spiffe-id.js";
 import type { DevLog } from "./dev-log.js";
 
@@ -106,7 +106,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   // made to exit mid-run (the sandbox kills its own children the same way).
   const removeWorkDir = () => rmSync(options.workDir, { recursive: true, force: true });
   if (!options.keep) process.on("exit", removeWorkDir);
-  let sandbox: FakeLambdaRuntime | undefined;
+  let sandbox: LambdaSandbox | undefined;
   try {
     const started = Date.now();
     const layerDir = options.layerDir ?? (await buildLayerTree(options.workDir)).dir;
@@ -118,7 +118,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     // belong to is for the bridge's STS to say.
     const principal: DevPrincipal = { ...bridge.credentials, arn: "", userId: "" };
     const httpPort = await freePort();
-    sandbox = await FakeLambdaRuntime.start({
+    sandbox = await LambdaSandbox.start({
       layerDir,
       principal,
       functionName: DEMO_FUNCTION_NAME,

@@ -4,7 +4,7 @@
  * the same pieces the Lambdas wire, with the local stand-ins of test/support/:
  *
  *   DynamoDB      dynalite (in memory, or on disk under --data-dir)
- *   STS           FakeSts: checks real SigV4 against the dev principal's secret
+ *   STS           LocalSts: checks real SigV4 against the dev principal's secret
  *   keys, CA      DevKeyManager (in memory; PKCS#8 files under --data-dir), LocalCaRenewer
  *   exchange      lambdas/exchange composeExchange + createExchangeHandler, StsCallerVerifier
  *   discovery     lambdas/discovery createDiscoveryHandler + createDiscoveryEndpoint
@@ -23,9 +23,6 @@ import { createDiscoveryHandler } from "../../lambdas/discovery/app.js";
 import { auditIssued, createExchangeHandler } from "../../lambdas/exchange/app.js";
 import { composeExchange } from "../../lambdas/exchange/compose.js";
 import { createRotationHandler } from "../../lambdas/rotation/app.js";
-import { type RunningDynamoDb, startDynalite } from "../../test/support/dynalite.js";
-import { type DevPrincipal, FakeSts, makeDevRolePrincipal } from "../../test/support/fake-sts.js";
-import { type RunningFunctionUrl, startFunctionUrlServer } from "../../test/support/function-url-server.js";
 import { DynamoDbKeySetStore, keySetTableDefinition } from "../aws/dynamodb-key-set-store.js";
 import {
   DynamoDbRegistrationStore,
@@ -36,7 +33,10 @@ import { systemClock } from "../clock.js";
 import { X509Certificate } from "../crypto/x509.js";
 import { createDiscoveryEndpoint } from "../discovery/discovery-endpoint.js";
 import { BridgeError } from "../errors.js";
+import { type RunningDynamoDb, startDynalite } from "../local/dynamodb-server.js";
+import { type RunningFunctionUrl, startFunctionUrlServer } from "../local/function-url-server.js";
 import { LocalCaRenewer } from "../local/local-ca-renewer.js";
+import { type DevPrincipal, LocalSts, makeDevRolePrincipal } from "../local/sts-server.js";
 import { StsCallerVerifier } from "../proof/sts-caller-verifier.js";
 import { rotateNow } from "../rotation/operations.js";
 import type { RotationResult } from "../rotation/rotate-keys.js";
@@ -229,7 +229,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     await createTables(db.client);
 
     const principal = await devPrincipal(dataDir);
-    const sts = new FakeSts({ principals: [principal] });
+    const sts = new LocalSts({ principals: [principal] });
     await sts.start();
     closers.push(() => sts.stop());
 
@@ -263,7 +263,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       serverIdValue: issuer,
       regions: [options.region],
       replayCache: new DynamoDbReplayCache({ client: db.client, tableName: DEV_TABLES.replay }),
-      // The proof names the real STS host (that is what the client signed); dev dials FakeSts.
+      // The proof names the real STS host (that is what the client signed); dev dials LocalSts.
       endpointFor: () => sts.endpoint,
     });
     closers.push(() => verifier.close());

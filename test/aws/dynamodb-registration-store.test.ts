@@ -5,8 +5,8 @@ import {
   registrationTableDefinition,
 } from "../../lib/aws/dynamodb-registration-store.js";
 import { errorCodeOf } from "../../lib/errors.js";
+import { type RunningDynamoDb, startDynalite } from "../../lib/local/dynamodb-server.js";
 import { entry, registrationStoreContract } from "../registrations/store-contract.js";
-import { type RunningDynamoDb, startDynalite } from "../support/dynalite.js";
 
 describe("DynamoDbRegistrationStore on dynalite", () => {
   let db: RunningDynamoDb;

@@ -7,7 +7,11 @@ import {
 } from "../../lib/aws/dynamodb-replay-cache.js";
 import { ManualClock } from "../../lib/clock.js";
 import { BridgeError } from "../../lib/errors.js";
-import { DYNAMODB_TEST_CREDENTIALS, type RunningDynamoDb, startDynalite } from "../support/dynalite.js";
+import {
+  DYNAMODB_TEST_CREDENTIALS,
+  type RunningDynamoDb,
+  startDynalite,
+} from "../../lib/local/dynamodb-server.js";
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const NOW = T0 / 1000;

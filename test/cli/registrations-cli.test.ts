@@ -5,7 +5,11 @@ import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { registrationTableDefinition } from "../../lib/aws/dynamodb-registration-store.js";
-import { DYNAMODB_TEST_CREDENTIALS, type RunningDynamoDb, startDynalite } from "../support/dynalite.js";
+import {
+  DYNAMODB_TEST_CREDENTIALS,
+  type RunningDynamoDb,
+  startDynalite,
+} from "../../lib/local/dynamodb-server.js";
 import { runCli } from "./run-cli.js";
 
 describe("svid-bridge registration commands, as a process against dynalite", () => {

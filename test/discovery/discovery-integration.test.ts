@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDiscoveryHandler } from "../../lambdas/discovery/app.js";
 import { ManualClock } from "../../lib/clock.js";
 import { BUNDLE_PATH, createDiscoveryEndpoint } from "../../lib/discovery/discovery-endpoint.js";
+import { type RunningFunctionUrl, startFunctionUrlServer } from "../../lib/local/function-url-server.js";
 import { InMemoryKeySetStore } from "../../lib/local/in-memory-key-set-store.js";
 import { LocalCaRenewer } from "../../lib/local/local-ca-renewer.js";
 import { signerFor } from "../../lib/ports/key-manager.js";
@@ -18,7 +19,6 @@ import { TrustBundle } from "../../lib/spiffe/bundle.js";
 import { mintJwtSvid, validateJwtSvid } from "../../lib/spiffe/jwt-svid.js";
 import { SpiffeId, TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 import { DeletingKeyManager } from "../rotation/helpers.js";
-import { type RunningFunctionUrl, startFunctionUrlServer } from "../support/function-url-server.js";
 
 const td = TrustDomain.parse("bridge.example.org");
 const workload = SpiffeId.parse("spiffe://bridge.example.org/aws/123456789012/role/payments");

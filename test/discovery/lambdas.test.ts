@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDiscoveryConfig } from "../../lambdas/discovery/config.js";
 import { loadRotationConfig } from "../../lambdas/rotation/config.js";
 import { keySetTableDefinition } from "../../lib/aws/dynamodb-key-set-store.js";
-import { DYNAMODB_TEST_CREDENTIALS, type RunningDynamoDb, startDynalite } from "../support/dynalite.js";
+import {
+  DYNAMODB_TEST_CREDENTIALS,
+  type RunningDynamoDb,
+  startDynalite,
+} from "../../lib/local/dynamodb-server.js";
 
 const event = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../events/${name}.json`, import.meta.url), "utf8"));

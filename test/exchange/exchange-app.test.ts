@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createExchangeHandler, type ExchangeLogger } from "../../lambdas/exchange/app.js";
 import { BridgeError } from "../../lib/errors.js";
 import { ExchangeService } from "../../lib/exchange/exchange-service.js";
+import { type RunningFunctionUrl, startFunctionUrlServer } from "../../lib/local/function-url-server.js";
 import { InMemoryKeyManager } from "../../lib/local/in-memory-key-manager.js";
 import { createLocalCertificateAuthority } from "../../lib/local/local-certificate-authority.js";
 import { signerFor } from "../../lib/ports/key-manager.js";
 import { TrustBundle } from "../../lib/spiffe/bundle.js";
 import { SpiffeId, TrustDomain } from "../../lib/spiffe/spiffe-id.js";
-import { type RunningFunctionUrl, startFunctionUrlServer } from "../support/function-url-server.js";
 
 const td = TrustDomain.parse("example.org");
 

@@ -23,6 +23,9 @@ import { KmsKeyManager } from "../../lib/aws/kms-key-manager.js";
 import { PcaCaRenewer } from "../../lib/aws/pca-ca-renewer.js";
 import { PcaDirectCertificateAuthority } from "../../lib/aws/pca-direct-certificate-authority.js";
 import { systemClock } from "../../lib/clock.js";
+import { type RunningDynamoDb, startDynalite } from "../../lib/local/dynamodb-server.js";
+import { startFunctionUrlServer } from "../../lib/local/function-url-server.js";
+import { type DevPrincipal, LocalSts, makeDevRolePrincipal } from "../../lib/local/sts-server.js";
 import { jwtBinding, x509Binding } from "../../lib/proof/binding.js";
 import { buildProof } from "../../lib/proof/client.js";
 import { StsCallerVerifier } from "../../lib/proof/sts-caller-verifier.js";
@@ -32,11 +35,8 @@ import { validateJwtSvid } from "../../lib/spiffe/jwt-svid.js";
 import { jwks } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 import { parseCertificatesPem, validateX509Svid } from "../../lib/spiffe/x509-svid.js";
-import { type RunningDynamoDb, startDynalite } from "../support/dynalite.js";
 import { FakeKms, kmsClientFor } from "../support/fake-kms.js";
 import { FakePca, pcaClientFor } from "../support/fake-pca.js";
-import { type DevPrincipal, FakeSts, makeDevRolePrincipal } from "../support/fake-sts.js";
-import { startFunctionUrlServer } from "../support/function-url-server.js";
 import { hasOpenssl, makeCsr, makeWorkloadKey, opensslVerify, spkiOf } from "../support/x509-fixtures.js";
 
 const td = TrustDomain.parse("example.org");
@@ -72,7 +72,7 @@ interface Bridge {
 }
 
 let db: RunningDynamoDb;
-const sts = new FakeSts({ principals: [role, other, pinned, jwtOnly] });
+const sts = new LocalSts({ principals: [role, other, pinned, jwtOnly] });
 const kms = new FakeKms({ region: REGION, account: ACCOUNT });
 const pca = new FakePca({ trustDomain: td, pendingPolls: 1 });
 const closers: Array<() => Promise<void> | void> = [];

@@ -1,7 +1,7 @@
 /**
- * The built layer, run the way Lambda runs it (FakeLambdaRuntime: Extensions and Runtime
+ * The built layer, run the way Lambda runs it (LambdaSandbox: Extensions and Runtime
  * APIs, SIGSTOP between invokes), against the fake exchange on loopback, which checks
- * every proof with lib/proof's StsCallerVerifier and a FakeSts that knows the function's
+ * every proof with lib/proof's StsCallerVerifier and a LocalSts that knows the function's
  * dev credentials. Short SVID
  * lifetimes from the exchange stand in for time passing: no test sleeps more than a
  * JWT-SVID's two-second life.
@@ -12,10 +12,10 @@ import { join } from "node:path";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SvidBridgeClient } from "../../layers/client/svid-bridge-client.js";
+import { freePort, LambdaSandbox } from "../../lib/local/lambda-sandbox.js";
 import { parseCertificatesPem } from "../../lib/spiffe/x509-svid.js";
 import { buildLayer } from "../../scripts/build-layer.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
-import { FakeLambdaRuntime, freePort } from "../support/fake-lambda-runtime.js";
 import { hasOpenssl, opensslVerify } from "../support/x509-fixtures.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,7 +23,7 @@ const AUDIENCE = "sts.example.com";
 
 describe("the layer in a fake Lambda sandbox", () => {
   let exchange: FakeExchange;
-  let lambda: FakeLambdaRuntime;
+  let lambda: LambdaSandbox;
   let endpoint: string;
   let filesDir: string;
   let layerDir: string;
@@ -35,7 +35,7 @@ describe("the layer in a fake Lambda sandbox", () => {
     const port = await freePort();
     endpoint = `http://127.0.0.1:${port}`;
     filesDir = join(mkdtempSync(join(tmpdir(), "svid-files-")), "svid");
-    lambda = await FakeLambdaRuntime.start({
+    lambda = await LambdaSandbox.start({
       layerDir,
       principal: exchange.principal,
       env: {

@@ -6,14 +6,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, LambdaSandbox } from "../../lib/local/lambda-sandbox.js";
 import { buildLayer } from "../../scripts/build-layer.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
-import { FakeLambdaRuntime, freePort } from "../support/fake-lambda-runtime.js";
 
 describe("init failure modes of the built layer", () => {
   let layerDir: string;
   let exchange: FakeExchange;
-  const runtimes: FakeLambdaRuntime[] = [];
+  const runtimes: LambdaSandbox[] = [];
 
   beforeAll(async () => {
     layerDir = (await buildLayer(mkdtempSync(join(tmpdir(), "svid-layer-")))).dir;
@@ -26,7 +26,7 @@ describe("init failure modes of the built layer", () => {
 
   async function start(env: Record<string, string>) {
     const port = await freePort();
-    const rt = await FakeLambdaRuntime.start({
+    const rt = await LambdaSandbox.start({
       layerDir,
       principal: exchange.principal,
       env: {

@@ -1,6 +1,6 @@
 /**
  * The extension's proofs against the real server half: the fake exchange checks each one
- * with lib/proof's StsCallerVerifier and a FakeSts that knows the function's credentials.
+ * with lib/proof's StsCallerVerifier and a LocalSts that knows the function's credentials.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpExchangeClient } from "../../layers/extension/src/exchange-client.js";

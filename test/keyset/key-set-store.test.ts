@@ -4,9 +4,13 @@ import { DynamoDbKeySetStore, keySetTableDefinition } from "../../lib/aws/dynamo
 import { errorCodeOf } from "../../lib/errors.js";
 import type { JwtSigningKey, KeySet } from "../../lib/keyset/key-set.js";
 import type { KeySetStore } from "../../lib/keyset/key-set-store.js";
+import {
+  DYNAMODB_TEST_CREDENTIALS,
+  type RunningDynamoDb,
+  startDynalite,
+} from "../../lib/local/dynamodb-server.js";
 import { InMemoryKeyManager } from "../../lib/local/in-memory-key-manager.js";
 import { InMemoryKeySetStore } from "../../lib/local/in-memory-key-set-store.js";
-import { DYNAMODB_TEST_CREDENTIALS, type RunningDynamoDb, startDynalite } from "../support/dynalite.js";
 
 let dynamo: RunningDynamoDb;
 let tableCount = 0;

@@ -9,6 +9,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { expect } from "vitest";
 import { NodeSha256 as Sha256 } from "../../lib/crypto/node-sha256.js";
 import { BridgeError } from "../../lib/errors.js";
+import type { DevPrincipal } from "../../lib/local/sts-server.js";
 import {
   DEFAULT_BINDING_HEADER,
   DEFAULT_SERVER_ID_HEADER,
@@ -16,7 +17,6 @@ import {
   GET_CALLER_IDENTITY_BODY,
   type Proof,
 } from "../../lib/proof/proof-format.js";
-import type { DevPrincipal } from "../support/fake-sts.js";
 
 export const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 export const SERVER_ID = "https://svid.example.org";

@@ -10,18 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbReplayCache, replayCacheTableDefinition } from "../../lib/aws/dynamodb-replay-cache.js";
 import { ManualClock } from "../../lib/clock.js";
 import { BridgeError } from "../../lib/errors.js";
+import { type RunningDynamoDb, startDynalite } from "../../lib/local/dynamodb-server.js";
 import { InMemoryReplayCache } from "../../lib/local/in-memory-replay-cache.js";
+import { LocalSts } from "../../lib/local/sts-server.js";
 import { jwtBinding } from "../../lib/proof/binding.js";
 import { buildProof } from "../../lib/proof/client.js";
 import type { Proof } from "../../lib/proof/proof-format.js";
 import { StsCallerVerifier, type StsCallerVerifierOptions } from "../../lib/proof/sts-caller-verifier.js";
-import { type RunningDynamoDb, startDynalite } from "../support/dynalite.js";
-import { FakeSts } from "../support/fake-sts.js";
 import { expectRefusal, ROLE, SERVER_ID, T0 } from "./fixtures.js";
 
 const BINDING = jwtBinding({ audience: ["https://api.example.org"], spiffeId: "spiffe://example.org/fn" });
 const clock = new ManualClock(T0);
-const sts = new FakeSts({ principals: [ROLE], clock });
+const sts = new LocalSts({ principals: [ROLE], clock });
 let db: RunningDynamoDb;
 const verifiers: StsCallerVerifier[] = [];
 

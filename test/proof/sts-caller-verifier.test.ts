@@ -12,11 +12,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../lib/clock.js";
 import { BridgeError } from "../../lib/errors.js";
 import { InMemoryReplayCache } from "../../lib/local/in-memory-replay-cache.js";
+import { getCallerIdentityXml, LocalSts } from "../../lib/local/sts-server.js";
 import { jwtBinding, x509Binding } from "../../lib/proof/binding.js";
 import { buildProof } from "../../lib/proof/client.js";
 import { GET_CALLER_IDENTITY_BODY, type Proof } from "../../lib/proof/proof-format.js";
 import { StsCallerVerifier, type StsCallerVerifierOptions } from "../../lib/proof/sts-caller-verifier.js";
-import { FakeSts, getCallerIdentityXml } from "../support/fake-sts.js";
 import {
   addHeader,
   dropHeader,
@@ -34,7 +34,7 @@ import {
 const BINDING = jwtBinding({ audience: ["https://api.example.org"] });
 const AUTH = "authorization";
 const clock = new ManualClock(T0);
-const sts = new FakeSts({ principals: [ROLE, USER, EXPIRED], clock });
+const sts = new LocalSts({ principals: [ROLE, USER, EXPIRED], clock });
 const verifiers: StsCallerVerifier[] = [];
 
 function verifierWith(options: Partial<StsCallerVerifierOptions> = {}): StsCallerVerifier {

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BridgeError } from "../../lib/errors.js";
+import { errorResponseXml, getCallerIdentityXml } from "../../lib/local/sts-server.js";
 import { parseGetCallerIdentityResponse, parseStsError } from "../../lib/proof/sts-response.js";
-import { errorResponseXml, getCallerIdentityXml } from "../support/fake-sts.js";
 import { ROLE } from "./fixtures.js";
 
 const good = getCallerIdentityXml(ROLE, "req-1");

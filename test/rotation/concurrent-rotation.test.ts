@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbKeySetStore, keySetTableDefinition } from "../../lib/aws/dynamodb-key-set-store.js";
 import { ManualClock } from "../../lib/clock.js";
 import type { KeySetStore } from "../../lib/keyset/key-set-store.js";
+import { type RunningDynamoDb, startDynalite } from "../../lib/local/dynamodb-server.js";
 import { InMemoryKeySetStore } from "../../lib/local/in-memory-key-set-store.js";
 import { rotateKeys } from "../../lib/rotation/rotate-keys.js";
-import { type RunningDynamoDb, startDynalite } from "../support/dynalite.js";
 import { DeletingKeyManager, ObservedStore } from "./helpers.js";
 
 let dynamo: RunningDynamoDb;

@@ -5,7 +5,7 @@
  * clients talk to it unchanged (endpoint = url(), static dummy credentials).
  *
  * SigV4 is not checked: the stand-ins test what the adapters send and receive, not the
- * SDK's signer (FakeSts, which proves identities, is where signatures are verified).
+ * SDK's signer (LocalSts, which proves identities, is where signatures are verified).
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";

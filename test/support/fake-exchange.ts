@@ -4,7 +4,7 @@
  * errors `{error, message}`) and issues real SVIDs from lib/ (a local CA, in-memory
  * keys, mintJwtSvid). Proofs are checked for real: every SVID request goes through
  * lib/proof's StsCallerVerifier (every proof rule, an in-memory replay cache) against a
- * FakeSts that knows one dev role principal, so a test that passes here has had its
+ * LocalSts that knows one dev role principal, so a test that passes here has had its
  * proof accepted by the real server half. What it does not do is registrations: every
  * verified caller gets the same SPIFFE ID.
  */
@@ -16,6 +16,7 @@ import { BridgeError } from "../../lib/errors.js";
 import { InMemoryKeyManager } from "../../lib/local/in-memory-key-manager.js";
 import { InMemoryReplayCache } from "../../lib/local/in-memory-replay-cache.js";
 import { createLocalCertificateAuthority } from "../../lib/local/local-certificate-authority.js";
+import { type DevPrincipal, LocalSts, makeDevRolePrincipal } from "../../lib/local/sts-server.js";
 import type { CallerIdentity } from "../../lib/ports/caller-verifier.js";
 import { type Signer, signerFor } from "../../lib/ports/key-manager.js";
 import { bindingOf } from "../../lib/proof/binding.js";
@@ -24,7 +25,6 @@ import { TrustBundle } from "../../lib/spiffe/bundle.js";
 import { mintJwtSvid } from "../../lib/spiffe/jwt-svid.js";
 import { SpiffeId, TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 import { certificatesToPem, checkCsr } from "../../lib/spiffe/x509-svid.js";
-import { type DevPrincipal, FakeSts, makeDevRolePrincipal } from "./fake-sts.js";
 
 export interface FakeExchangeOptions {
   trustDomain?: string;
@@ -35,9 +35,9 @@ export interface FakeExchangeOptions {
   issuer?: string;
   /** What proofs must carry in their server-ID header. Default "bridge.example.org". */
   serverId?: string;
-  /** Regions whose STS the verifier accepts. Default ["us-east-1"] (FakeLambdaRuntime's region). */
+  /** Regions whose STS the verifier accepts. Default ["us-east-1"] (LambdaSandbox's region). */
   regions?: string[];
-  /** The principal FakeSts knows. Default: a fresh dev role session for "svid-bridge-test-fn". */
+  /** The principal LocalSts knows. Default: a fresh dev role session for "svid-bridge-test-fn". */
   principal?: DevPrincipal;
 }
 
@@ -53,9 +53,9 @@ export interface FakeExchange {
   bundle: TrustBundle;
   ca: IntermediateCertificateAuthority;
   serverId: string;
-  /** The only principal whose proofs FakeSts accepts: give its credentials to the extension. */
+  /** The only principal whose proofs LocalSts accepts: give its credentials to the extension. */
   principal: DevPrincipal;
-  sts: FakeSts;
+  sts: LocalSts;
   requests: RecordedRequest[];
   /** The identity each accepted proof resolved to, in order. */
   callers: CallerIdentity[];
@@ -97,7 +97,7 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
       roleName: "svid-bridge-test-role",
       sessionName: "svid-bridge-test-fn",
     });
-  const sts = new FakeSts({ principals: [principal] });
+  const sts = new LocalSts({ principals: [principal] });
   const stsEndpoint = await sts.start();
   const verifier = new StsCallerVerifier({
     serverIdValue: serverId,

@@ -1,13 +1,13 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../lib/clock.js";
-import { FakeSts, makeDevRolePrincipal } from "../support/fake-sts.js";
-import { EXPIRED, ROLE, T0, USER } from "./fixtures.js";
+import { LocalSts, makeDevRolePrincipal } from "../../lib/local/sts-server.js";
+import { EXPIRED, ROLE, T0, USER } from "../proof/fixtures.js";
 
-// The real STS client, end to end: proves FakeSts speaks STS's wire protocol.
-describe("FakeSts with @aws-sdk/client-sts", () => {
+// The real STS client, end to end: proves LocalSts speaks STS's wire protocol.
+describe("LocalSts with @aws-sdk/client-sts", () => {
   const clock = new ManualClock(T0);
-  const sts = new FakeSts({ principals: [ROLE, USER, EXPIRED], clock });
+  const sts = new LocalSts({ principals: [ROLE, USER, EXPIRED], clock });
   let endpoint: string;
   const clients: STSClient[] = [];
 
@@ -28,7 +28,7 @@ describe("FakeSts with @aws-sdk/client-sts", () => {
       region: "eu-west-1",
       credentials,
       maxAttempts: 1,
-      // The SDK signs with its own clock; FakeSts judges with the test's clock.
+      // The SDK signs with its own clock; LocalSts judges with the test's clock.
       systemClockOffset: T0 - Date.now() + skewMs,
     });
     clients.push(c);

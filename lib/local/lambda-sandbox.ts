@@ -1,5 +1,5 @@
 /**
- * FakeLambdaRuntime: runs a built layer the way Lambda does, on loopback.
+ * LambdaSandbox: runs a built layer the way Lambda does, on loopback.
  * - The Extensions API (2020-01-01): register (checks Lambda-Extension-Name against the
  *   executable's file name), event/next (INVOKE and SHUTDOWN payloads with deadlineMs),
  *   init/error, exit/error.
@@ -29,16 +29,16 @@ import {
 import { type AddressInfo, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type DevPrincipal, makeDevRolePrincipal } from "./fake-sts.js";
+import { type DevPrincipal, makeDevRolePrincipal } from "./sts-server.js";
 
-export interface FakeLambdaRuntimeOptions {
+export interface LambdaSandboxOptions {
   /** The layer's unzipped tree (what Lambda mounts at /opt). */
   layerDir: string;
   /** Added to (and overriding) the environment Lambda sets. */
   env?: Record<string, string>;
   /**
    * Whose credentials Lambda puts in the environment (AWS_ACCESS_KEY_ID, …): give the
-   * same principal to the FakeSts behind the exchange. Default: a fresh dev role session.
+   * same principal to the LocalSts behind the exchange. Default: a fresh dev role session.
    */
   principal?: DevPrincipal;
   functionName?: string;
@@ -100,7 +100,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export class FakeLambdaRuntime {
+export class LambdaSandbox {
   readonly extensions: Extension[] = [];
   readonly functionName: string;
   /** The function's credentials; its session token is what the extension's local API wants. */
@@ -109,7 +109,7 @@ export class FakeLambdaRuntime {
   logs = "";
   #server: Server;
   #address = "";
-  #options: FakeLambdaRuntimeOptions;
+  #options: LambdaSandboxOptions;
   #waiters: (() => void)[] = [];
   #invocations: { id: string; deadlineMs: number; payload: string }[] = [];
   #runtimeNext: ServerResponse | undefined;
@@ -120,7 +120,7 @@ export class FakeLambdaRuntime {
   /** Kills every child if this process exits first: a frozen (SIGSTOPped) child would outlive it. */
   readonly #onExit = () => this.killNow();
 
-  private constructor(options: FakeLambdaRuntimeOptions) {
+  private constructor(options: LambdaSandboxOptions) {
     this.#options = options;
     this.functionName = options.functionName ?? "svid-bridge-test-fn";
     this.principal =
@@ -138,8 +138,8 @@ export class FakeLambdaRuntime {
   }
 
   /** Starts the API, launches every extension in the layer, and waits for the init phase to end. */
-  static async start(options: FakeLambdaRuntimeOptions): Promise<FakeLambdaRuntime> {
-    const rt = new FakeLambdaRuntime(options);
+  static async start(options: LambdaSandboxOptions): Promise<LambdaSandbox> {
+    const rt = new LambdaSandbox(options);
     await new Promise<void>((r) => rt.#server.listen(0, "127.0.0.1", r));
     rt.#address = `127.0.0.1:${(rt.#server.address() as AddressInfo).port}`;
     process.on("exit", rt.#onExit);

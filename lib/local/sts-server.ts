@@ -1,5 +1,5 @@
 /**
- * FakeSts: a local STS that speaks the real wire protocol of sts:GetCallerIdentity,
+ * LocalSts: a local STS that speaks the real wire protocol of sts:GetCallerIdentity,
  * for tests and `svid-bridge dev`. It knows a table of dev principals (access key →
  * secret, optional session token, ARN, UserId) and checks each request the way STS
  * does: SigV4 recomputed with @smithy/signature-v4 from the request as received and
@@ -9,7 +9,7 @@
  * InvalidClientTokenId 403, IncompleteSignature 400, MissingAuthenticationToken 403,
  * InvalidAction 400).
  *
- *   const sts = new FakeSts({ principals: [DEV_ROLE] });
+ *   const sts = new LocalSts({ principals: [DEV_ROLE] });
  *   const endpoint = await sts.start();          // http://127.0.0.1:<free port>
  *   // sign for sts.<region>.amazonaws.com, send to `endpoint` with that Host header
  *   await sts.stop();
@@ -22,8 +22,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { type Clock, systemClock } from "../../lib/clock.js";
-import { NodeSha256 as Sha256 } from "../../lib/crypto/node-sha256.js";
+import { type Clock, systemClock } from "../clock.js";
+import { NodeSha256 as Sha256 } from "../crypto/node-sha256.js";
 
 export interface DevPrincipal {
   accessKeyId: string;
@@ -38,13 +38,13 @@ export interface DevPrincipal {
   expired?: boolean;
 }
 
-export interface FakeStsOptions {
+export interface LocalStsOptions {
   principals?: DevPrincipal[];
   clock?: Clock;
 }
 
 /** What a test hook may answer instead, once the signature has been verified. */
-export interface FakeStsAnswer {
+export interface LocalStsAnswer {
   status: number;
   body: string;
   contentType?: string;
@@ -115,16 +115,16 @@ export function errorResponseXml(code: string, message: string, requestId: strin
   );
 }
 
-export class FakeSts {
+export class LocalSts {
   readonly #principals = new Map<string, DevPrincipal>();
   readonly #clock: Clock;
   #server: Server | undefined;
   /** Requests received, whatever their fate: a proof refused by the bridge never gets here. */
   received = 0;
   /** Test hook: replaces the answer after the signature is verified (bad XML, 5xx, throttling…). */
-  answerOverride: ((principal: DevPrincipal) => FakeStsAnswer | undefined) | undefined;
+  answerOverride: ((principal: DevPrincipal) => LocalStsAnswer | undefined) | undefined;
 
-  constructor(options: FakeStsOptions = {}) {
+  constructor(options: LocalStsOptions = {}) {
     this.#clock = options.clock ?? systemClock;
     for (const p of options.principals ?? []) this.addPrincipal(p);
   }
@@ -149,7 +149,7 @@ export class FakeSts {
   }
 
   get endpoint(): string {
-    if (!this.#server) throw new Error("FakeSts is not started");
+    if (!this.#server) throw new Error("LocalSts is not started");
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
@@ -331,7 +331,7 @@ export interface DevRole {
 
 /**
  * A fresh dev role session with random temporary credentials, as `svid-bridge dev`
- * prints them: export the keys, and proofs signed with them pass FakeSts.
+ * prints them: export the keys, and proofs signed with them pass LocalSts.
  */
 export function makeDevRolePrincipal(role: DevRole): DevPrincipal {
   const id = (n: number) =>

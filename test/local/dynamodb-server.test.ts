@@ -1,6 +1,6 @@
 import { CreateTableCommand, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningDynamoDb, startDynalite } from "./dynalite.js";
+import { type RunningDynamoDb, startDynalite } from "../../lib/local/dynamodb-server.js";
 
 describe("dynalite stand-in", () => {
   let db: RunningDynamoDb;

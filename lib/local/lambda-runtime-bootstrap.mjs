@@ -1,5 +1,5 @@
 /**
- * A Node.js runtime for FakeLambdaRuntime: what /var/runtime does in a nodejs22.x sandbox,
+ * A Node.js runtime for LambdaSandbox: what /var/runtime does in a nodejs22.x sandbox,
  * cut to the part a function sees. Lambda starts it through AWS_LAMBDA_EXEC_WRAPPER when
  * that is set (the wrapper gets this command as its arguments), so the layer's wrapper
  * runs exactly as in AWS.
