@@ -14,7 +14,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
+// From the sources (npm run build:layer, the CDK app) or from dist/ (`demo` in an
+// installed package, where dist/layers/ holds the compiled extension and its launchers).
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 
 export interface BuiltLayerTree {
   /** The unzipped tree, laid out as /opt is. */
@@ -47,7 +50,7 @@ export async function buildLayerTree(outDir: string): Promise<BuiltLayerTree> {
   mkdirSync(join(dir, "svid-bridge"), { recursive: true });
   const bundle = join(dir, "svid-bridge", "extension.cjs");
   await build({
-    entryPoints: [join(root, "layers/extension/src/main.ts")],
+    entryPoints: [join(root, `layers/extension/src/main${EXT}`)],
     outfile: bundle,
     bundle: true,
     minify: true,

@@ -36,7 +36,9 @@ import { TrustDomain } from "../spiffe/spiffe-id.js";
 import type { DevLog } from "./dev-log.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const DEMO_FUNCTION_ENTRY = join(ROOT, "examples", "demo-function", "index.ts");
+/** Sources beside sources, compiled JavaScript beside compiled (dist/, an installed package). */
+const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+export const DEMO_FUNCTION_ENTRY = join(ROOT, "examples", "demo-function", `index${EXT}`);
 export const DEMO_FUNCTION_NAME = "svid-bridge-demo";
 
 /** The bridge the demo's function talks to: what `svid-bridge dev` prints. */

@@ -43,18 +43,11 @@ import type { RotationResult } from "../rotation/rotate-keys.js";
 import { type RotationConfig, resolveRotationConfig } from "../rotation/rotation-config.js";
 import { TrustDomain } from "../spiffe/spiffe-id.js";
 import { lockDataDir } from "./data-dir-lock.js";
+import { DEMO_ENTRY_ID, DEV_LAMBDAS, DEV_ROLE, DEV_TABLES, type DevLambda } from "./dev-defaults.js";
 import { DevKeyManager } from "./dev-key-manager.js";
 import type { DevLog } from "./dev-log.js";
 
-export const DEV_TABLES = {
-  registrations: "svid-bridge-registrations",
-  keySet: "svid-bridge-keys",
-  replay: "svid-bridge-replay",
-} as const;
-
-/** The dev principal: a role session in the AWS documentation's example account. */
-export const DEV_ROLE = { account: "111122223333", roleName: "svid-bridge-dev", sessionName: "dev" } as const;
-export const DEMO_ENTRY_ID = "dev-demo";
+export { DEMO_ENTRY_ID, DEV_LAMBDAS, DEV_ROLE, DEV_TABLES, type DevLambda };
 
 export interface DevStackOptions {
   /** Loopback port for everything; 0 picks a free one. */
@@ -71,9 +64,6 @@ export interface DevStackOptions {
   rotationPeriodSeconds?: number;
   log: DevLog;
 }
-
-export const DEV_LAMBDAS = ["exchange", "discovery", "rotation"] as const;
-export type DevLambda = (typeof DEV_LAMBDAS)[number];
 
 export interface DevStack {
   url: string;

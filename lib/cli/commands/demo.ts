@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { Command } from "commander";
-import { type DemoBridge, type DemoReport, runDemo } from "../../dev/demo.js";
+import type { DemoBridge, DemoReport } from "../../dev/demo.js";
 import { createDevLog, type DevLog } from "../../dev/dev-log.js";
 import { readEventFile } from "../event-file.js";
 import { UsageError } from "../exit-codes.js";
@@ -125,6 +125,8 @@ async function checkInputs(run: DemoRun): Promise<void> {
 /** What `demo` and `dev --with-function` share: a work dir, the run, the sandbox's output. */
 export async function demoOnce(run: DemoRun): Promise<DemoReport> {
   await checkInputs(run);
+  // Loaded here, not at start: esbuild and the Lambda sandbox are for the demo alone.
+  const { runDemo } = await import("../../dev/demo.js");
   const workDir = await mkdtemp(join(tmpdir(), "svid-bridge-demo-"));
   if (run.keep) run.log.info("demo: builds and SVID files kept", { dir: workDir });
   return runDemo({

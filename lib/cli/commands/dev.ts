@@ -1,8 +1,8 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
+import { DEMO_ENTRY_ID, DEV_ROLE } from "../../dev/dev-defaults.js";
 import { createDevLog } from "../../dev/dev-log.js";
-import { DEMO_ENTRY_ID, DEV_ROLE, startDevStack } from "../../dev/dev-stack.js";
 import { BridgeError } from "../../errors.js";
 import { UsageError } from "../exit-codes.js";
 import type { CliIo } from "../output.js";
@@ -80,6 +80,8 @@ Examples:
     const log = createDevLog(io.stderr, { json: flags.json ?? false, verbose: flags.verbose ?? false });
     // Read before anything starts: a bad event file is a usage error, not a half-started bridge.
     const demoEvent = flags.withFunction !== undefined ? await readEvent(io, flags.withFunction) : undefined;
+    // Loaded here, not at start: dynalite and the stand-ins are for dev alone.
+    const { startDevStack } = await import("../../dev/dev-stack.js");
     const stack = await startDevStack({
       port: flags.port,
       trustDomain: flags.trustDomain,

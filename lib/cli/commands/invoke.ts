@@ -1,6 +1,6 @@
 import type { Command } from "commander";
+import { DEV_LAMBDAS, type DevLambda } from "../../dev/dev-defaults.js";
 import { createDevLog } from "../../dev/dev-log.js";
-import { DEV_LAMBDAS, type DevLambda, startDevStack } from "../../dev/dev-stack.js";
 import { readEventFile } from "../event-file.js";
 import { UsageError } from "../exit-codes.js";
 import { type CliIo, writeJson } from "../output.js";
@@ -37,6 +37,7 @@ Examples:
     const event = await readEventFile(io, flags.event);
     const log = createDevLog(io.stderr, { verbose: true });
     const quiet = { debug() {}, info() {}, warn: log.warn, error: log.error };
+    const { startDevStack } = await import("../../dev/dev-stack.js");
     const stack = await startDevStack({
       port: 0,
       trustDomain: flags.trustDomain,
