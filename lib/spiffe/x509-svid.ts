@@ -5,6 +5,7 @@
  */
 import { createPublicKey, X509Certificate as NodeX509Certificate, randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "../clock.js";
+import { readPemBlock, readPemBlocks } from "../crypto/pem.js";
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -21,7 +22,7 @@ import {
   X509CertificateGenerator,
 } from "../crypto/x509.js";
 import { portSigning } from "../crypto/x509-signing.js";
-import { BridgeError } from "../errors.js";
+import { BridgeError, type ErrorCode } from "../errors.js";
 import type { Signer } from "../ports/key-manager.js";
 import { BundleSet, type TrustBundle } from "./bundle.js";
 import { SpiffeId } from "./spiffe-id.js";
@@ -32,6 +33,20 @@ const SERIAL_BYTES = 16; // 128 random bits; CA/B asks for ≥ 64.
 const MAX_CSR_BYTES = 16 * 1024;
 const MAX_CHAIN_DEPTH = 8;
 const SAN_OID = "2.5.29.17";
+/** Base64 (or base64url) DER of a CSR sent without PEM armour. One character class: linear. */
+export const BASE64_DER = /^[A-Za-z0-9+/=_-]+$/;
+const CSR_PEM = {
+  labels: ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"],
+  code: "csr_malformed",
+  maxChars: MAX_CSR_BYTES,
+  what: "the CSR",
+} as const;
+const CERTIFICATES_PEM = {
+  labels: ["CERTIFICATE"],
+  maxChars: 64 * 1024,
+  maxBlocks: MAX_CHAIN_DEPTH + 1,
+  what: "the certificate chain",
+} as const;
 
 // ---------------------------------------------------------------------------- keys
 
@@ -78,12 +93,9 @@ export function parseCsr(input: string | Uint8Array): Pkcs10CertificateRequest {
   try {
     if (typeof input !== "string") return new Pkcs10CertificateRequest(Buffer.from(input));
     const text = input.trim();
-    if (text.startsWith("-----BEGIN")) {
-      if (!/^-----BEGIN (NEW )?CERTIFICATE REQUEST-----/.test(text))
-        throw new BridgeError("csr_malformed", "the PEM block is not a CERTIFICATE REQUEST");
-      return new Pkcs10CertificateRequest(text);
-    }
-    if (!/^[A-Za-z0-9+/=_-]+$/.test(text))
+    // Our own linear PEM reader: the library's backtracks on header-like lines (issue 14, fault 1).
+    if (text.startsWith("-----")) return new Pkcs10CertificateRequest(readPemBlock(text, CSR_PEM));
+    if (!BASE64_DER.test(text))
       throw new BridgeError("csr_malformed", "the CSR is neither PEM nor base64 DER");
     return new Pkcs10CertificateRequest(Buffer.from(text, "base64"));
   } catch (cause) {
@@ -382,8 +394,17 @@ export function certificatesToPem(certs: readonly X509Certificate[]): string {
   return certs.map((c) => `${c.toString("pem")}\n`).join("");
 }
 
-/** Parses concatenated PEM certificates. */
-export function parseCertificatesPem(pem: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new X509Certificate(b));
+/**
+ * Parses concatenated PEM certificates with the strict reader (lib/crypto/pem.ts): at most
+ * `MAX_CHAIN_DEPTH` blocks, no headers, no text between them; empty text is no certificate.
+ * @throws BridgeError `code` (default x509_chain_invalid) for anything else.
+ */
+export function parseCertificatesPem(pem: string, code: ErrorCode = "x509_chain_invalid"): X509Certificate[] {
+  if (pem.trim() === "") return [];
+  const ders = readPemBlocks(pem, { ...CERTIFICATES_PEM, code });
+  try {
+    return ders.map((der) => new X509Certificate(der));
+  } catch (cause) {
+    throw new BridgeError(code, "the certificate chain: a block is not an X.509 certificate", { cause });
+  }
 }
