@@ -3,9 +3,10 @@
  * Signer port, and validation of a presented chain against a trust bundle. ASN.1 is
  * @peculiar/x509's; signature and issuer checks are node:crypto's (OpenSSL).
  */
-import { createPublicKey, X509Certificate as NodeX509Certificate, randomBytes } from "node:crypto";
+import { X509Certificate as NodeX509Certificate, randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "../clock.js";
 import { readPemBlock, readPemBlocks } from "../crypto/pem.js";
+import { assertSoundPublicKey, type SoundKeyKind } from "../crypto/sound-key.js";
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -50,36 +51,11 @@ const CERTIFICATES_PEM = {
 
 // ---------------------------------------------------------------------------- keys
 
-export type SubjectKeyKind = "ec-p256" | "ec-p384" | `rsa-${number}`;
+export type SubjectKeyKind = SoundKeyKind;
 
-/** Only EC P-256/P-384 and RSA ≥ 2048 keys may be certified. Returns the key's kind. */
+/** Only sound keys may be certified (lib/crypto/sound-key.ts): RSA 2048–8192 with e = 65537, EC P-256/P-384. */
 export function checkSubjectKey(spki: Uint8Array): SubjectKeyKind {
-  let key: ReturnType<typeof createPublicKey>;
-  try {
-    key = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
-  } catch (cause) {
-    throw new BridgeError("unsupported_key", "the public key cannot be read", { cause });
-  }
-  const details = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === "ec") {
-    if (details.namedCurve === "prime256v1") return "ec-p256";
-    if (details.namedCurve === "secp384r1") return "ec-p384";
-    throw new BridgeError(
-      "unsupported_key",
-      `EC curve ${details.namedCurve} is not accepted; use P-256 or P-384`,
-    );
-  }
-  if (key.asymmetricKeyType === "rsa") {
-    const bits = details.modulusLength ?? 0;
-    if (bits < 2048)
-      throw new BridgeError("unsupported_key", `RSA keys need at least 2048 bits, this one has ${bits}`);
-    if (bits > 8192) throw new BridgeError("unsupported_key", `RSA keys above 8192 bits are not accepted`);
-    return `rsa-${bits}`;
-  }
-  throw new BridgeError(
-    "unsupported_key",
-    `key type ${key.asymmetricKeyType} is not accepted; use EC P-256/P-384 or RSA`,
-  );
+  return assertSoundPublicKey(spki, "unsupported_key");
 }
 
 // ---------------------------------------------------------------------------- CSRs
