@@ -33,7 +33,7 @@ import { StsCallerVerifier } from "../lib/proof/sts-caller-verifier.js";
 import { CachingRegistrationStore } from "../lib/registrations/caching-registration-store.js";
 import { rotateKeys } from "../lib/rotation/rotate-keys.js";
 import { TrustDomain } from "../lib/spiffe/spiffe-id.js";
-import { makeCsr, makeWorkloadKey, spkiOf } from "../test/support/x509-fixtures.js";
+import { makeCsr, makeWorkloadKey } from "../test/support/x509-fixtures.js";
 import { type BenchResult, opsPerSecond, pairedOpsPerSecond, ratioResult, round } from "./harness.js";
 
 const td = TrustDomain.parse("example.org");
@@ -180,7 +180,7 @@ export async function run(): Promise<BenchResult[]> {
       if (alg === "ES256") {
         const key = await makeWorkloadKey("ec-p256");
         const csr = await makeCsr(key);
-        const xBinding = x509Binding(await spkiOf(key));
+        const xBinding = x509Binding({ csr });
         const xProofs = await Promise.all(
           Array.from({ length: 600 }, () =>
             buildProof({

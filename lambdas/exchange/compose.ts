@@ -51,7 +51,10 @@ export function composeExchange(parts: ExchangeParts): ComposedExchange {
   });
   const ca = parts.ca ?? keySetCertificateAuthority(cache, parts.keys, parts.clock);
   const bundle = keySetBundle(cache, parts.trustDomain, ca);
-  const verifier: CallerVerifier = { verify: timed(metrics, "sts", (r) => parts.verifier.verify(r)) };
+  const verifier: CallerVerifier = {
+    verify: timed(metrics, "sts", (r) => parts.verifier.verify(r)),
+    ...(parts.verifier.checkLocally && { checkLocally: (r) => parts.verifier.checkLocally?.(r) }),
+  };
   const resolve = registrationResolver(parts.registrations, parts.trustDomain);
   const maxJwt = parts.maxJwtTtlSeconds ?? DEFAULT_LIMITS.maxJwtTtlSeconds;
   const maxX509 = parts.maxX509TtlSeconds ?? DEFAULT_LIMITS.maxX509TtlSeconds;
@@ -61,7 +64,7 @@ export function composeExchange(parts: ExchangeParts): ComposedExchange {
     bindings: {
       jwt: (audience, spiffeId) =>
         jwtBinding({ audience: [...audience], ...(spiffeId !== undefined && { spiffeId }) }),
-      x509: (spki) => x509Binding(spki),
+      x509: (csr, spiffeId) => x509Binding({ csr, ...(spiffeId !== undefined && { spiffeId }) }),
     },
     jwtSigner: async () => {
       const signer = await getActiveSigner(cache, parts.keys);

@@ -31,7 +31,7 @@ export type RegistrationResolver = (identity: CallerIdentity) => Promise<Registr
 /** How a request's binding is computed: must equal what the client signed (lib/proof). */
 export interface BindingFunctions {
   jwt(audience: readonly string[], spiffeId?: string): string;
-  x509(spki: Uint8Array): string;
+  x509(csr: string, spiffeId?: string): string;
 }
 
 export interface ExchangeLimits {
@@ -154,12 +154,14 @@ export class ExchangeService {
     observe?: (identity: CallerIdentity) => void,
   ): Promise<X509SvidResponse> {
     const request: X509SvidRequest = parseX509SvidRequest(body);
+    const proof = {
+      proof: request.proof,
+      expectedBinding: this.#deps.bindings.x509(request.csr, request.spiffeId?.toString()),
+    };
+    this.#deps.verifier.checkLocally?.(proof); // every proof rule before any CSR parsing (issue 14)
     const csr = parseCsr(request.csr);
     const checked = await checkCsr(csr);
-    const identity = await this.#deps.verifier.verify({
-      proof: request.proof,
-      expectedBinding: this.#deps.bindings.x509(checked.spki),
-    });
+    const identity = await this.#deps.verifier.verify(proof);
     observe?.(identity);
     const matches = this.#select(await this.#deps.resolveRegistrations(identity), "x509", request.spiffeId);
     const csrPem = csr.toString("pem");

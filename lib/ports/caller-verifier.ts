@@ -32,4 +32,10 @@ export interface CallerVerifier {
    * 503 `sts_unavailable` / `store_unavailable`. Each proof is accepted once.
    */
   verify(request: VerifyProofRequest): Promise<CallerIdentity>;
+  /**
+   * Runs every local rule `verify` would (no network, no store, microseconds) and throws
+   * its refusal; lets the exchange refuse an unauthenticated request before it parses
+   * anything costly. `verify` runs them again.
+   */
+  checkLocally?(request: VerifyProofRequest): void;
 }

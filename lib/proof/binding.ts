@@ -37,14 +37,29 @@ export function jwtBinding(ask: JwtAsk): string {
   return digest(canonicalJson(body));
 }
 
-/** Binding for an X.509-SVID request: {"kind":"x509","spki":base64url(DER SubjectPublicKeyInfo of the CSR)}. */
-export function x509Binding(spkiDer: Uint8Array): string {
-  return digest(canonicalJson({ kind: "x509", spki: Buffer.from(spkiDer).toString("base64url") }));
+/** What an X.509-SVID request asks for: every field of the request but the proof. */
+export interface X509Ask {
+  /** The CSR exactly as sent in the request's `csr` field (PEM or base64 DER text). */
+  csr: string;
+  /** The SPIFFE ID asked for, when the caller names one. */
+  spiffeId?: string;
+}
+
+/**
+ * Binding for an X.509-SVID request: {"csr":<the CSR text as sent>,"kind":"x509"[,"spiffe_id":…]}.
+ * It covers the CSR text itself (and so its key) and the SPIFFE ID, like the JWT binding
+ * covers audience and SPIFFE ID (issue 14, fault 5), and the exchange computes it without
+ * parsing the CSR, so every proof rule runs before any CSR is read (fault 1).
+ */
+export function x509Binding(ask: X509Ask): string {
+  const body: Record<string, Canonical> = { kind: "x509", csr: ask.csr };
+  if (ask.spiffeId !== undefined) body.spiffe_id = ask.spiffeId;
+  return digest(canonicalJson(body));
 }
 
 /** What one exchange request asks for, in the shape the extension's exchange client uses. */
-export type ProofAsk = ({ kind: "jwt" } & JwtAsk) | { kind: "x509"; spki: Uint8Array };
+export type ProofAsk = ({ kind: "jwt" } & JwtAsk) | ({ kind: "x509" } & X509Ask);
 
 export function bindingOf(ask: ProofAsk): string {
-  return ask.kind === "jwt" ? jwtBinding(ask) : x509Binding(ask.spki);
+  return ask.kind === "jwt" ? jwtBinding(ask) : x509Binding(ask);
 }

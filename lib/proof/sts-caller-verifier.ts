@@ -123,6 +123,10 @@ export class StsCallerVerifier implements CallerVerifier {
     });
   }
 
+  checkLocally(request: VerifyProofRequest): void {
+    checkProof(request.proof, request.expectedBinding, this.rules, this.#clock.now());
+  }
+
   async verify(request: VerifyProofRequest): Promise<CallerIdentity> {
     const checked = checkProof(request.proof, request.expectedBinding, this.rules, this.#clock.now());
     await this.#spend(checked);

@@ -3,6 +3,7 @@
  * jose cannot hold it: we build the signing input, sign through the port and assemble
  * the compact JWS), validated with jose against a trust bundle.
  */
+
 import {
   decodeJwt,
   decodeProtectedHeader,
@@ -13,6 +14,7 @@ import {
 } from "jose";
 import { type Clock, epochSeconds, systemClock } from "../clock.js";
 import { JWT_SVID_ALGORITHMS, type JwtSvidAlgorithm } from "../crypto/algorithms.js";
+import { assertSoundJwk } from "../crypto/sound-key.js";
 import { BridgeError } from "../errors.js";
 import type { Signer } from "../ports/key-manager.js";
 import { BundleSet, type JwtAuthority, type TrustBundle } from "./bundle.js";
@@ -199,6 +201,8 @@ function importedKey(authority: JwtAuthority, alg: JwtSvidAlgorithm) {
   }
   let key = byAlg.get(alg);
   if (!key) {
+    // A JWKS a relying party fetched is outside input too (issue 14, fault 2).
+    assertSoundJwk(authority.jwk, "unsupported_key", { status: 401, prefix: `kid ${authority.kid}: ` });
     key = importJWK(authority.jwk, alg);
     byAlg.set(alg, key);
   }

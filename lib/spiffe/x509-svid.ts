@@ -3,8 +3,10 @@
  * Signer port, and validation of a presented chain against a trust bundle. ASN.1 is
  * @peculiar/x509's; signature and issuer checks are node:crypto's (OpenSSL).
  */
-import { createPublicKey, X509Certificate as NodeX509Certificate, randomBytes } from "node:crypto";
+import { X509Certificate as NodeX509Certificate, randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "../clock.js";
+import { readPemBlock, readPemBlocks } from "../crypto/pem.js";
+import { assertSoundPublicKey, type SoundKeyKind } from "../crypto/sound-key.js";
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -21,7 +23,7 @@ import {
   X509CertificateGenerator,
 } from "../crypto/x509.js";
 import { portSigning } from "../crypto/x509-signing.js";
-import { BridgeError } from "../errors.js";
+import { BridgeError, type ErrorCode } from "../errors.js";
 import type { Signer } from "../ports/key-manager.js";
 import { BundleSet, type TrustBundle } from "./bundle.js";
 import { SpiffeId } from "./spiffe-id.js";
@@ -32,39 +34,28 @@ const SERIAL_BYTES = 16; // 128 random bits; CA/B asks for ≥ 64.
 const MAX_CSR_BYTES = 16 * 1024;
 const MAX_CHAIN_DEPTH = 8;
 const SAN_OID = "2.5.29.17";
+/** Base64 (or base64url) DER of a CSR sent without PEM armour. One character class: linear. */
+export const BASE64_DER = /^[A-Za-z0-9+/=_-]+$/;
+const CSR_PEM = {
+  labels: ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"],
+  code: "csr_malformed",
+  maxChars: MAX_CSR_BYTES,
+  what: "the CSR",
+} as const;
+const CERTIFICATES_PEM = {
+  labels: ["CERTIFICATE"],
+  maxChars: 64 * 1024,
+  maxBlocks: MAX_CHAIN_DEPTH + 1,
+  what: "the certificate chain",
+} as const;
 
 // ---------------------------------------------------------------------------- keys
 
-export type SubjectKeyKind = "ec-p256" | "ec-p384" | `rsa-${number}`;
+export type SubjectKeyKind = SoundKeyKind;
 
-/** Only EC P-256/P-384 and RSA ≥ 2048 keys may be certified. Returns the key's kind. */
+/** Only sound keys may be certified (lib/crypto/sound-key.ts): RSA 2048–8192 with e = 65537, EC P-256/P-384. */
 export function checkSubjectKey(spki: Uint8Array): SubjectKeyKind {
-  let key: ReturnType<typeof createPublicKey>;
-  try {
-    key = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
-  } catch (cause) {
-    throw new BridgeError("unsupported_key", "the public key cannot be read", { cause });
-  }
-  const details = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === "ec") {
-    if (details.namedCurve === "prime256v1") return "ec-p256";
-    if (details.namedCurve === "secp384r1") return "ec-p384";
-    throw new BridgeError(
-      "unsupported_key",
-      `EC curve ${details.namedCurve} is not accepted; use P-256 or P-384`,
-    );
-  }
-  if (key.asymmetricKeyType === "rsa") {
-    const bits = details.modulusLength ?? 0;
-    if (bits < 2048)
-      throw new BridgeError("unsupported_key", `RSA keys need at least 2048 bits, this one has ${bits}`);
-    if (bits > 8192) throw new BridgeError("unsupported_key", `RSA keys above 8192 bits are not accepted`);
-    return `rsa-${bits}`;
-  }
-  throw new BridgeError(
-    "unsupported_key",
-    `key type ${key.asymmetricKeyType} is not accepted; use EC P-256/P-384 or RSA`,
-  );
+  return assertSoundPublicKey(spki, "unsupported_key");
 }
 
 // ---------------------------------------------------------------------------- CSRs
@@ -78,12 +69,9 @@ export function parseCsr(input: string | Uint8Array): Pkcs10CertificateRequest {
   try {
     if (typeof input !== "string") return new Pkcs10CertificateRequest(Buffer.from(input));
     const text = input.trim();
-    if (text.startsWith("-----BEGIN")) {
-      if (!/^-----BEGIN (NEW )?CERTIFICATE REQUEST-----/.test(text))
-        throw new BridgeError("csr_malformed", "the PEM block is not a CERTIFICATE REQUEST");
-      return new Pkcs10CertificateRequest(text);
-    }
-    if (!/^[A-Za-z0-9+/=_-]+$/.test(text))
+    // Our own linear PEM reader: the library's backtracks on header-like lines (issue 14, fault 1).
+    if (text.startsWith("-----")) return new Pkcs10CertificateRequest(readPemBlock(text, CSR_PEM));
+    if (!BASE64_DER.test(text))
       throw new BridgeError("csr_malformed", "the CSR is neither PEM nor base64 DER");
     return new Pkcs10CertificateRequest(Buffer.from(text, "base64"));
   } catch (cause) {
@@ -382,8 +370,17 @@ export function certificatesToPem(certs: readonly X509Certificate[]): string {
   return certs.map((c) => `${c.toString("pem")}\n`).join("");
 }
 
-/** Parses concatenated PEM certificates. */
-export function parseCertificatesPem(pem: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new X509Certificate(b));
+/**
+ * Parses concatenated PEM certificates with the strict reader (lib/crypto/pem.ts): at most
+ * `MAX_CHAIN_DEPTH` blocks, no headers, no text between them; empty text is no certificate.
+ * @throws BridgeError `code` (default x509_chain_invalid) for anything else.
+ */
+export function parseCertificatesPem(pem: string, code: ErrorCode = "x509_chain_invalid"): X509Certificate[] {
+  if (pem.trim() === "") return [];
+  const ders = readPemBlocks(pem, { ...CERTIFICATES_PEM, code });
+  try {
+    return ders.map((der) => new X509Certificate(der));
+  } catch (cause) {
+    throw new BridgeError(code, "the certificate chain: a block is not an X.509 certificate", { cause });
+  }
 }

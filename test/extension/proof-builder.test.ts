@@ -94,10 +94,10 @@ describe("the extension's proofs at the exchange", () => {
     });
   });
 
-  it("a proof bound to another key than the CSR's is refused (proof_binding_mismatch)", async () => {
+  it("a proof bound to another CSR than the one sent is refused (proof_binding_mismatch)", async () => {
     const other = await createWorkloadKey();
     const otherKey: ProofBuilder = {
-      proofFor: (ask) => proofs.proofFor(ask.kind === "x509" ? { kind: "x509", spki: other.spki } : ask),
+      proofFor: (ask) => proofs.proofFor(ask.kind === "x509" ? { kind: "x509", csr: other.csrPem } : ask),
     };
     const key = await createWorkloadKey();
     expect(await refusal(client(otherKey).fetchX509Svid(key.csrPem, key.spki))).toEqual({

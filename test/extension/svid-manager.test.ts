@@ -3,6 +3,7 @@ import { HttpExchangeClient } from "../../layers/extension/src/exchange-client.j
 import { type ProofAsk, stsProofBuilder } from "../../layers/extension/src/proof-builder.js";
 import { SvidManager, type SvidManagerOptions } from "../../layers/extension/src/svid-manager.js";
 import { ManualClock } from "../../lib/clock.js";
+import { Pkcs10CertificateRequest as X509Csr } from "../../lib/crypto/x509.js";
 import { errorCodeOf } from "../../lib/errors.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
 
@@ -57,10 +58,11 @@ describe("SvidManager", () => {
     const x509 = bindings.find((b) => b.kind === "x509");
     const jwt = bindings.find((b) => b.kind === "jwt");
     expect(jwt).toEqual({ kind: "jwt", audience: ["aud-a"] });
-    // The X.509 binding is the CSR's public key, the key the SVID certifies.
+    // The X.509 binding is the CSR as sent, whose key is the key the SVID certifies.
     const { X509Certificate } = await import("node:crypto");
     const leaf = new X509Certificate((await m.x509Svid()).certificateChainPem);
-    expect(Buffer.from((x509 as { spki: Uint8Array }).spki)).toEqual(
+    const csr = new X509Csr((x509 as { csr: string }).csr);
+    expect(Buffer.from(csr.publicKey.rawData)).toEqual(
       leaf.publicKey.export({ format: "der", type: "spki" }),
     );
   });

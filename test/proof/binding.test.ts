@@ -22,20 +22,29 @@ describe("binding", () => {
     expect(jwtBinding({ audience: ["a,b"] })).not.toBe(jwtBinding({ audience: ["a", "b"] }));
   });
 
-  it("hashes the CSR's SubjectPublicKeyInfo for an X.509-SVID request", () => {
-    const spki = new Uint8Array([0x30, 0x59, 1, 2, 3]);
-    expect(x509Binding(spki)).toBe(
-      sha(`{"kind":"x509","spki":"${Buffer.from(spki).toString("base64url")}"}`),
+  it("hashes the CSR as sent for an X.509-SVID request", () => {
+    expect(x509Binding({ csr: "MIIB" })).toBe(sha('{"csr":"MIIB","kind":"x509"}'));
+    expect(x509Binding({ csr: "MIIB" })).not.toBe(x509Binding({ csr: "MIIC" }));
+  });
+
+  it("fault 5: the X.509 binding covers spiffe_id too, so a captured request cannot be switched to another identity", () => {
+    const csr = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n";
+    expect(x509Binding({ csr, spiffeId: "spiffe://e/a" })).toBe(
+      sha(`{"csr":${JSON.stringify(csr)},"kind":"x509","spiffe_id":"spiffe://e/a"}`),
     );
-    expect(x509Binding(spki)).not.toBe(x509Binding(new Uint8Array([0x30, 0x59, 1, 2, 4])));
+    expect(x509Binding({ csr, spiffeId: "spiffe://e/a" })).not.toBe(
+      x509Binding({ csr, spiffeId: "spiffe://e/b" }),
+    );
+    expect(x509Binding({ csr, spiffeId: "spiffe://e/a" })).not.toBe(x509Binding({ csr }));
   });
 
   it("bindingOf dispatches on the kind asked for", () => {
-    const spki = new Uint8Array([1, 2, 3]);
     expect(bindingOf({ kind: "jwt", audience: ["a"], spiffeId: "spiffe://e/x" })).toBe(
       jwtBinding({ audience: ["a"], spiffeId: "spiffe://e/x" }),
     );
-    expect(bindingOf({ kind: "x509", spki })).toBe(x509Binding(spki));
+    expect(bindingOf({ kind: "x509", csr: "MIIB", spiffeId: "spiffe://e/x" })).toBe(
+      x509Binding({ csr: "MIIB", spiffeId: "spiffe://e/x" }),
+    );
   });
 
   it("writes canonical JSON with sorted keys and no whitespace", () => {

@@ -113,10 +113,10 @@ describe("StsCallerVerifier accepts", () => {
     ).resolves.toBeDefined();
   });
 
-  it("an X.509 binding over the CSR's public key", async () => {
-    const spki = new Uint8Array([0x30, 0x59, 7, 7, 7]);
-    const proof = await good({ binding: x509Binding(spki) });
-    await expect(verifierWith().verify({ proof, expectedBinding: x509Binding(spki) })).resolves.toBeDefined();
+  it("an X.509 binding over the CSR and SPIFFE ID", async () => {
+    const ask = { csr: "MIIBcsr", spiffeId: "spiffe://example.org/a" };
+    const proof = await good({ binding: x509Binding(ask) });
+    await expect(verifierWith().verify({ proof, expectedBinding: x509Binding(ask) })).resolves.toBeDefined();
   });
 
   it("an IAM user, only when users are allowed", async () => {
@@ -145,8 +145,8 @@ interface Refusal {
   expectedBinding?: string;
 }
 
-const SPKI_A = new Uint8Array([0x30, 0x59, 1]);
-const SPKI_B = new Uint8Array([0x30, 0x59, 2]);
+const CSR_A = "csr-a";
+const CSR_B = "csr-b";
 
 // Refused before STS is asked: STS must not see any of these.
 const localRefusals: Refusal[] = [
@@ -239,8 +239,8 @@ const localRefusals: Refusal[] = [
   },
   {
     name: "a binding for another CSR",
-    proof: () => good({ binding: x509Binding(SPKI_A) }),
-    expectedBinding: x509Binding(SPKI_B),
+    proof: () => good({ binding: x509Binding({ csr: CSR_A }) }),
+    expectedBinding: x509Binding({ csr: CSR_B }),
     code: "proof_binding_mismatch",
     rule: "binding-value",
   },

@@ -151,8 +151,11 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     }
     if (url.pathname === "/v1/svid/x509") {
       if (typeof body.csr !== "string") throw new BridgeError("invalid_request", "csr must be PEM");
+      await verify(
+        body.proof,
+        bindingOf({ kind: "x509", csr: body.csr, ...(askedId !== undefined && { spiffeId: askedId }) }),
+      );
       const csr = await checkCsr(body.csr);
-      await verify(body.proof, bindingOf({ kind: "x509", spki: csr.spki }));
       const issued = await ca.issue({ spiffeId, subjectPublicKey: csr.spki, ttlSeconds: x509Ttl });
       return {
         status: 200,

@@ -70,8 +70,8 @@ export class HttpExchangeClient implements ExchangeClient {
     return { spiffeId: svidId(svid), token: svid.token, expiresAt: expiry(svid) };
   }
 
-  async fetchX509Svid(csrPem: string, spki: Uint8Array, spiffeId?: string): Promise<ExchangedX509Svid> {
-    const proof = await this.#proofs.proofFor({ kind: "x509", spki });
+  async fetchX509Svid(csrPem: string, _spki: Uint8Array, spiffeId?: string): Promise<ExchangedX509Svid> {
+    const proof = await this.#proofs.proofFor({ kind: "x509", csr: csrPem, ...(spiffeId && { spiffeId }) });
     const body = await this.#call("POST", "/v1/svid/x509", {
       csr: csrPem,
       ...(spiffeId && { spiffe_id: spiffeId }),

@@ -51,7 +51,10 @@ Examples:
   command.action(async (flags: X509Flags) => {
     const target = exchangeTarget(flags, io.env);
     const key = await createWorkloadKey();
-    const proof = await proofFor(target, x509Binding(key.spki));
+    const proof = await proofFor(
+      target,
+      x509Binding({ csr: key.csrPem, ...(flags.spiffeId && { spiffeId: flags.spiffeId }) }),
+    );
     const answer = await postExchange<X509Answer>(target, "/v1/svid/x509", {
       csr: key.csrPem,
       ...(flags.spiffeId && { spiffe_id: flags.spiffeId }),
