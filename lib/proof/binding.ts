@@ -48,3 +48,37 @@ export type ProofAsk = ({ kind: "jwt" } & JwtAsk) | { kind: "x509"; spki: Uint8A
 export function bindingOf(ask: ProofAsk): string {
   return ask.kind === "jwt" ? jwtBinding(ask) : x509Binding(ask.spki);
 }
+
+/** One X.509 ask inside a batch: the CSR's public key and, when named, the SPIFFE ID asked for. */
+export interface BatchX509Ask {
+  /** DER SubjectPublicKeyInfo of the CSR. */
+  spki: Uint8Array;
+  spiffeId?: string;
+}
+
+/** Every ask of one refresh cycle, sent under one proof to POST /v1/svid/batch. */
+export interface BatchAsk {
+  jwt: readonly JwtAsk[];
+  x509?: BatchX509Ask;
+}
+
+/**
+ * Binding for a batched request: SHA-256 over
+ * {"jwt":[sorted member digests],"kind":"batch"[,"x509":member digest]}, where a JWT
+ * member's digest is jwtBinding(ask) and the X.509 member's is the digest of
+ * {"kind":"x509","spki":…[,"spiffe_id":…]}. Every ask (its audiences, its SPIFFE ID, the
+ * CSR's key) is covered, so a captured proof buys neither more nor other asks; the JWT
+ * asks form a set (order does not change the binding; the exchange refuses repeats).
+ */
+export function batchBinding(ask: BatchAsk): string {
+  const body: Record<string, Canonical> = { kind: "batch", jwt: ask.jwt.map((a) => jwtBinding(a)).sort() };
+  if (ask.x509 !== undefined) {
+    const x509: Record<string, Canonical> = {
+      kind: "x509",
+      spki: Buffer.from(ask.x509.spki).toString("base64url"),
+    };
+    if (ask.x509.spiffeId !== undefined) x509.spiffe_id = ask.x509.spiffeId;
+    body.x509 = digest(canonicalJson(x509));
+  }
+  return digest(canonicalJson(body));
+}

@@ -138,7 +138,13 @@ export class StsCallerVerifier implements CallerVerifier {
       (answer) => ({ answer }),
       (error: unknown) => ({ error }),
     );
-    await this.#spend(checked);
+    try {
+      await this.#spend(checked);
+    } catch (error) {
+      // No call outlives the request: Lambda may freeze the sandbox as soon as it answers.
+      await answered;
+      throw error;
+    }
     const outcome = await answered;
     if ("error" in outcome) throw outcome.error;
     return this.#identityFrom(outcome.answer);

@@ -81,6 +81,7 @@ describe("ExchangeService", () => {
       bindings: {
         jwt: (aud, id) => `jwt:${aud.join(",")}:${id ?? ""}`,
         x509: (spki) => `x509:${spki.byteLength}`,
+        batch: (ask) => `batch:${JSON.stringify(ask.jwt)}:${ask.x509?.spki.byteLength ?? ""}`,
       },
       jwtSigner: () => signerFor(keys, key.keyId),
       ca,

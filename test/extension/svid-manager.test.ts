@@ -35,6 +35,7 @@ describe("SvidManager", () => {
             bindings.push(ask);
             return real.proofFor(ask);
           },
+          proofForBatch: (ask) => real.proofForBatch(ask),
         },
       }),
       jwtAudiences: ["aud-a"],

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { bindingOf, canonicalJson, jwtBinding, x509Binding } from "../../lib/proof/binding.js";
+import { batchBinding, bindingOf, canonicalJson, jwtBinding, x509Binding } from "../../lib/proof/binding.js";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("base64url");
 
@@ -42,5 +42,40 @@ describe("binding", () => {
     expect(canonicalJson({ b: "1", a: ["x", "y"], c: { z: "q", e: '\u00e9"' } })).toBe(
       '{"a":["x","y"],"b":"1","c":{"e":"é\\"","z":"q"}}',
     );
+  });
+
+  it("hashes a batch over the digests of its asks, the JWT asks as a set", () => {
+    const spki = new Uint8Array([0x30, 0x59, 1, 2, 3]);
+    const a = { audience: ["a"] };
+    const b = { audience: ["b", "c"], spiffeId: "spiffe://e/x" };
+    const x509 = sha(
+      `{"kind":"x509","spiffe_id":"spiffe://e/x","spki":"${Buffer.from(spki).toString("base64url")}"}`,
+    );
+    const members = [jwtBinding(a), jwtBinding(b)].sort();
+    expect(batchBinding({ jwt: [a, b], x509: { spki, spiffeId: "spiffe://e/x" } })).toBe(
+      sha(`{"jwt":["${members[0]}","${members[1]}"],"kind":"batch","x509":"${x509}"}`),
+    );
+    expect(batchBinding({ jwt: [b, a] })).toBe(batchBinding({ jwt: [a, b] }));
+    expect(batchBinding({ jwt: [] })).toBe(sha('{"jwt":[],"kind":"batch"}'));
+  });
+
+  it("changes the batch binding when any ask changes, is added or is dropped", () => {
+    const spki = new Uint8Array([1, 2, 3]);
+    const base = batchBinding({ jwt: [{ audience: ["a"] }, { audience: ["b"] }], x509: { spki } });
+    const variants = [
+      { jwt: [{ audience: ["a"] }], x509: { spki } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }] },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }, { audience: ["c"] }], x509: { spki } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b", "c"] }], x509: { spki } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"], spiffeId: "spiffe://e/x" }], x509: { spki } },
+      { jwt: [{ audience: ["a", "b"] }], x509: { spki } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }], x509: { spki: new Uint8Array([1, 2, 4]) } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }], x509: { spki, spiffeId: "spiffe://e/x" } },
+    ];
+    const seen = new Set([base, ...variants.map((v) => batchBinding(v))]);
+    expect(seen.size).toBe(variants.length + 1);
+    // A batch never shares a binding with the single-ask requests it contains.
+    expect(batchBinding({ jwt: [{ audience: ["a"] }] })).not.toBe(jwtBinding({ audience: ["a"] }));
+    expect(batchBinding({ jwt: [], x509: { spki } })).not.toBe(x509Binding(spki));
   });
 });
