@@ -14,7 +14,7 @@ import type { CallerVerifier } from "../../lib/ports/caller-verifier.js";
 import type { CertificateAuthority } from "../../lib/ports/certificate-authority.js";
 import type { KeyManager } from "../../lib/ports/key-manager.js";
 import type { RegistrationStore } from "../../lib/ports/registration-store.js";
-import { jwtBinding, x509Binding } from "../../lib/proof/binding.js";
+import { batchBinding, jwtBinding, x509Binding } from "../../lib/proof/binding.js";
 import { getActiveSigner } from "../../lib/rotation/active-key.js";
 import type { TrustBundle } from "../../lib/spiffe/bundle.js";
 import type { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
@@ -65,6 +65,7 @@ export function composeExchange(parts: ExchangeParts): ComposedExchange {
       jwt: (audience, spiffeId) =>
         jwtBinding({ audience: [...audience], ...(spiffeId !== undefined && { spiffeId }) }),
       x509: (csr, spiffeId) => x509Binding({ csr, ...(spiffeId !== undefined && { spiffeId }) }),
+      batch: (ask) => batchBinding(ask),
     },
     jwtSigner: async () => {
       const signer = await getActiveSigner(cache, parts.keys);

@@ -63,3 +63,26 @@ export type ProofAsk = ({ kind: "jwt" } & JwtAsk) | ({ kind: "x509" } & X509Ask)
 export function bindingOf(ask: ProofAsk): string {
   return ask.kind === "jwt" ? jwtBinding(ask) : x509Binding(ask);
 }
+
+/** One X.509 ask inside a batch: the same fields as a lone X.509 request (CSR text as sent, SPIFFE ID). */
+export type BatchX509Ask = X509Ask;
+
+/** Every ask of one refresh cycle, sent under one proof to POST /v1/svid/batch. */
+export interface BatchAsk {
+  jwt: readonly JwtAsk[];
+  x509?: BatchX509Ask;
+}
+
+/**
+ * Binding for a batched request: SHA-256 over
+ * {"jwt":[sorted member digests],"kind":"batch"[,"x509":member digest]}, where a JWT
+ * member's digest is jwtBinding(ask) and the X.509 member's is x509Binding(ask) (the CSR
+ * text as sent and the SPIFFE ID). Every ask (its audiences, its SPIFFE ID, the CSR) is
+ * covered, computable without parsing the CSR, so a captured proof buys neither more nor other asks; the JWT
+ * asks form a set (order does not change the binding; the exchange refuses repeats).
+ */
+export function batchBinding(ask: BatchAsk): string {
+  const body: Record<string, Canonical> = { kind: "batch", jwt: ask.jwt.map((a) => jwtBinding(a)).sort() };
+  if (ask.x509 !== undefined) body.x509 = x509Binding(ask.x509);
+  return digest(canonicalJson(body));
+}

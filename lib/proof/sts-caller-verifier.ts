@@ -127,11 +127,34 @@ export class StsCallerVerifier implements CallerVerifier {
     checkProof(request.proof, request.expectedBinding, this.rules, this.#clock.now());
   }
 
+  /**
+   * The replay write and the STS call run in parallel: GetCallerIdentity has no side
+   * effect, so asking STS before the proof is spent reveals nothing the caller did not
+   * already know, and STS's answer is used only once the conditional write has
+   * succeeded. A replayed proof is refused whatever STS said and whenever it said it.
+   */
   async verify(request: VerifyProofRequest): Promise<CallerIdentity> {
     const checked = checkProof(request.proof, request.expectedBinding, this.rules, this.#clock.now());
-    await this.#spend(checked);
     const url = new URL(this.#endpointFor(checked.region, checked.host));
-    const answer = await this.#forwarder.forward(url, checked.headers, checked.body);
+    const asked = this.#forwarder.forward(url, checked.headers, checked.body);
+    // Settled here so a failing STS call never surfaces as an unhandled rejection while the spend is pending.
+    const answered = asked.then(
+      (answer) => ({ answer }),
+      (error: unknown) => ({ error }),
+    );
+    try {
+      await this.#spend(checked);
+    } catch (error) {
+      // No call outlives the request: Lambda may freeze the sandbox as soon as it answers.
+      await answered;
+      throw error;
+    }
+    const outcome = await answered;
+    if ("error" in outcome) throw outcome.error;
+    return this.#identityFrom(outcome.answer);
+  }
+
+  #identityFrom(answer: { status: number; body: string }): CallerIdentity {
     if (answer.status === 200)
       return callerIdentityFrom(parseGetCallerIdentityResponse(answer.body), {
         allowIamUsers: this.#allowIamUsers,

@@ -65,7 +65,7 @@ describe("exchange HTTP surface", () => {
           spiffeId: SpiffeId.parse("spiffe://example.org/fn"),
         },
       ],
-      bindings: { jwt: () => "b", x509: () => "b" },
+      bindings: { jwt: () => "b", x509: () => "b", batch: () => "b" },
       jwtSigner: () => signerFor(keys, key.keyId),
       ca,
       bundle: async () => bundle,

@@ -81,6 +81,8 @@ describe("ExchangeService", () => {
       bindings: {
         jwt: (aud, id) => `jwt:${aud.join(",")}:${id ?? ""}`,
         x509: (csr, id) => `x509:${csr.length}:${id ?? ""}`,
+        batch: (ask) =>
+          `batch:${JSON.stringify(ask.jwt)}:${ask.x509?.csr.length ?? ""}:${ask.x509?.spiffeId ?? ""}`,
       },
       jwtSigner: () => signerFor(keys, key.keyId),
       ca,

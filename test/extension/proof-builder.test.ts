@@ -56,6 +56,7 @@ describe("the extension's proofs at the exchange", () => {
   it("a proof sent twice is refused the second time (proof_replayed), not retried as 503", async () => {
     let first: Awaited<ReturnType<ProofBuilder["proofFor"]>> | undefined;
     const reusing: ProofBuilder = {
+      ...proofs,
       proofFor: async (ask) => {
         first ??= await proofs.proofFor(ask);
         return first;
@@ -86,6 +87,7 @@ describe("the extension's proofs at the exchange", () => {
 
   it("a proof bound to another audience is refused (proof_binding_mismatch)", async () => {
     const otherAudience: ProofBuilder = {
+      ...proofs,
       proofFor: (ask) => proofs.proofFor(ask.kind === "jwt" ? { ...ask, audience: ["aud-other"] } : ask),
     };
     expect(await refusal(client(otherAudience).fetchJwtSvid(["aud-a"]))).toEqual({
@@ -97,6 +99,7 @@ describe("the extension's proofs at the exchange", () => {
   it("a proof bound to another CSR than the one sent is refused (proof_binding_mismatch)", async () => {
     const other = await createWorkloadKey();
     const otherKey: ProofBuilder = {
+      ...proofs,
       proofFor: (ask) => proofs.proofFor(ask.kind === "x509" ? { kind: "x509", csr: other.csrPem } : ask),
     };
     const key = await createWorkloadKey();

@@ -36,6 +36,7 @@ describe("SvidManager", () => {
             bindings.push(ask);
             return real.proofFor(ask);
           },
+          proofForBatch: (ask) => real.proofForBatch(ask),
         },
       }),
       jwtAudiences: ["aud-a"],

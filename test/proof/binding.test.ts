@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { bindingOf, canonicalJson, jwtBinding, x509Binding } from "../../lib/proof/binding.js";
+import { batchBinding, bindingOf, canonicalJson, jwtBinding, x509Binding } from "../../lib/proof/binding.js";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("base64url");
 
@@ -51,5 +51,38 @@ describe("binding", () => {
     expect(canonicalJson({ b: "1", a: ["x", "y"], c: { z: "q", e: '\u00e9"' } })).toBe(
       '{"a":["x","y"],"b":"1","c":{"e":"é\\"","z":"q"}}',
     );
+  });
+
+  it("hashes a batch over the digests of its asks, the JWT asks as a set", () => {
+    const csr = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n";
+    const a = { audience: ["a"] };
+    const b = { audience: ["b", "c"], spiffeId: "spiffe://e/x" };
+    const x509 = sha(`{"csr":${JSON.stringify(csr)},"kind":"x509","spiffe_id":"spiffe://e/x"}`);
+    const members = [jwtBinding(a), jwtBinding(b)].sort();
+    expect(batchBinding({ jwt: [a, b], x509: { csr, spiffeId: "spiffe://e/x" } })).toBe(
+      sha(`{"jwt":["${members[0]}","${members[1]}"],"kind":"batch","x509":"${x509}"}`),
+    );
+    expect(batchBinding({ jwt: [b, a] })).toBe(batchBinding({ jwt: [a, b] }));
+    expect(batchBinding({ jwt: [] })).toBe(sha('{"jwt":[],"kind":"batch"}'));
+  });
+
+  it("changes the batch binding when any ask changes, is added or is dropped", () => {
+    const csr = "csr-1";
+    const base = batchBinding({ jwt: [{ audience: ["a"] }, { audience: ["b"] }], x509: { csr } });
+    const variants = [
+      { jwt: [{ audience: ["a"] }], x509: { csr } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }] },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }, { audience: ["c"] }], x509: { csr } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b", "c"] }], x509: { csr } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"], spiffeId: "spiffe://e/x" }], x509: { csr } },
+      { jwt: [{ audience: ["a", "b"] }], x509: { csr } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }], x509: { csr: "csr-2" } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }], x509: { csr, spiffeId: "spiffe://e/x" } },
+    ];
+    const seen = new Set([base, ...variants.map((v) => batchBinding(v))]);
+    expect(seen.size).toBe(variants.length + 1);
+    // A batch never shares a binding with the single-ask requests it contains.
+    expect(batchBinding({ jwt: [{ audience: ["a"] }] })).not.toBe(jwtBinding({ audience: ["a"] }));
+    expect(batchBinding({ jwt: [], x509: { csr } })).not.toBe(x509Binding({ csr }));
   });
 });

@@ -582,6 +582,66 @@ describe("StsCallerVerifier spends each proof once", () => {
   });
 });
 
+/** A replay cache whose conditional write lands `delayMs` after it is asked, logging when. */
+function slowReplayCache(delayMs: number, log: string[]) {
+  const inner = new InMemoryReplayCache(clock);
+  return {
+    async remember(key: string, expiresAt: number): Promise<boolean> {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const fresh = await inner.remember(key, expiresAt);
+      log.push(fresh ? "spent" : "replay-refused");
+      return fresh;
+    },
+  };
+}
+
+describe("StsCallerVerifier spends the proof and asks STS in parallel", () => {
+  // Its own STS: a proof refused early elsewhere may still have its STS call in flight.
+  const own = new LocalSts({ principals: [ROLE], clock });
+  beforeAll(async () => {
+    await own.start();
+  });
+  afterAll(() => own.stop());
+  const parallelVerifier = (o: Partial<StsCallerVerifierOptions>) =>
+    verifierWith({ endpointFor: () => own.endpoint, ...o });
+
+  it("never yields an identity for a replayed proof, even when STS answers before the replay write", async () => {
+    const log: string[] = [];
+    const v = parallelVerifier({ replayCache: slowReplayCache(60, log) });
+    own.answerOverride = () => {
+      log.push("sts-answered");
+      return undefined;
+    };
+    const proof = await good();
+    await v.verify({ proof, expectedBinding: BINDING });
+    const asked = own.received;
+    await expectRefusal(v.verify({ proof, expectedBinding: BINDING }), "proof_replayed", "replay");
+    expect(own.received).toBe(asked + 1);
+    expect(log).toEqual(["sts-answered", "spent", "sts-answered", "replay-refused"]);
+  });
+
+  it("lets exactly one of two racing copies of a proof through", async () => {
+    const v = parallelVerifier({ replayCache: slowReplayCache(30, []) });
+    const proof = await good();
+    const outcomes = await Promise.allSettled([
+      v.verify({ proof, expectedBinding: BINDING }),
+      v.verify({ proof, expectedBinding: BINDING }),
+    ]);
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+    const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+    expect((refused.reason as BridgeError).code).toBe("proof_replayed");
+  });
+
+  it("refuses a replay as a replay when STS fails too, and maps STS's failure once the proof is spent", async () => {
+    const v = parallelVerifier({ replayCache: slowReplayCache(20, []) });
+    const proof = await good();
+    await v.verify({ proof, expectedBinding: BINDING });
+    own.answerOverride = () => ({ status: 503, body: "<x/>" });
+    await expectRefusal(v.verify({ proof, expectedBinding: BINDING }), "proof_replayed", "replay");
+    await expectRefusal(v.verify({ proof: await good(), expectedBinding: BINDING }), "sts_unavailable");
+  });
+});
+
 describe("StsCallerVerifier when STS cannot answer", () => {
   let net: NetServer;
   let connections = 0;
