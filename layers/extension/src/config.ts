@@ -54,17 +54,19 @@ export interface ExtensionConfig {
 
 type Env = Record<string, string | undefined>;
 
-function invalid(name: string, why: string): never {
+// The helpers below are shared with the in-process client (layers/client/in-process/config.ts):
+// the same variables, read by the same rules.
+export function invalid(name: string, why: string): never {
   throw new BridgeError("config_invalid", `${name} ${why}`, { expose: true });
 }
 
-function required(env: Env, name: string): string {
+export function required(env: Env, name: string): string {
   const v = env[name]?.trim();
   if (!v) invalid(name, "must be set");
   return v;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   if (!/^\d+$/.test(raw)) invalid(name, `must be an integer, not ${JSON.stringify(raw)}`);
@@ -73,7 +75,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return n;
 }
 
-function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+export function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
   const raw = env[name]?.trim().toLowerCase();
   if (!raw) return fallback;
   if (!(values as readonly string[]).includes(raw))
@@ -81,7 +83,7 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
   return raw as T;
 }
 
-function bridgeUrl(env: Env): string {
+export function bridgeUrl(env: Env): string {
   const raw = required(env, "SVID_BRIDGE_URL");
   let url: URL;
   try {
@@ -98,7 +100,7 @@ function bridgeUrl(env: Env): string {
   return url.toString().replace(/\/+$/, "");
 }
 
-function audiences(env: Env, name: string): string[] {
+export function audiences(env: Env, name: string): string[] {
   const raw = env[name];
   if (!raw) return [];
   const list = raw
@@ -109,7 +111,7 @@ function audiences(env: Env, name: string): string[] {
   return [...new Set(list)];
 }
 
-function credentials(env: Env): AwsCredentialSource {
+export function credentials(env: Env): AwsCredentialSource {
   const source: AwsCredentialSource = {};
   const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();

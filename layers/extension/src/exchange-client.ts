@@ -5,7 +5,7 @@
  * is cached: a bad answer is an unavailable exchange, never a served SVID.
  */
 import { BridgeError } from "../../../lib/errors.js";
-import { TrustBundle } from "../../../lib/spiffe/bundle.js";
+import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
 import { SpiffeId, type TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
 import { callJson, type HttpResult } from "./http-client.js";
 import type { ProofBuilder } from "./proof-builder.js";
@@ -118,6 +118,9 @@ export class HttpExchangeClient implements ExchangeClient {
 
   async fetchBundle(trustDomain: TrustDomain): Promise<TrustBundle> {
     const body = await this.#call("GET", "/v1/bundle");
+    // Loaded on first use: the bundle parser (jose, X.509) is most of the in-process
+    // client's weight, and a function that only gets JWT-SVIDs never needs it.
+    const { TrustBundle } = await import("../../../lib/spiffe/bundle.js");
     try {
       return await TrustBundle.parse(trustDomain, body);
     } catch (cause) {

@@ -16,6 +16,12 @@ import { type Clock, systemClock } from "../../../lib/clock.js";
 import { BridgeError } from "../../../lib/errors.js";
 import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
 import { SpiffeId, type TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
+import {
+  BUNDLE_MAX_AGE_MS,
+  clockJumped,
+  isRefreshDue,
+  isServable,
+} from "../../../lib/spiffe/svid-lifetime.js";
 import type { ExchangeClient } from "./exchange-client.js";
 import { errorFields, type Logger, silentLogger } from "./log.js";
 import { createWorkloadKey, type WorkloadKey } from "./workload-key.js";
@@ -71,7 +77,6 @@ interface Held<T> {
 
 /** Audiences minted on demand are capped, so a caller cannot grow memory without bound. */
 const MAX_AUDIENCES = 64;
-const BUNDLE_MAX_AGE_MS = 5 * 60_000;
 
 export class SvidManager {
   readonly #o: SvidManagerOptions;
@@ -121,7 +126,7 @@ export class SvidManager {
     const mono = this.#mono();
     const jumped =
       this.#lastWall !== undefined &&
-      Math.abs(wall - this.#lastWall - (mono - this.#lastMono)) > this.#o.clockJumpMs;
+      clockJumped({ wall: this.#lastWall, mono: this.#lastMono }, { wall, mono }, this.#o.clockJumpMs);
     this.#mark();
     if (this.#restorePending || jumped) {
       const reason = this.#restorePending ? "snap-start restore" : "wall-clock jump";
@@ -279,14 +284,11 @@ export class SvidManager {
   // ------------------------------------------------------------------ helpers
 
   #usable(held: Held<unknown>): boolean {
-    // A margin of a tenth of the lifetime (at most 5 s): a token served at its last
-    // instant is useless to the relying party that receives it.
-    const margin = Math.min(5_000, (held.expiresAtMs - held.receivedAt) / 10);
-    return this.#clock.now() < held.expiresAtMs - margin;
+    return isServable(held, this.#clock.now());
   }
 
   #due(held: Held<unknown>): boolean {
-    return this.#clock.now() >= held.receivedAt + (held.expiresAtMs - held.receivedAt) / 2;
+    return isRefreshDue(held, this.#clock.now());
   }
 
   #mark(): void {
