@@ -5,7 +5,7 @@
  * extension's exchange client, so both modes send the bridge the same requests.
  */
 import { type Clock, systemClock } from "../../../lib/clock.js";
-import { bindingOf } from "../../../lib/proof/binding.js";
+import { batchBinding, bindingOf } from "../../../lib/proof/binding.js";
 import { buildLeanProof } from "../../../lib/proof/lean-proof.js";
 import { credentialProvider } from "../../extension/src/credentials.js";
 import { HttpExchangeClient } from "../../extension/src/exchange-client.js";
@@ -25,15 +25,11 @@ export function inProcessSourceFromEnv(
   const config = readInProcessConfig(env);
   const clock: Clock = overrides.clock ?? systemClock;
   const credentials = credentialProvider(config.credentials, clock);
+  const proofBoundTo = (binding: string) =>
+    buildLeanProof({ region: config.region, credentials, serverId: config.serverId, binding, clock });
   const proofs: ProofBuilder = {
-    proofFor: (ask) =>
-      buildLeanProof({
-        region: config.region,
-        credentials,
-        serverId: config.serverId,
-        binding: bindingOf(ask),
-        clock,
-      }),
+    proofFor: (ask) => proofBoundTo(bindingOf(ask)),
+    proofForBatch: (ask) => proofBoundTo(batchBinding(ask)),
   };
   const { timeoutMs, ...options } = overrides;
   const exchange = new HttpExchangeClient({
