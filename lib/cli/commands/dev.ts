@@ -6,6 +6,7 @@ import { createDevLog } from "../../dev/dev-log.js";
 import { BridgeError } from "../../errors.js";
 import { UsageError } from "../exit-codes.js";
 import type { CliIo } from "../output.js";
+import { awsRegion } from "../values.js";
 import { demoOnce, formatDemoReport, readEvent } from "./demo.js";
 
 interface DevFlags {
@@ -49,7 +50,7 @@ export function attach(program: Command, io: CliIo): Command {
     )
     .option("--port <n>", "port for the exchange, discovery and the dev admin API", integer(0, 65535), 8787)
     .option("--trust-domain <name>", "the bridge's trust domain", "example.org")
-    .option("--region <region>", "the dev principal's AWS Region", "us-east-1")
+    .option("--region <region>", "the dev principal's AWS Region", awsRegion, "us-east-1")
     .option("--data-dir <dir>", "keep DynamoDB, dev keys (PKCS#8, 0600), the root CA and credentials here")
     .option("--env-out <path>", "also write the export lines here (mode 0600)", ".svid-bridge/env")
     .option("--no-seed", `do not create the demo registration (${DEMO_ENTRY_ID})`)
