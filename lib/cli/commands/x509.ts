@@ -46,8 +46,8 @@ export function attach(program: Command, io: CliIo): Command {
     "after",
     `
 Examples:
-  $ svid-bridge x509 --out ./svid
-  $ openssl verify -CAfile svid/bundle.pem -untrusted svid/svid.pem svid/svid.pem`,
+  $ svid-bridge x509 --out .svid-bridge/svid
+  $ openssl verify -CAfile .svid-bridge/svid/bundle.pem -untrusted .svid-bridge/svid/svid.pem .svid-bridge/svid/svid.pem`,
   );
   command.action(async (flags: X509Flags) => {
     const target = exchangeTarget(flags, io.env);
