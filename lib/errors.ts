@@ -73,6 +73,8 @@ export type ErrorCode =
   // Lambda extension (layers/extension): the exchange as the extension sees it
   | "exchange_unavailable"
   | "exchange_rejected"
+  // A relying party (svid-bridge verify, demo's checks): the issuer's public documents
+  | "discovery_unavailable"
   // svid-bridge demo: the sample function's sandbox did not start, or its handler failed
   | "function_init_failed"
   | "function_failed";
@@ -120,6 +122,7 @@ const DEFAULT_STATUS: Partial<Record<ErrorCode, number>> = {
   internal_error: 500,
   exchange_unavailable: 503,
   exchange_rejected: 502,
+  discovery_unavailable: 503,
   jwt_signature_invalid: 401,
   jwt_expired: 401,
   jwt_not_yet_valid: 401,

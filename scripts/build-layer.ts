@@ -5,11 +5,15 @@
  *   extensions/svid-bridge            launcher (0755), what Lambda starts
  *   svid-bridge/extension.cjs         the bundle (0644)
  *   svid-bridge/svid-bridge-wrapper   AWS_LAMBDA_EXEC_WRAPPER (0755)
- * The zip is written with the `zip` CLI (Info-ZIP keeps Unix modes; -X drops extra
- * timestamps). Output: dist/layer/ (the tree) and dist/svid-bridge-layer.zip.
+ * The zip is written with the `zip` CLI (Info-ZIP keeps Unix modes) and is reproducible:
+ * the same sources give the same bytes, so `cdk deploy` publishes a new layer version
+ * only when the extension changed. Every entry gets one fixed timestamp (zip stores DOS
+ * local time, so zip runs with TZ=UTC), the entries go in sorted order with no directory
+ * entries, and -X leaves out the extra fields (uid/gid, Unix timestamps).
+ * Output: dist/layer/ (the tree) and dist/svid-bridge-layer.zip.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, utimesSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -35,9 +39,24 @@ export async function buildLayer(outDir = join(root, "dist")): Promise<BuiltLaye
   const tree = await buildLayerTree(outDir);
   const zip = join(outDir, "svid-bridge-layer.zip");
   rmSync(zip, { force: true });
-  execFileSync("zip", ["-X", "-q", "-9", "-r", zip, "extensions", "svid-bridge"], { cwd: tree.dir });
+  const entries = LAYER_FILES.map((f) => f.path).sort();
+  for (const entry of entries) utimesSync(join(tree.dir, entry), FIXED_TIME, FIXED_TIME);
+  execFileSync("zip", ["-X", "-D", "-q", "-9", zip, ...entries], {
+    cwd: tree.dir,
+    env: { ...process.env, TZ: "UTC" },
+  });
   return { ...tree, zip, zipBytes: statSync(zip).size };
 }
+
+/** Every file of the layer, with its mode: the zip holds these and nothing else. */
+export const LAYER_FILES = [
+  { path: "extensions/svid-bridge", mode: 0o755 },
+  { path: "svid-bridge/extension.cjs", mode: 0o644 },
+  { path: "svid-bridge/svid-bridge-wrapper", mode: 0o755 },
+] as const;
+
+/** The one timestamp every entry carries (2000-01-01T00:00:00Z; DOS time starts in 1980). */
+const FIXED_TIME = new Date("2000-01-01T00:00:00Z");
 
 /**
  * The tree alone, as Lambda mounts it at /opt: what `svid-bridge demo` runs (no `zip`

@@ -61,8 +61,12 @@ export function addEntryFlags(command: Command, mode: "register" | "update"): Co
     .option("--audience <aud>", "allow this JWT-SVID audience (repeat for more; none = any)", collect)
     .option("--dns-name <name>", "DNS SAN for X.509-SVIDs (repeat for more)", collect)
     .option("--description <text>", "free text");
-  if (mode === "register") command.option("--disabled", "create the entry disabled");
-  else
+  if (mode === "register") {
+    command.option("--disabled", "create the entry disabled");
+    // What every entry needs: marked "(required)" in --help (see conventions.ts).
+    for (const long of ["--spiffe-id", "--account", "--role"])
+      command.options.find((o) => o.long === long)?.makeOptionMandatory();
+  } else
     command
       .option("--enable", "enable the entry")
       .option("--disable", "disable the entry: it stops matching at once (within the exchange's cache TTL)")

@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { BridgeError, type ErrorCode } from "../errors.js";
 import { buildProof } from "../proof/client.js";
 import { UsageError } from "./exit-codes.js";
+import { awsRegion, baseUrl, baseUrlFromEnv, checkRegion } from "./values.js";
 
 export interface ExchangeFlags {
   url?: string;
@@ -20,7 +21,7 @@ export interface ExchangeFlags {
 
 export function addExchangeOptions(command: Command): Command {
   return command
-    .option("--url <url>", "the exchange's base URL (default: SVID_BRIDGE_URL)")
+    .option("--url <url>", "the exchange's base URL (default: SVID_BRIDGE_URL)", baseUrl)
     .option(
       "--server-id <id>",
       "the bridge's server ID the proof is signed for (default: SVID_BRIDGE_SERVER_ID, else SVID_BRIDGE_ISSUER)",
@@ -28,6 +29,7 @@ export function addExchangeOptions(command: Command): Command {
     .option(
       "--region <region>",
       "AWS Region whose STS vouches for you (default: AWS_REGION, AWS_DEFAULT_REGION)",
+      awsRegion,
     )
     .option("--profile <name>", "named AWS profile (default: the SDK's chain: env, AWS_PROFILE, SSO, …)")
     .option("--json", "print the exchange's whole answer as JSON");
@@ -41,7 +43,7 @@ export interface ExchangeTarget {
 }
 
 export function exchangeTarget(flags: ExchangeFlags, env: NodeJS.ProcessEnv): ExchangeTarget {
-  const url = flags.url ?? env.SVID_BRIDGE_URL;
+  const url = flags.url ?? (env.SVID_BRIDGE_URL && baseUrlFromEnv("SVID_BRIDGE_URL", env.SVID_BRIDGE_URL));
   if (!url) throw new UsageError("no exchange URL: pass --url or set SVID_BRIDGE_URL");
   const serverId = flags.serverId ?? env.SVID_BRIDGE_SERVER_ID ?? env.SVID_BRIDGE_ISSUER;
   if (!serverId)
@@ -50,6 +52,8 @@ export function exchangeTarget(flags: ExchangeFlags, env: NodeJS.ProcessEnv): Ex
     );
   const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw new UsageError("no AWS Region: pass --region or set AWS_REGION");
+  if (!checkRegion(region))
+    throw new UsageError(`AWS_REGION=${region} is not an AWS Region (e.g. us-east-1)`);
   return { url: url.replace(/\/+$/, ""), serverId, region, ...(flags.profile && { profile: flags.profile }) };
 }
 

@@ -1,7 +1,7 @@
 /**
  * How every `svid-bridge` command ends: an exit code a script can branch on, and one
- * line on stderr, `error <code>: message`. Later commands (dev, token, verify, …) reuse
- * this mapping instead of inventing their own.
+ * line on stderr, `error <code>: message` (or, with `--json`, `{"error":code,"message":…}`,
+ * the exchange's own error shape). Every command reuses this mapping.
  */
 import { CommanderError } from "commander";
 import { BridgeError, type ErrorCode } from "../errors.js";
@@ -46,9 +46,20 @@ const VALIDATION: readonly ErrorCode[] = [
   "trust_domain_mismatch",
 ];
 
+/** The AWS SDK found no credentials (possibly wrapped, e.g. as store_unavailable's cause). */
+function credentialsMissing(error: unknown): Error | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++)
+    if (e.name === "CredentialsProviderError") return e;
+  return undefined;
+}
+
+const NO_CREDENTIALS =
+  "no AWS credentials: against `svid-bridge dev`, run `source .svid-bridge/env` (it sets the dev principal's); " +
+  "otherwise give the AWS SDK some (AWS_PROFILE or --profile, aws sso login, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)";
+
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  if (error instanceof UsageError) return EXIT.usage;
+  if (error instanceof UsageError || credentialsMissing(error)) return EXIT.usage;
   if (error instanceof BridgeError) {
     if (CONFLICT.includes(error.code)) return EXIT.conflict;
     if (VALIDATION.includes(error.code)) return EXIT.validation;
@@ -57,13 +68,37 @@ export function exitCodeFor(error: unknown): ExitCode {
   return EXIT.aws;
 }
 
-/** The stderr line for an error: `error <code>: message`. */
-export function errorLine(error: unknown): string {
+export interface ErrorReport {
+  /** `usage`, `aws_error`, or the bridge's own stable code (lib/errors.ts). */
+  code: string;
+  message: string;
+}
+
+/** What an error is called and says, for the line and for `--json`. */
+export function errorReport(error: unknown): ErrorReport {
   if (error instanceof CommanderError)
-    return `error usage: ${error.message.replace(/^error: /, "")} (see --help)`;
-  if (error instanceof UsageError) return `error usage: ${error.message}`;
-  if (error instanceof BridgeError) return `error ${error.code}: ${error.message}`;
+    return {
+      code: "usage",
+      // One line: commander puts its "(Did you mean --audience?)" on a line of its own.
+      message: `${error.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ")} (see --help)`,
+    };
+  if (error instanceof UsageError) return { code: "usage", message: error.message };
+  const noCredentials = credentialsMissing(error);
+  if (noCredentials) return { code: "usage", message: `${NO_CREDENTIALS} (${noCredentials.message})` };
+  if (error instanceof BridgeError) return { code: error.code, message: error.message };
   const name = error instanceof Error ? error.name : "Error";
   const message = error instanceof Error ? error.message : String(error);
-  return `error aws_error: ${name}: ${message}`;
+  return { code: "aws_error", message: `${name}: ${message}` };
+}
+
+/** The stderr line for an error: `error <code>: message`. */
+export function errorLine(error: unknown): string {
+  const { code, message } = errorReport(error);
+  return `error ${code}: ${message}`;
+}
+
+/** The stderr line with `--json`: one JSON object, as the exchange's error bodies are. */
+export function errorJson(error: unknown): string {
+  const { code, message } = errorReport(error);
+  return JSON.stringify({ error: code, message, exitCode: exitCodeFor(error) });
 }

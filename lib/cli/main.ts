@@ -21,8 +21,10 @@ import * as tokenCommand from "./commands/token.js";
 import * as updateCommand from "./commands/update.js";
 import * as verifyCommand from "./commands/verify.js";
 import * as x509Command from "./commands/x509.js";
-import { EXIT, type ExitCode, errorLine, exitCodeFor } from "./exit-codes.js";
+import { deferRequiredOptions, jsonRequested } from "./conventions.js";
+import { EXIT, type ExitCode, errorJson, errorLine, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./output.js";
+import { packageVersion } from "./version.js";
 
 export interface CliCommandModule {
   attach(program: Command, io: CliIo): Command;
@@ -75,15 +77,18 @@ export function buildProgram(io: CliIo): Command {
         if (!s.startsWith("error:")) io.stderr.write(s);
       },
     })
+    .version(packageVersion(), "--version", "print the version")
     .exitOverride();
   program.addHelpText(
     "after",
     `
 Exit codes: 0 ok, 1 usage, 2 validation, 3 conflict or not found, 4 AWS error.
+Errors: one line on stderr, \`error <code>: message\`; with --json, {"error", "message", "exitCode"}.
 Environment: SVID_BRIDGE_URL, SVID_BRIDGE_ISSUER, SVID_BRIDGE_SERVER_ID, SVID_BRIDGE_TABLE,
 SVID_BRIDGE_KEY_SET_TABLE, SVID_BRIDGE_TRUST_DOMAIN, and the AWS SDK's (AWS_REGION, AWS_PROFILE, …).`,
   );
   for (const module of COMMANDS) module.attach(program, io);
+  deferRequiredOptions(program);
   return program;
 }
 
@@ -99,7 +104,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     return EXIT.ok;
   } catch (error) {
     const code = exitCodeFor(error);
-    if (code !== EXIT.ok) io.stderr.write(`${errorLine(error)}\n`);
+    if (code !== EXIT.ok) io.stderr.write(`${jsonRequested(argv) ? errorJson(error) : errorLine(error)}\n`);
     return code;
   }
 }

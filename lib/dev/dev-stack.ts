@@ -46,6 +46,7 @@ import { lockDataDir } from "./data-dir-lock.js";
 import { DEMO_ENTRY_ID, DEV_LAMBDAS, DEV_ROLE, DEV_TABLES, type DevLambda } from "./dev-defaults.js";
 import { DevKeyManager } from "./dev-key-manager.js";
 import type { DevLog } from "./dev-log.js";
+import { startRotationTimer } from "./rotation-timer.js";
 
 export { DEMO_ENTRY_ID, DEV_LAMBDAS, DEV_ROLE, DEV_TABLES, type DevLambda };
 
@@ -245,11 +246,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const rotate = () => rotation({}, lambdaContext("svid-bridge-dev-rotation"));
     await rotate();
     const interval = (options.rotationIntervalSeconds ?? 60) * 1000;
-    const timer = setInterval(() => {
-      rotate().catch(() => {}); // the handler has logged it; the next tick tries again
-    }, interval);
-    timer.unref();
-    closers.push(() => clearInterval(timer));
+    const timer = startRotationTimer(rotate, interval);
+    closers.push(() => timer.stop());
 
     const verifier = new StsCallerVerifier({
       serverIdValue: issuer,

@@ -32,13 +32,17 @@ async function getJson(url: URL, what: string): Promise<Record<string, unknown>>
   try {
     response = await fetch(url, { redirect: "error", signal: AbortSignal.timeout(10_000) });
   } catch (cause) {
-    throw new BridgeError("exchange_unavailable", `cannot fetch the ${what} at ${url}`, { cause });
+    const inner = (cause as { cause?: { code?: string; message?: string } }).cause;
+    const reason = inner?.code ?? inner?.message ?? (cause as Error).message;
+    throw new BridgeError("discovery_unavailable", `cannot fetch the ${what} at ${url} (${reason})`, {
+      cause,
+    });
   }
   if (!response.ok)
-    throw new BridgeError("exchange_unavailable", `the ${what} at ${url} answered ${response.status}`);
+    throw new BridgeError("discovery_unavailable", `the ${what} at ${url} answered ${response.status}`);
   const body = (await response.json().catch(() => undefined)) as unknown;
   if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw new BridgeError("exchange_unavailable", `the ${what} at ${url} is not a JSON object`);
+    throw new BridgeError("discovery_unavailable", `the ${what} at ${url} is not a JSON object`);
   return body as Record<string, unknown>;
 }
 

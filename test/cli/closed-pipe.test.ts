@@ -2,9 +2,11 @@
  * `svid-bridge … | head`: when the reader closes the pipe early the CLI stops quietly
  * with its own exit code, as Unix tools do, instead of an unhandled EPIPE stack trace.
  */
+
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { PATH_WITH_THIS_NODE } from "../support/this-node.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -16,7 +18,7 @@ describe("a closed stdout pipe", () => {
       execFile(
         "bash",
         ["-c", script],
-        { cwd: ROOT, env: { PATH: process.env.PATH ?? "", NODE_NO_WARNINGS: "1" }, timeout: 60_000 },
+        { cwd: ROOT, env: { PATH: PATH_WITH_THIS_NODE, NODE_NO_WARNINGS: "1" }, timeout: 60_000 },
         (error, _stdout, stderr) =>
           resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stderr }),
       );

@@ -1,6 +1,8 @@
 /** Runs `node bin/svid-bridge.js` as a real process (async: dynalite serves from this one). */
+
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { PATH_WITH_THIS_NODE } from "../support/this-node.js";
 
 const BIN = fileURLToPath(new URL("../../bin/svid-bridge.js", import.meta.url));
 
@@ -17,7 +19,7 @@ export function runCli(args: string[], env: Record<string, string> = {}, stdin?:
       [BIN, ...args],
       {
         env: {
-          PATH: process.env.PATH ?? "",
+          PATH: PATH_WITH_THIS_NODE,
           HOME: process.env.HOME ?? "",
           // Keep the operator's real AWS config out of the test.
           AWS_CONFIG_FILE: "/dev/null",

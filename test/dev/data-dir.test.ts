@@ -94,7 +94,11 @@ describe("svid-bridge dev --data-dir", () => {
   it("one dev per data dir: a second is refused while the first runs; a stale lock is taken over", async () => {
     const args = ["--port", "0", "--env-out", join(dir, "env3"), "--data-dir", dataDir];
     dev = await startDev(args);
-    const second = await runSvidBridge(["dev", ...args], {});
+    // Its own env file (one dev per env file is refused first: test/dev/env-file.test.ts).
+    const second = await runSvidBridge(
+      ["dev", "--port", "0", "--env-out", join(dir, "env3b"), "--data-dir", dataDir],
+      {},
+    );
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(
       new RegExp(
@@ -109,7 +113,8 @@ describe("svid-bridge dev --data-dir", () => {
     const gone = spawnSync(process.execPath, ["-e", ""]).pid;
     writeFileSync(join(dataDir, "dev.lock"), `${gone}\n`);
     dev = await startDev(args);
-    expect(await dev.stop()).toBe(0);
+    const code = await dev.stop();
+    expect(code, `${dev.stderr()} signal=${dev.child.signalCode}`).toBe(0);
     dev = undefined;
   }, 90_000);
 

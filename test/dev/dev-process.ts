@@ -3,15 +3,17 @@
  * lines. No imports from lib/: the tests that use this talk to the bridge over HTTP and
  * through the CLI only.
  */
+
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { PATH_WITH_THIS_NODE } from "../support/this-node.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BIN = fileURLToPath(new URL("../../bin/svid-bridge.js", import.meta.url));
 
 /** The environment a fresh shell has: no AWS config of the operator's leaks in. */
 export const CLEAN_ENV: Record<string, string> = {
-  PATH: process.env.PATH ?? "",
+  PATH: PATH_WITH_THIS_NODE,
   HOME: process.env.HOME ?? "",
   AWS_CONFIG_FILE: "/dev/null",
   AWS_SHARED_CREDENTIALS_FILE: "/dev/null",

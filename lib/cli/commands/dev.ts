@@ -1,11 +1,12 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { DEMO_ENTRY_ID, DEV_ROLE } from "../../dev/dev-defaults.js";
 import { createDevLog } from "../../dev/dev-log.js";
 import { BridgeError } from "../../errors.js";
+import { claimEnvFile } from "../dev-env-file.js";
 import { UsageError } from "../exit-codes.js";
 import type { CliIo } from "../output.js";
+import { awsRegion } from "../values.js";
 import { demoOnce, formatDemoReport, readEvent } from "./demo.js";
 
 interface DevFlags {
@@ -49,9 +50,13 @@ export function attach(program: Command, io: CliIo): Command {
     )
     .option("--port <n>", "port for the exchange, discovery and the dev admin API", integer(0, 65535), 8787)
     .option("--trust-domain <name>", "the bridge's trust domain", "example.org")
-    .option("--region <region>", "the dev principal's AWS Region", "us-east-1")
+    .option("--region <region>", "the dev principal's AWS Region", awsRegion, "us-east-1")
     .option("--data-dir <dir>", "keep DynamoDB, dev keys (PKCS#8, 0600), the root CA and credentials here")
-    .option("--env-out <path>", "also write the export lines here (mode 0600)", ".svid-bridge/env")
+    .option(
+      "--env-out <path>",
+      "also write the export lines here (mode 0600; one dev per file: a second is refused)",
+      ".svid-bridge/env",
+    )
     .option("--no-seed", `do not create the demo registration (${DEMO_ENTRY_ID})`)
     .option("--rotation-interval <seconds>", "how often the rotation runs", integer(1, 86_400), 60)
     .option(
@@ -80,6 +85,8 @@ Examples:
     const log = createDevLog(io.stderr, { json: flags.json ?? false, verbose: flags.verbose ?? false });
     // Read before anything starts: a bad event file is a usage error, not a half-started bridge.
     const demoEvent = flags.withFunction !== undefined ? await readEvent(io, flags.withFunction) : undefined;
+    // Claimed before anything starts: a second dev is refused, the first one's file kept.
+    const envFile = await claimEnvFile(flags.envOut);
     // Loaded here, not at start: dynalite and the stand-ins are for dev alone.
     const { startDevStack } = await import("../../dev/dev-stack.js");
     const stack = await startDevStack({
@@ -91,21 +98,19 @@ Examples:
       rotationIntervalSeconds: flags.rotationInterval,
       rotationPeriodSeconds: flags.rotationPeriod,
       log,
-    }).catch((error: unknown) => {
+    }).catch(async (error: unknown) => {
+      await envFile.release();
       // A port in use or a --data-dir of another trust domain is the user's to fix: exit 1.
       if (error instanceof BridgeError && error.code === "config_invalid")
         throw new UsageError(error.message);
       throw error;
     });
-    const envFile = resolve(flags.envOut);
     try {
       const lines = `${Object.entries(stack.env)
         .map(([k, v]) => exportLine(k, v))
         .join("\n")}\n`;
-      await mkdir(dirname(envFile), { recursive: true });
-      await writeFile(envFile, lines, { mode: 0o600 });
-      io.stdout.write(lines);
-      // Listen from here on: Ctrl-C during the demo still stops everything cleanly.
+      // Listen before the export lines go out: whoever reads them may signal at once (a
+      // script, a test); Ctrl-C during the demo still stops everything cleanly.
       const stopped = new Promise<void>((done) => {
         const stop = (signal: string) => {
           process.off("SIGINT", onInt);
@@ -118,6 +123,8 @@ Examples:
         process.once("SIGINT", onInt);
         process.once("SIGTERM", onTerm);
       });
+      await envFile.write(lines);
+      io.stdout.write(lines);
       log.info("svid-bridge dev is up", {
         url: stack.url,
         trustDomain: stack.trustDomain,
@@ -158,7 +165,7 @@ Examples:
       }
       await stopped;
     } finally {
-      await rm(envFile, { force: true });
+      await envFile.release();
       await stack.stop();
     }
     log.info("stopped");

@@ -4,14 +4,17 @@ import type { Command } from "commander";
 import { gcpExternalAccountConfig } from "../../../layers/extension/src/gcp-config.js";
 import { BridgeError } from "../../errors.js";
 import { UsageError } from "../exit-codes.js";
+import { checkOutFile } from "../out-path.js";
 import type { CliIo } from "../output.js";
+import { baseUrl, baseUrlFromEnv } from "../values.js";
 
 interface GcpFlags {
   audience: string;
   tokenAudience?: string;
-  endpoint?: string;
+  localApiUrl?: string;
   serviceAccount?: string;
   out?: string;
+  json?: boolean;
 }
 
 /** What GCP STS accepts as a workload identity pool provider's audience. */
@@ -52,11 +55,13 @@ export function attach(program: Command, io: CliIo): Command {
       "the JWT-SVID's aud, when the provider lists allowed audiences (default: --audience, which a provider without them accepts)",
     )
     .option(
-      "--endpoint <url>",
+      "--local-api-url <url>",
       "the extension's local API (default: SVID_BRIDGE_ENDPOINT, else http://127.0.0.1:2775)",
+      baseUrl,
     )
     .option("--service-account <email>", "impersonate this service account")
-    .option("--out <file>", "write it here (mode 0600) instead of stdout");
+    .option("--out <file>", "write it here (mode 0600) instead of stdout")
+    .option("--json", "errors as JSON too (the configuration is JSON either way)");
   command.action(async (flags: GcpFlags) => {
     // A wrong audience would only show up later as GCP STS's invalid_target; say it now.
     if (!PROVIDER_AUDIENCE.test(flags.audience))
@@ -69,13 +74,18 @@ export function attach(program: Command, io: CliIo): Command {
         "invalid_request",
         `--service-account must be a service account's email (NAME@PROJECT.iam.gserviceaccount.com), not ${JSON.stringify(flags.serviceAccount)}`,
       );
+    if (flags.out !== undefined) await checkOutFile(flags.out);
     const apiToken = io.env.AWS_SESSION_TOKEN;
     if (!apiToken)
       throw new UsageError("AWS_SESSION_TOKEN is not set: the local API's guard header needs it");
     const config = gcpExternalAccountConfig({
       audience: flags.audience,
       ...(flags.tokenAudience !== undefined && { tokenAudience: flags.tokenAudience }),
-      endpoint: flags.endpoint ?? io.env.SVID_BRIDGE_ENDPOINT ?? "http://127.0.0.1:2775",
+      endpoint:
+        flags.localApiUrl ??
+        (io.env.SVID_BRIDGE_ENDPOINT &&
+          baseUrlFromEnv("SVID_BRIDGE_ENDPOINT", io.env.SVID_BRIDGE_ENDPOINT)) ??
+        "http://127.0.0.1:2775",
       apiToken,
       ...(flags.serviceAccount && { serviceAccountEmail: flags.serviceAccount }),
     });

@@ -3,6 +3,7 @@ import { BridgeError } from "../../errors.js";
 import type { NewRegistration } from "../../ports/registration-store.js";
 import { validateRegistration } from "../../registrations/validate-entry.js";
 import { portableEntry } from "../entry-output.js";
+import { UsageError } from "../exit-codes.js";
 import { type CliIo, formatTable, writeJson } from "../output.js";
 import { parseDocument } from "../registration-document.js";
 import { addStoreOptions, openStore, type StoreOptions, trustDomainOf } from "../store-options.js";
@@ -49,7 +50,10 @@ Examples:
   );
   command.action(async (file: string, flags: StoreOptions & { dryRun?: boolean; createOnly?: boolean }) => {
     const trustDomain = trustDomainOf(flags, io.env);
-    const raw = parseDocument(await io.readInput(file), file === "-" ? "stdin" : file);
+    const text = await io.readInput(file).catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read ${file === "-" ? "stdin" : file}: ${error.code ?? error.message}`);
+    });
+    const raw = parseDocument(text, file === "-" ? "stdin" : file);
     const entries = raw.map((input, i) => {
       try {
         return validateRegistration(input, { trustDomain });

@@ -23,7 +23,8 @@ export function attach(program: Command, io: CliIo): Command {
     .argument("<lambda>", DEV_LAMBDAS.join(" | "))
     .requiredOption("--event <file>", "the event JSON (see events/), or - for stdin")
     .option("--trust-domain <name>", "the bridge's trust domain", "example.org")
-    .option("--verbose", "show the handler's log lines on stderr");
+    .option("--verbose", "show the handler's log lines on stderr")
+    .option("--json", "errors as JSON too (the response is JSON either way)");
   command.addHelpText(
     "after",
     `

@@ -33,12 +33,6 @@ Examples:
   );
   command.action(async (flags: EntryFlags & StoreOptions) => {
     const trustDomain = trustDomainOf(flags, io.env);
-    for (const [flag, value] of [
-      ["--spiffe-id", flags.spiffeId],
-      ["--account", flags.account],
-      ["--role", flags.role],
-    ] as const)
-      if (value === undefined) throw new UsageError(`register needs ${flag}`);
     if (flags.resolveRoleId && flags.roleId)
       throw new UsageError("give --role-id or --resolve-role-id, not both");
     const raw = applyEntryFlags({}, { ...flags, id: flags.id ?? randomUUID() });

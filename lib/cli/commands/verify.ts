@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { verifyJwtSvidThroughDiscovery } from "../../discovery/relying-party.js";
+import { checkPublicUrl, verifyJwtSvidThroughDiscovery } from "../../discovery/relying-party.js";
 import { TrustDomain } from "../../spiffe/spiffe-id.js";
 import { UsageError } from "../exit-codes.js";
 import { type CliIo, formatFields, writeJson } from "../output.js";
@@ -39,6 +39,11 @@ Examples:
     const token = (tokenArg === "-" ? await io.readInput("-") : tokenArg).trim();
     const issuer = flags.issuer ?? io.env.SVID_BRIDGE_ISSUER;
     if (!issuer) throw new UsageError("no issuer: pass --issuer or set SVID_BRIDGE_ISSUER");
+    try {
+      checkPublicUrl(issuer, flags.issuer !== undefined ? "--issuer" : "SVID_BRIDGE_ISSUER");
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
     const tdName = flags.trustDomain ?? io.env.SVID_BRIDGE_TRUST_DOMAIN;
     const expected = tdName !== undefined ? TrustDomain.parse(tdName) : undefined;
     const valid = await verifyJwtSvidThroughDiscovery(token, {

@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { createWorkloadKey } from "../../../layers/extension/src/workload-key.js";
@@ -10,6 +10,7 @@ import {
   postExchange,
   proofFor,
 } from "../exchange-client.js";
+import { prepareOutDir } from "../out-path.js";
 import { type CliIo, writeJson } from "../output.js";
 
 interface X509Flags extends ExchangeFlags {
@@ -45,11 +46,13 @@ export function attach(program: Command, io: CliIo): Command {
     "after",
     `
 Examples:
-  $ svid-bridge x509 --out ./svid
-  $ openssl verify -CAfile svid/bundle.pem -untrusted svid/svid.pem svid/svid.pem`,
+  $ svid-bridge x509 --out .svid-bridge/svid
+  $ openssl verify -CAfile .svid-bridge/svid/bundle.pem -untrusted .svid-bridge/svid/svid.pem .svid-bridge/svid/svid.pem`,
   );
   command.action(async (flags: X509Flags) => {
     const target = exchangeTarget(flags, io.env);
+    // Before the request: an SVID the CLI cannot write would be issued and audited for nothing.
+    await prepareOutDir(flags.out);
     const key = await createWorkloadKey();
     const proof = await proofFor(
       target,
@@ -62,7 +65,6 @@ Examples:
     });
     const svid = answer.svids[0];
     if (!svid) throw new Error("the exchange answered with no SVID");
-    await mkdir(flags.out, { recursive: true, mode: 0o700 });
     // Key first: a program that sees the new certificate finds its key already there.
     await writeAtomic(join(flags.out, "svid_key.pem"), key.privateKeyPem, 0o600);
     await writeAtomic(join(flags.out, "svid.pem"), svid.certificate_chain, 0o644);

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# What a user gets, run as a user runs it (issue 15). Two installs, the same checks:
+#   1. the tarball: `npm pack`, then `npm install ./svid-bridge-X.tgz` in an empty project
+#      and `npx svid-bridge …` from there;
+#   2. a clone of HEAD installed with `npm ci --omit=dev` (no TypeScript, no tsx, no test
+#      tooling), built with `npm run build`, and `node bin/svid-bridge.js …`.
+# Each runs --version, --help, then dev (started, waited for, stopped with Ctrl-C's SIGINT),
+# and against it token, verify, x509 and demo. Needs the npm registry only.
+# Usage: scripts/ci-package-smoke.sh   (from anywhere; uses the node and npm on PATH)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/svid-bridge-smoke-XXXXXX")"
+dev_pid=""
+cleanup() {
+  if [ -n "$dev_pid" ] && kill -0 "$dev_pid" 2>/dev/null; then kill -INT "$dev_pid" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+version="$(node -p "require('$root/package.json').version")"
+export NO_UPDATE_NOTIFIER=1 npm_config_fund=false npm_config_audit=false
+
+step() { printf '\nsmoke: %s\n' "$*"; }
+
+# smoke <dir> <command…>: the checks, with the CLI run as <command…> from <dir>.
+smoke() {
+  local dir="$1"
+  shift
+  cd "$dir"
+  step "$* --version"
+  test "$("$@" --version)" = "$version"
+  step "$* --help"
+  "$@" --help | grep -q '^Usage: svid-bridge'
+  step "$* dev"
+  local env_file="$dir/dev.env"
+  # env -u: no AWS settings of the machine's leak in; dev prints its own.
+  "$@" dev --port 0 --env-out "$env_file" >"$dir/dev.out" 2>"$dir/dev.err" &
+  dev_pid=$!
+  for _ in $(seq 1 120); do
+    grep -q SVID_BRIDGE_DEV_TOKEN= "$dir/dev.out" 2>/dev/null && break
+    kill -0 "$dev_pid" 2>/dev/null || { cat "$dir/dev.err"; echo "smoke: dev exited early" >&2; return 1; }
+    sleep 0.5
+  done
+  grep -q SVID_BRIDGE_DEV_TOKEN= "$dir/dev.out" || { cat "$dir/dev.err"; echo "smoke: dev not ready" >&2; return 1; }
+  (
+    # shellcheck disable=SC1090
+    source "$env_file"
+    step "$* token"
+    token="$("$@" token --audience demo)"
+    step "$* verify"
+    "$@" verify "$token" --audience demo | grep -q '^spiffe_id: *spiffe://example.org/'
+    step "$* x509"
+    "$@" x509 --out "$dir/svid" >/dev/null
+    test -s "$dir/svid/svid.pem" && test -s "$dir/svid/bundle.pem"
+    step "$* demo"
+    "$@" demo --quiet | grep -q '^jwt_svid: .*verified through OIDC discovery$'
+  )
+  step "stop dev (SIGINT)"
+  kill -INT "$dev_pid"
+  local code=0
+  wait "$dev_pid" || code=$?
+  dev_pid=""
+  test "$code" = 0 || { cat "$dir/dev.err"; echo "smoke: dev exited $code" >&2; return 1; }
+  test ! -e "$env_file" || { echo "smoke: dev left $env_file behind" >&2; return 1; }
+  if grep -q 'rotation failed' "$dir/dev.err"; then
+    cat "$dir/dev.err"
+    echo "smoke: dev logged 'rotation failed'" >&2
+    return 1
+  fi
+}
+
+step "npm pack"
+mkdir -p "$work/pack" "$work/project"
+(cd "$root" && npm pack --silent --pack-destination "$work/pack" >/dev/null)
+tarball="$(ls "$work"/pack/svid-bridge-*.tgz)"
+echo "smoke: $(basename "$tarball"): $(wc -c <"$tarball") bytes, $(tar tzf "$tarball" | wc -l) files"
+if tar tzf "$tarball" | grep -E '^package/(test|bench|scripts/ci|\.ci)/'; then
+  echo "smoke: the tarball ships tests or benchmarks" >&2
+  exit 1
+fi
+
+step "npm install the tarball into an empty project"
+(cd "$work/project" && npm init -y >/dev/null && npm install --silent "$tarball")
+smoke "$work/project" npx --no-install svid-bridge
+
+step "a clone of HEAD with npm ci --omit=dev"
+git clone -q --no-local "$root" "$work/clone"
+(cd "$work/clone" && npm ci --silent --omit=dev && npm run --silent build)
+test ! -e "$work/clone/node_modules/typescript" || { echo "smoke: --omit=dev installed typescript" >&2; exit 1; }
+smoke "$work/clone" node "$work/clone/bin/svid-bridge.js"
+
+printf '\nsmoke: ok\n'
