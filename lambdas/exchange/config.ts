@@ -31,6 +31,7 @@ import {
   requiredString,
   requiredWhen,
 } from "../../lib/http/env.js";
+import { MAX_JWT_SVID_TTL_SECONDS } from "../../lib/spiffe/jwt-strict.js";
 import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
@@ -104,7 +105,10 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
     pcaArn,
     allowedRegions,
     allowIamUsers: boolean(env, "SVID_BRIDGE_ALLOW_IAM_USERS", false),
-    maxJwtTtlSeconds: integer(env, "SVID_BRIDGE_MAX_JWT_TTL", 3600, { min: 60, max: 48 * 3600 }),
+    maxJwtTtlSeconds: integer(env, "SVID_BRIDGE_MAX_JWT_TTL", 3600, {
+      min: 60,
+      max: MAX_JWT_SVID_TTL_SECONDS,
+    }),
     maxX509TtlSeconds: integer(env, "SVID_BRIDGE_MAX_X509_TTL", 86_400, { min: 60, max: 7 * 86_400 }),
     signingKeyCacheSeconds: integer(env, "SVID_BRIDGE_SIGNING_KEY_CACHE", 60, { min: 1, max: 3600 }),
     registrationCacheSeconds: integer(env, "SVID_BRIDGE_REGISTRATION_CACHE", 5, { max: 300 }),
