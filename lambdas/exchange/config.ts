@@ -31,6 +31,7 @@ import {
   requiredString,
   requiredWhen,
 } from "../../lib/http/env.js";
+import { isRegionName } from "../../lib/proof/sts-endpoints.js";
 import { MAX_JWT_SVID_TTL_SECONDS } from "../../lib/spiffe/jwt-strict.js";
 import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
@@ -86,7 +87,8 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
     .map((r) => r.trim())
     .filter(Boolean);
   for (const r of allowedRegions)
-    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(r))
+    if (!isRegionName(r))
+      // the verifier's own rule (lib/proof/sts-endpoints.ts)
       throw new BridgeError(
         "config_invalid",
         `SVID_BRIDGE_ALLOWED_REGIONS: ${JSON.stringify(r)} is not a region name`,

@@ -13,7 +13,13 @@ import type { ReplayCache } from "../ports/replay-cache.js";
 import { callerIdentityFrom } from "./caller-arn.js";
 import { DEFAULT_BINDING_HEADER, DEFAULT_SERVER_ID_HEADER, NONCE_HEADER } from "./proof-format.js";
 import { type CheckedProof, checkProof, type ProofRules } from "./proof-rules.js";
-import { GLOBAL_STS_HOST, GLOBAL_STS_REGION, isRegionName, regionalStsHost } from "./sts-endpoints.js";
+import {
+  GLOBAL_STS_HOST,
+  GLOBAL_STS_REGION,
+  isRegionName,
+  partitionOfRegion,
+  regionalStsHost,
+} from "./sts-endpoints.js";
 import { StsForwarder } from "./sts-forwarder.js";
 import { parseGetCallerIdentityResponse, parseStsError } from "./sts-response.js";
 
@@ -132,10 +138,20 @@ export class StsCallerVerifier implements CallerVerifier {
     await this.#spend(checked);
     const url = new URL(this.#endpointFor(checked.region, checked.host));
     const answer = await this.#forwarder.forward(url, checked.headers, checked.body);
-    if (answer.status === 200)
-      return callerIdentityFrom(parseGetCallerIdentityResponse(answer.body), {
+    if (answer.status === 200) {
+      const identity = callerIdentityFrom(parseGetCallerIdentityResponse(answer.body), {
         allowIamUsers: this.#allowIamUsers,
       });
+      if (identity.partition !== partitionOfRegion(checked.region))
+        throw new BridgeError(
+          "proof_rejected",
+          "STS's answer names another partition than the proof's region",
+          {
+            details: { rule: "sts-answer", reason: "partition" },
+          },
+        );
+      return identity;
+    }
     const sts = parseStsError(answer.body);
     if (answer.status >= 400 && answer.status < 500 && !(sts.code && STS_BUSY.has(sts.code)))
       throw new BridgeError("proof_rejected", `STS refused the proof${sts.code ? ` (${sts.code})` : ""}`, {
