@@ -14,6 +14,7 @@
  *   SVID_BRIDGE_CA_MODE              intermediate | direct                          default intermediate
  *   SVID_BRIDGE_PCA_ARN              ACM PCA CA ARN                                 required for direct
  *   SVID_BRIDGE_ALLOWED_REGIONS      regions whose STS may vouch (comma list)       default AWS_REGION
+ *   SVID_BRIDGE_OWN_REGION_ONLY      only proofs for AWS_REGION (issue 14, fault 9) default false
  *   SVID_BRIDGE_ALLOW_IAM_USERS      accept IAM users, not only role sessions       default false
  *   SVID_BRIDGE_MAX_JWT_TTL          longest JWT-SVID, seconds                      default 3600
  *   SVID_BRIDGE_MAX_X509_TTL         longest X.509-SVID, seconds                    default 86400
@@ -52,6 +53,8 @@ export interface ExchangeConfig {
   caMode: (typeof CA_MODES)[number];
   pcaArn: string | undefined;
   allowedRegions: string[];
+  /** AWS_REGION when SVID_BRIDGE_OWN_REGION_ONLY is true: proofs for other regions are refused. */
+  ownRegion: string | undefined;
   allowIamUsers: boolean;
   maxJwtTtlSeconds: number;
   maxX509TtlSeconds: number;
@@ -93,6 +96,16 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
         "config_invalid",
         `SVID_BRIDGE_ALLOWED_REGIONS: ${JSON.stringify(r)} is not a region name`,
       );
+  const ownRegion = boolean(env, "SVID_BRIDGE_OWN_REGION_ONLY", false)
+    ? optionalString(env, "AWS_REGION")
+    : undefined;
+  if (ownRegion !== undefined && !allowedRegions.includes(ownRegion))
+    throw new BridgeError(
+      "config_invalid",
+      `SVID_BRIDGE_OWN_REGION_ONLY: AWS_REGION ${ownRegion} is not in SVID_BRIDGE_ALLOWED_REGIONS`,
+    );
+  if (boolean(env, "SVID_BRIDGE_OWN_REGION_ONLY", false) && ownRegion === undefined)
+    throw new BridgeError("config_invalid", "SVID_BRIDGE_OWN_REGION_ONLY needs AWS_REGION");
   return Object.freeze({
     trustDomain,
     issuer,
@@ -106,6 +119,7 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
     caMode,
     pcaArn,
     allowedRegions,
+    ownRegion,
     allowIamUsers: boolean(env, "SVID_BRIDGE_ALLOW_IAM_USERS", false),
     maxJwtTtlSeconds: integer(env, "SVID_BRIDGE_MAX_JWT_TTL", 3600, {
       min: 60,

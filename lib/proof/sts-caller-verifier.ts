@@ -32,6 +32,12 @@ export interface StsCallerVerifierOptions {
   bindingHeader?: string;
   /** Regions whose STS the bridge will ask. The STS URL is built from this list, never from the caller. */
   regions: readonly string[];
+  /**
+   * The exchange's own region: when set, a proof scoped to any other region is refused,
+   * whatever `regions` says, so deployments in other regions that share this server ID
+   * cannot spend a proof here too (issue 14, fault 9). Must be one of `regions`.
+   */
+  ownRegion?: string;
   /** Also accept proofs for sts.amazonaws.com (scope us-east-1) when us-east-1 is allowed. @default true */
   allowGlobalEndpoint?: boolean;
   /** @default false */
@@ -98,6 +104,8 @@ export class StsCallerVerifier implements CallerVerifier {
       if (!isRegionName(region)) configError(`not a region: ${JSON.stringify(region)}`);
       endpoints.set(regionalStsHost(region), region);
     }
+    if (options.ownRegion !== undefined && !options.regions.includes(options.ownRegion))
+      configError(`ownRegion ${JSON.stringify(options.ownRegion)} must be one of regions`);
     if (options.allowGlobalEndpoint !== false && options.regions.includes(GLOBAL_STS_REGION))
       endpoints.set(GLOBAL_STS_HOST, GLOBAL_STS_REGION);
     this.rules = {
@@ -106,6 +114,7 @@ export class StsCallerVerifier implements CallerVerifier {
       bindingHeader: header(options.bindingHeader, DEFAULT_BINDING_HEADER, "bindingHeader"),
       endpoints,
       regions: new Set(options.regions),
+      ...(options.ownRegion !== undefined && { ownRegion: options.ownRegion }),
       maxAgeSeconds: positive(options.maxAgeSeconds, 120, "maxAgeSeconds"),
       maxAheadSeconds: positive(options.maxAheadSeconds, 30, "maxAheadSeconds"),
       maxProofBytes: positive(options.maxProofBytes, 16_384, "maxProofBytes"),
