@@ -21,6 +21,7 @@ import {
   regionalStsHost,
 } from "./sts-endpoints.js";
 import { StsForwarder } from "./sts-forwarder.js";
+import { STS_BUSY_RETRY_AFTER_SECONDS, StsGuard } from "./sts-guard.js";
 import { parseGetCallerIdentityResponse, parseStsError } from "./sts-response.js";
 
 export interface StsCallerVerifierOptions {
@@ -66,6 +67,10 @@ export interface StsCallerVerifierOptions {
   retries?: number;
   /** @default 65536 */
   maxResponseBytes?: number;
+  /** Concurrent STS calls per sandbox before 429 sts_busy (lib/proof/sts-guard.ts). @default 32 */
+  maxConcurrentStsCalls?: number;
+  /** Seconds credentials STS refused as unknown or expired are refused locally. @default 60 */
+  refusedCredentialsTtlSeconds?: number;
 }
 
 // STS answers these with 4xx, but they say "ask again later", not "your proof is bad".
@@ -88,6 +93,7 @@ export class StsCallerVerifier implements CallerVerifier {
   readonly #allowIamUsers: boolean;
   readonly #endpointFor: (region: string, host: string) => string;
   readonly #forwarder: StsForwarder;
+  readonly #guard: StsGuard;
 
   constructor(options: StsCallerVerifierOptions) {
     if (options.serverIdValue.length === 0 || !/^[\x20-\x7e]+$/.test(options.serverIdValue))
@@ -136,6 +142,12 @@ export class StsCallerVerifier implements CallerVerifier {
       retries: positive(options.retries, 2, "retries"),
       maxResponseBytes: positive(options.maxResponseBytes, 65_536, "maxResponseBytes"),
     });
+    this.#guard = new StsGuard({
+      maxConcurrent: Math.max(1, positive(options.maxConcurrentStsCalls, 32, "maxConcurrentStsCalls")),
+      negativeTtlSeconds: positive(options.refusedCredentialsTtlSeconds, 60, "refusedCredentialsTtlSeconds"),
+      maxNegativeEntries: 10_000,
+      clock: this.#clock,
+    });
   }
 
   checkLocally(request: VerifyProofRequest): void {
@@ -144,6 +156,12 @@ export class StsCallerVerifier implements CallerVerifier {
 
   async verify(request: VerifyProofRequest): Promise<CallerIdentity> {
     const checked = checkProof(request.proof, request.expectedBinding, this.rules, this.#clock.now());
+    this.#guard.assertNotRefused(checked);
+    return this.#guard.withSlot(() => this.#ask(checked));
+  }
+
+  /** Spends the proof, then asks STS: what the guard bounds. */
+  async #ask(checked: CheckedProof): Promise<CallerIdentity> {
     await this.#spend(checked);
     const url = new URL(this.#endpointFor(checked.region, checked.host));
     const answer = await this.#forwarder.forward(url, checked.headers, checked.body);
@@ -162,15 +180,21 @@ export class StsCallerVerifier implements CallerVerifier {
       return identity;
     }
     const sts = parseStsError(answer.body);
-    if (answer.status >= 400 && answer.status < 500 && !(sts.code && STS_BUSY.has(sts.code)))
+    if (answer.status >= 400 && answer.status < 500 && !(sts.code && STS_BUSY.has(sts.code))) {
+      this.#guard.noteRefusal(checked, sts.code);
       throw new BridgeError("proof_rejected", `STS refused the proof${sts.code ? ` (${sts.code})` : ""}`, {
         details: { rule: "sts", stsStatus: answer.status, stsCode: sts.code },
       });
+    }
     throw new BridgeError(
       "sts_unavailable",
       `STS answered ${answer.status}${sts.code ? ` (${sts.code})` : ""}`,
       {
-        details: { stsStatus: answer.status, stsCode: sts.code },
+        details: {
+          stsStatus: answer.status,
+          stsCode: sts.code,
+          retryAfterSeconds: STS_BUSY_RETRY_AFTER_SECONDS,
+        },
       },
     );
   }
