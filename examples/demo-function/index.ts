@@ -49,7 +49,12 @@ export const handler = async (event: DemoEvent | null) => {
       certificateChain: x509.certificateChain,
       privateKeyHeld: x509.privateKey.includes("BEGIN PRIVATE KEY"),
     },
-    files: filesDir ? readdirSync(filesDir).sort() : [],
+    // The stable names; "..data" and the generation directories behind it are dot names.
+    files: filesDir
+      ? readdirSync(filesDir)
+          .filter((n) => !n.startsWith("."))
+          .sort()
+      : [],
   };
   console.log(JSON.stringify({ level: "info", message: "read my SVIDs", spiffeId: result.spiffeId }));
   return result;

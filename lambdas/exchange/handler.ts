@@ -43,6 +43,7 @@ const { service, bundle } = composeExchange({
   verifier: new StsCallerVerifier({
     serverIdValue: config.serverId,
     regions: config.allowedRegions,
+    ...(config.ownRegion !== undefined && { ownRegion: config.ownRegion }),
     allowIamUsers: config.allowIamUsers,
     replayCache: new DynamoDbReplayCache({ client: dynamodb, tableName: config.replayTable }),
   }),

@@ -18,6 +18,7 @@ import { assertSoundJwk } from "../crypto/sound-key.js";
 import { BridgeError } from "../errors.js";
 import type { Signer } from "../ports/key-manager.js";
 import { BundleSet, type JwtAuthority, type TrustBundle } from "./bundle.js";
+import { assertExpWithin, assertNoDuplicateMembers, MAX_JWT_SVID_TTL_SECONDS } from "./jwt-strict.js";
 import { SpiffeId, type TrustDomain } from "./spiffe-id.js";
 
 export interface MintJwtSvidInput {
@@ -106,6 +107,8 @@ export interface ValidateJwtSvidOptions {
   clockSkewSeconds?: number;
   /** When set, `iss` must equal it. */
   issuer?: string;
+  /** `exp` may be at most this far ahead (plus skew). Default: the longest lifetime the bridge issues. */
+  maxLifetimeSeconds?: number;
   clock?: Clock;
 }
 
@@ -136,6 +139,7 @@ export async function validateJwtSvid(
   } catch (cause) {
     bad("jwt_malformed", "the token cannot be decoded", cause);
   }
+  assertNoDuplicateMembers(token); // as strict as the signer (issue 14, fault 6)
   const allowed = options.algorithms ?? JWT_SVID_ALGORITHMS;
   // The alg check comes first, before any key is looked at (RFC 8725 §3.1).
   if (typeof header.alg !== "string" || !(allowed as readonly string[]).includes(header.alg))
@@ -172,6 +176,12 @@ export async function validateJwtSvid(
 
   const clock = options.clock ?? systemClock;
   const skew = options.clockSkewSeconds ?? 60;
+  assertExpWithin(
+    claims.exp,
+    epochSeconds(clock),
+    options.maxLifetimeSeconds ?? MAX_JWT_SVID_TTL_SECONDS,
+    skew,
+  );
   try {
     const key = await importedKey(authority, alg);
     await jwtVerify(token, key, {

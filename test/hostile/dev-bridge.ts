@@ -22,10 +22,20 @@ export interface Answer {
   body: Record<string, unknown>;
 }
 
-export async function startDevBridge(region = "eu-west-1"): Promise<DevBridge> {
+/** `seed: false`: the dev principal has no registration, so any SVID issued is an unauthorised one. */
+export async function startDevBridge(
+  region = "eu-west-1",
+  options: { seed?: boolean } = {},
+): Promise<DevBridge> {
   const sink = new PassThrough();
   sink.resume();
-  const stack = await startDevStack({ port: 0, trustDomain: "example.org", region, log: createDevLog(sink) });
+  const stack = await startDevStack({
+    port: 0,
+    trustDomain: "example.org",
+    region,
+    log: createDevLog(sink),
+    ...(options.seed === false && { seed: false }),
+  });
   const credentials = {
     accessKeyId: stack.principal.accessKeyId,
     secretAccessKey: stack.principal.secretAccessKey,

@@ -3,7 +3,7 @@
  * (RSA with e = 1: the signature is the padded digest itself, so the CSR "verifies"
  * without any private key), other exponents, small moduli, other curves.
  */
-import { createHash, generateKeyPairSync, randomBytes, webcrypto } from "node:crypto";
+import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign, webcrypto } from "node:crypto";
 import { CertificationRequest, CertificationRequestInfo } from "@peculiar/asn1-csr";
 import { RSAPublicKey } from "@peculiar/asn1-rsa";
 import { AsnConvert } from "@peculiar/asn1-schema";
@@ -73,4 +73,53 @@ export async function rsaExponentCsr(exponent: number, bits = 2048): Promise<str
     ),
   };
   return makeCsr(keys as webcrypto.CryptoKeyPair);
+}
+
+const SIG_OID: Record<string, string> = {
+  ec: "1.2.840.10045.4.3.2", // ecdsa-with-SHA256
+  rsa: SHA256_WITH_RSA,
+  ed25519: "1.3.101.112",
+};
+
+/**
+ * A PKCS#10 CSR for any key node:crypto can sign with (P-192, P-521, Ed25519, RSA 1024…),
+ * assembled with @peculiar/asn1-csr: WebCrypto cannot make keys on most of these curves.
+ */
+export function csrForKeyPair(privateKey: KeyObject, publicKey: KeyObject): string {
+  const type = publicKey.asymmetricKeyType ?? "";
+  const info = new CertificationRequestInfo({
+    subject: new Name(),
+    subjectPKInfo: AsnConvert.parse(publicKey.export({ format: "der", type: "spki" }), SubjectPublicKeyInfo),
+  });
+  const tbs = Buffer.from(AsnConvert.serialize(info));
+  const signature = sign(type === "ed25519" ? null : "sha256", tbs, privateKey);
+  const csr = new CertificationRequest({
+    certificationRequestInfo: info,
+    signatureAlgorithm: new AlgorithmIdentifier({
+      algorithm: SIG_OID[type] ?? SHA256_WITH_RSA,
+      ...(type === "rsa" && { parameters: NULL }),
+    }),
+    signature: ab(signature),
+  });
+  const b64 = Buffer.from(AsnConvert.serialize(csr)).toString("base64");
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${b64.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE REQUEST-----\n`;
+}
+
+/** CSRs for keys the bridge must refuse, by name. */
+export async function weakKeyCsrs(): Promise<Array<[string, string]>> {
+  const pair = (kind: string, options: object) =>
+    (generateKeyPairSync as (k: string, o: object) => { privateKey: KeyObject; publicKey: KeyObject })(
+      kind,
+      options,
+    );
+  const of = (p: { privateKey: KeyObject; publicKey: KeyObject }) => csrForKeyPair(p.privateKey, p.publicKey);
+  return [
+    ["RSA 1024", of(pair("rsa", { modulusLength: 1024 }))],
+    ["RSA e=3", await rsaExponentCsr(3)],
+    ["RSA e=1", rsaExponentOneCsr()],
+    ["P-192", of(pair("ec", { namedCurve: "prime192v1" }))],
+    ["P-521", of(pair("ec", { namedCurve: "P-521" }))],
+    ["secp256k1", of(pair("ec", { namedCurve: "secp256k1" }))],
+    ["Ed25519", of(pair("ed25519", {}))],
+  ];
 }

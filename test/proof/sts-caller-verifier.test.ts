@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../lib/clock.js";
 import { BridgeError } from "../../lib/errors.js";
 import { InMemoryReplayCache } from "../../lib/local/in-memory-replay-cache.js";
-import { getCallerIdentityXml, LocalSts } from "../../lib/local/sts-server.js";
+import { getCallerIdentityXml, LocalSts, makeDevRolePrincipal } from "../../lib/local/sts-server.js";
 import { jwtBinding, x509Binding } from "../../lib/proof/binding.js";
 import { buildProof } from "../../lib/proof/client.js";
 import { GET_CALLER_IDENTITY_BODY, type Proof } from "../../lib/proof/proof-format.js";
@@ -34,7 +34,14 @@ import {
 const BINDING = jwtBinding({ audience: ["https://api.example.org"] });
 const AUTH = "authorization";
 const clock = new ManualClock(T0);
-const sts = new LocalSts({ principals: [ROLE, USER, EXPIRED], clock });
+// The same role in the China partition: STS in cn-* answers with arn:aws-cn:… ARNs.
+const CN_ROLE = makeDevRolePrincipal({
+  account: "111122223333",
+  roleName: "app-role",
+  sessionName: "my-function",
+  partition: "aws-cn",
+});
+const sts = new LocalSts({ principals: [ROLE, USER, EXPIRED, CN_ROLE], clock });
 const verifiers: StsCallerVerifier[] = [];
 
 function verifierWith(options: Partial<StsCallerVerifierOptions> = {}): StsCallerVerifier {
@@ -51,12 +58,19 @@ function verifierWith(options: Partial<StsCallerVerifierOptions> = {}): StsCalle
 }
 
 function good(
-  o: { region?: string; at?: number; binding?: string; serverId?: string; global?: boolean } = {},
+  o: {
+    region?: string;
+    at?: number;
+    binding?: string;
+    serverId?: string;
+    global?: boolean;
+    credentials?: typeof ROLE;
+  } = {},
 ) {
   return buildProof({
     region: o.region ?? "eu-west-1",
     global: o.global ?? false,
-    credentials: ROLE,
+    credentials: o.credentials ?? ROLE,
     serverId: o.serverId ?? SERVER_ID,
     binding: o.binding ?? BINDING,
     clock: o.at === undefined ? clock : new ManualClock(o.at),
@@ -99,8 +113,19 @@ describe("StsCallerVerifier accepts", () => {
       roleName: "app-role",
     });
     await expect(
-      v.verify({ proof: await good({ region: "cn-north-1" }), expectedBinding: BINDING }),
-    ).resolves.toMatchObject({ roleName: "app-role" });
+      v.verify({
+        proof: await good({ region: "cn-north-1", credentials: CN_ROLE }),
+        expectedBinding: BINDING,
+      }),
+    ).resolves.toMatchObject({ roleName: "app-role", partition: "aws-cn" });
+  });
+
+  it("fault 7: an STS answer whose ARN's partition is not the proof region's is refused (proof_rejected)", async () => {
+    const refused = verifierWith().verify({
+      proof: await good({ region: "cn-north-1" }),
+      expectedBinding: BINDING,
+    });
+    await expect(refused).rejects.toMatchObject({ code: "proof_rejected", details: { reason: "partition" } });
   });
 
   it("a proof at the edges of the freshness window (119 s old, 29 s ahead)", async () => {

@@ -28,6 +28,8 @@ export interface ExtensionConfig {
   readonly bridgeUrl: string;
   /** The value the proof's server-ID header carries: binds a proof to this bridge. */
   readonly serverId: string;
+  /** `iss` of the bridge's JWT-SVIDs (SVID_BRIDGE_ISSUER; default SVID_BRIDGE_SERVER_ID, which is the issuer unless the deployment chose another server ID). */
+  readonly issuer: string;
   readonly region: string;
   readonly functionName: string | undefined;
   readonly runtimeApi: string;
@@ -158,6 +160,7 @@ export function readConfig(env: Env = process.env): ExtensionConfig {
   return Object.freeze({
     bridgeUrl: bridgeUrl(env),
     serverId: required(env, "SVID_BRIDGE_SERVER_ID"),
+    issuer: env.SVID_BRIDGE_ISSUER?.trim() || required(env, "SVID_BRIDGE_SERVER_ID"),
     region,
     functionName: env.AWS_LAMBDA_FUNCTION_NAME?.trim() || undefined,
     runtimeApi: required(env, "AWS_LAMBDA_RUNTIME_API"),

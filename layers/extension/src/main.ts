@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   });
 
   // The listener opens before register, so it is up before the function's init runs.
-  const server = createLocalApi({ manager, apiToken: config.apiToken });
+  const server = createLocalApi({ manager, apiToken: config.apiToken, issuer: config.issuer });
   await listen(server, config.httpPort);
   await api.register();
 

@@ -1,14 +1,16 @@
 /**
  * POST /v1/validate-jwt `{"token", "audience"}`: validates a JWT-SVID another service sent
- * against the bridge's bundle (lib/spiffe/jwt-svid.ts rules). 200
- * `{spiffe_id, claims}`; a bad token is 401 with the validator's stable code.
+ * against the bridge's bundle (lib/spiffe/jwt-svid.ts rules), with `iss` pinned to the
+ * bridge's issuer (issue 14, fault 6: a token another issuer signed with a key the bundle
+ * holds was accepted). 200 `{spiffe_id, claims}`; a bad token is 401 with the validator's
+ * stable code.
  */
 import { BridgeError } from "../../../../lib/errors.js";
 import { validateJwtSvid } from "../../../../lib/spiffe/jwt-svid.js";
 import type { SvidManager } from "../svid-manager.js";
 import { json, type Reply } from "./http.js";
 
-export async function validateRoute(body: unknown, manager: SvidManager): Promise<Reply> {
+export async function validateRoute(body: unknown, manager: SvidManager, issuer: string): Promise<Reply> {
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw new BridgeError("invalid_request", 'send {"token", "audience"}');
   const { token, audience, ...rest } = body as Record<string, unknown>;
@@ -23,6 +25,7 @@ export async function validateRoute(body: unknown, manager: SvidManager): Promis
     audience,
     bundles: bundle,
     trustDomains: [bundle.trustDomain],
+    issuer,
   });
   return json({ spiffe_id: valid.spiffeId.toString(), claims: valid.claims });
 }
