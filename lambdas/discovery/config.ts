@@ -8,7 +8,7 @@
  *   SVID_BRIDGE_CACHE_MAX_AGE       Cache-Control max-age, seconds (0–3600)             default 300
  *   SVID_BRIDGE_BUNDLE_REFRESH_HINT spiffe_refresh_hint, seconds (1–86400)              default 300
  *   SVID_BRIDGE_KEY_SET_CACHE       seconds a sandbox reuses a key set read (0–60)      default 5
- *   SVID_BRIDGE_CA_MODE             intermediate | direct                               default intermediate
+ *   SVID_BRIDGE_CA_MODE             intermediate | direct | none                        default intermediate
  *   SVID_BRIDGE_PCA_ARN             ACM PCA CA whose root the bundle publishes          required for direct
  */
 import {
@@ -41,7 +41,12 @@ export function loadDiscoveryConfig(env: Env): Readonly<DiscoveryConfig> {
   const trustDomain = parsed("SVID_BRIDGE_TRUST_DOMAIN", () =>
     TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
   );
-  const caMode = oneOf(env, "SVID_BRIDGE_CA_MODE", ["intermediate", "direct"] as const, "intermediate");
+  const caMode = oneOf(
+    env,
+    "SVID_BRIDGE_CA_MODE",
+    ["intermediate", "direct", "none"] as const,
+    "intermediate",
+  );
   const pcaArn = requiredWhen(
     "SVID_BRIDGE_PCA_ARN",
     optionalString(env, "SVID_BRIDGE_PCA_ARN"),

@@ -11,7 +11,7 @@
  *   SVID_BRIDGE_REPLAY_TABLE         replay table (single-use proofs)               required
  *   SVID_BRIDGE_KEY_MANAGER          kms | kms-wrapped                              default kms
  *   SVID_BRIDGE_WRAPPING_KEY_ID      symmetric KMS key (kms-wrapped only)           required for kms-wrapped
- *   SVID_BRIDGE_CA_MODE              intermediate | direct                          default intermediate
+ *   SVID_BRIDGE_CA_MODE              intermediate | direct | none (JWT-SVIDs only)  default intermediate
  *   SVID_BRIDGE_PCA_ARN              ACM PCA CA ARN                                 required for direct
  *   SVID_BRIDGE_ALLOWED_REGIONS      regions whose STS may vouch (comma list)       default AWS_REGION
  *   SVID_BRIDGE_ALLOW_IAM_USERS      accept IAM users, not only role sessions       default false
@@ -35,7 +35,7 @@ import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export const EXCHANGE_KEY_MANAGERS = ["kms", "kms-wrapped"] as const;
-export const CA_MODES = ["intermediate", "direct"] as const;
+export const CA_MODES = ["intermediate", "direct", "none"] as const;
 
 export interface ExchangeConfig {
   trustDomain: TrustDomain;

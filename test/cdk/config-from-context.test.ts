@@ -6,6 +6,9 @@ import { describe, expect, it } from "vitest";
 import { configFromContext } from "../../lib/cdk/svid-bridge-stack.js";
 
 const context = (values: Record<string, string>) => new App({ context: values }).node;
+const CERT = "arn:aws:acm:eu-west-1:111122223333:certificate/12345678-1234-1234-1234-123456789012";
+const PARENT =
+  "arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/99999999-2222-3333-4444-555555555555";
 
 describe("configFromContext", () => {
   it("requires trustDomain", () => {
@@ -22,29 +25,33 @@ describe("configFromContext", () => {
           context({
             trustDomain: "example.org",
             issuerDomain: "spiffe.example.org",
-            certificate: "arn:aws:acm:eu-west-1:111122223333:certificate/abc",
+            certificate: CERT,
             hostedZone: "Z0123",
             hostedZoneName: "example.org",
             createPca: "subordinate",
-            parentPcaArn: "arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/p",
+            parentPcaArn: PARENT,
             parentCaChainFile: chain,
             caMode: "direct",
             keyManager: "kms-wrapped",
             jwtAlg: "ES256",
             layerOrganizationId: "o-abcdefghij",
+            parentSigningAlgorithm: "SHA256WITHRSA",
+            exchangeConcurrency: "none",
           }),
         ),
       ).toEqual({
         trustDomain: "example.org",
         issuerDomain: "spiffe.example.org",
-        certificateArn: "arn:aws:acm:eu-west-1:111122223333:certificate/abc",
+        certificateArn: CERT,
         hostedZoneId: "Z0123",
         hostedZoneName: "example.org",
         createPca: {
           type: "subordinate",
-          parentCaArn: "arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/p",
+          parentCaArn: PARENT,
           parentCertificateChainPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+          parentSigningAlgorithm: "SHA256WITHRSA",
         },
+        reservedConcurrency: { exchange: "none" },
         caMode: "direct",
         keyManager: "kms-wrapped",
         jwtAlg: "ES256",
@@ -55,13 +62,62 @@ describe("configFromContext", () => {
     }
   });
 
-  for (const [key, value, message] of [
-    ["caMode", "both", /caMode must be one of intermediate, direct/],
-    ["keyManager", "memory", /keyManager must be one of kms, kms-wrapped/],
-    ["createPca", "yes", /createPca must be one of root, subordinate/],
-    ["jwtAlg", "HS256", /jwtAlg must be RS256, ES256 or ES384/],
+  const td = { trustDomain: "example.org" };
+  for (const [values, message] of [
+    [{ caMode: "both" }, /context caMode must be one of intermediate, direct, not both/],
+    [{ keyManager: "memory" }, /context keyManager must be one of kms, kms-wrapped/],
+    [{ createPca: "yes" }, /context createPca must be one of root, subordinate/],
+    [{ jwtAlg: "HS256" }, /context jwtAlg must be RS256, ES256 or ES384/],
+    [{ caMode: "direct" }, /caMode direct needs a PCA: add pcaArn or createPca/],
+    [
+      { pcaArn: "arn:aws:acm-pca:eu-west-1:111122223333:ca/x" },
+      /context pcaArn .* is not valid: expected arn:aws:acm-pca/,
+    ],
+    [{ pcaArn: PARENT, createPca: "root" }, /not both/],
+    [
+      { issuerDomain: "spiffe.example.org", certificate: "arn:aws:acm:eu-west-1:1:certificate/x" },
+      /context certificate .* is not valid/,
+    ],
+    [{ issuerDomain: "spiffe.example.org", hostedZone: "z-123" }, /context hostedZone "z-123" is not valid/],
+    [
+      { issuerDomain: "https://spiffe.example.org" },
+      /context issuerDomain .* is not valid: expected a DNS name/,
+    ],
+    [
+      { issuerDomain: "spiffe.example.org" },
+      /issuerDomain spiffe.example.org needs certificate .* or hostedZone/,
+    ],
+    [{ hostedZone: "Z0123" }, /certificate and hostedZone need issuerDomain/],
+    [{ layerOrganizationId: "org-1" }, /context layerOrganizationId "org-1" is not valid/],
+    [
+      { createPca: "subordinate" },
+      /createPca=subordinate needs context parentPcaArn .* and parentCaChainFile/,
+    ],
+    [
+      { createPca: "subordinate", parentPcaArn: PARENT, parentCaChainFile: "/nonexistent/chain.pem" },
+      /parentCaChainFile \/nonexistent\/chain.pem: ENOENT/,
+    ],
+    [{ parentPcaArn: PARENT }, /need createPca=subordinate/],
+    [
+      { createPca: "subordinate", parentSigningAlgorithm: "MD5WITHRSA" },
+      /parentSigningAlgorithm must be one of/,
+    ],
+    [{ exchangeConcurrency: "0" }, /exchangeConcurrency must be a positive integer or none/],
   ] as const)
-    it(`refuses ${key}=${value}, naming the key`, () => {
-      expect(() => configFromContext(context({ trustDomain: "example.org", [key]: value }))).toThrow(message);
+    it(`refuses ${JSON.stringify(values)} in one line naming the key`, () => {
+      expect(() => configFromContext(context({ ...td, ...values }))).toThrow(
+        expect.objectContaining({ name: "BridgeConfigError", message: expect.stringMatching(message) }),
+      );
+      try {
+        configFromContext(context({ ...td, ...values }));
+      } catch (error) {
+        expect((error as Error).message).not.toContain("\n");
+      }
     });
+
+  it("names the context keys that exist when given one that does not (e.g. the old parentCaArn)", () => {
+    expect(() => configFromContext(context(td), ["trustDomain", "parentCaArn"])).toThrow(
+      /unknown context parentCaArn; the keys are trustDomain, .*parentPcaArn, parentCaChainFile/,
+    );
+  });
 });

@@ -105,6 +105,8 @@ describe("Lambda configuration", () => {
     const config = loadRotationConfig({
       SVID_BRIDGE_KEY_SET_TABLE: "t",
       SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+      SVID_BRIDGE_ROTATION_ROLE_ARN: "arn:aws:iam::111122223333:role/rotation",
+      SVID_BRIDGE_SIGNER_ROLE_ARNS: "arn:aws:iam::111122223333:role/exchange",
       SVID_BRIDGE_PCA_ARN: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
     });
     expect(config.keyManager).toBe("kms");
@@ -135,10 +137,17 @@ describe("Lambda configuration", () => {
     [{ SVID_BRIDGE_TRUST_DOMAIN: "Bad.Domain" }, "SVID_BRIDGE_TRUST_DOMAIN"],
     [{ SVID_BRIDGE_PCA_ARN: undefined }, "SVID_BRIDGE_PCA_ARN"],
     [{ SVID_BRIDGE_KEY_MANAGER: "kms-wrapped" }, "SVID_BRIDGE_WRAPPING_KEY_ID"],
+    [{ SVID_BRIDGE_ROTATION_ROLE_ARN: undefined }, "SVID_BRIDGE_ROTATION_ROLE_ARN"],
+    [{ SVID_BRIDGE_SIGNER_ROLE_ARNS: undefined }, "SVID_BRIDGE_SIGNER_ROLE_ARNS"],
+    [{ SVID_BRIDGE_SIGNER_ROLE_ARNS: "arn:aws:iam::999999999999:role/x" }, "SVID_BRIDGE_SIGNER_ROLE_ARNS"],
+    [{ SVID_BRIDGE_ROTATION_ROLE_ARN: "arn:aws:iam::111122223333:user/u" }, "SVID_BRIDGE_ROTATION_ROLE_ARN"],
+    [{ SVID_BRIDGE_CA_MODE: "none" }, "SVID_BRIDGE_PCA_ARN"],
   ])("rotation with KMS keys refuses %o naming %s", (change, name) => {
     const env = {
       SVID_BRIDGE_KEY_SET_TABLE: "t",
       SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+      SVID_BRIDGE_ROTATION_ROLE_ARN: "arn:aws:iam::111122223333:role/rotation",
+      SVID_BRIDGE_SIGNER_ROLE_ARNS: "arn:aws:iam::111122223333:role/exchange",
       SVID_BRIDGE_PCA_ARN: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
       ...change,
     };
@@ -156,6 +165,8 @@ describe("Lambda configuration", () => {
       SVID_BRIDGE_KEY_SET_TABLE: "t",
       SVID_BRIDGE_TRUST_DOMAIN: "example.org",
       SVID_BRIDGE_CA_MODE: "direct",
+      SVID_BRIDGE_ROTATION_ROLE_ARN: "arn:aws:iam::111122223333:role/rotation",
+      SVID_BRIDGE_SIGNER_ROLE_ARNS: "arn:aws:iam::111122223333:role/exchange",
     };
     const kms = () => new KMSClient({ region: "us-east-1" });
     expect(keyManagerFactories.kms(loadRotationConfig(env), { dynamodb: dynamo.client, kms })).toBeInstanceOf(
