@@ -378,6 +378,7 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
         keySetId: shared.SVID_BRIDGE_KEY_SET_ID,
       },
       logRetention,
+      logRemovalPolicy: removalPolicy,
     });
     if (pca) this.firstRotation.node.addDependency(pca.activation);
 

@@ -27,6 +27,7 @@ import { loadDiscoveryConfig } from "../../lambdas/discovery/config.js";
 import { loadExchangeConfig } from "../../lambdas/exchange/config.js";
 import { loadRotationConfig } from "../../lambdas/rotation/config.js";
 import { TRUST_DOMAIN_TAG } from "../../lib/aws/kms-key-manager.js";
+import { usageModeFor } from "../../lib/cdk/bridge-certificate-authority.js";
 import { LAMBDA_ENTRIES, PROJECT_ROOT } from "../../lib/cdk/bridge-function.js";
 import { attachSvidBridge } from "../../lib/cdk/svid-bridge-layer.js";
 import { SvidBridgeStack } from "../../lib/cdk/svid-bridge-stack.js";
@@ -306,6 +307,7 @@ describe("SvidBridge", () => {
           type: "subordinate",
           parentCaArn: PARENT_PCA,
           parentCertificateChainPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+          parentSigningAlgorithm: "SHA256WITHRSA",
         },
         tableEncryptionKey: tableKey,
         reservedConcurrency: { exchange: 20 },
@@ -1018,6 +1020,45 @@ describe("SvidBridge", () => {
         CertificateChain: Match.stringLikeRegexp("BEGIN CERTIFICATE"),
       });
       a.resourceCountIs("AWS::ACMPCA::CertificateAuthority", 0);
+    });
+  });
+
+  describe("CA modes AWS allows, costs on failed creates, concurrency (items 3, 5, 9)", () => {
+    it("item 3: the parent signs the subordinate with the parent's algorithm; a created root is general-purpose", () => {
+      b.hasResourceProperties("AWS::ACMPCA::Certificate", {
+        CertificateAuthorityArn: PARENT_PCA,
+        SigningAlgorithm: "SHA256WITHRSA",
+      });
+      c.hasResourceProperties("AWS::ACMPCA::CertificateAuthority", {
+        Type: "ROOT",
+        UsageMode: "GENERAL_PURPOSE",
+      });
+      c.hasResourceProperties("AWS::ACMPCA::Certificate", { SigningAlgorithm: "SHA256WITHECDSA" });
+    });
+
+    it("item 3: short-lived mode only for the last CA: a subordinate that signs the bridge's intermediate is general-purpose", () => {
+      expect(usageModeFor("subordinate", "direct")).toBe("SHORT_LIVED_CERTIFICATE");
+      expect(usageModeFor("subordinate", "intermediate")).toBe("GENERAL_PURPOSE");
+      expect(usageModeFor("root", "direct")).toBe("GENERAL_PURPOSE");
+      expect(usageModeFor("root", "intermediate")).toBe("GENERAL_PURPOSE");
+    });
+
+    it("item 5: a failed first deploy removes the PCA, the wrapping key and log groups (RetainExceptOnCreate); tables stay (free when empty)", () => {
+      for (const type of ["AWS::ACMPCA::CertificateAuthority", "AWS::KMS::Key", "AWS::Logs::LogGroup"])
+        for (const t of [b, c])
+          for (const [id, r] of Object.entries(t.findResources(type)) as [string, Json][])
+            if (id.startsWith("Bridge"))
+              expect([type, id, r.DeletionPolicy]).toEqual([type, id, "RetainExceptOnCreate"]);
+      for (const r of Object.values(j.findResources("AWS::DynamoDB::GlobalTable")) as Json[])
+        expect(r.DeletionPolicy).toBe("Retain");
+    });
+
+    it("item 9: the public exchange has a reserved concurrency of 100 by default, a given one, or none when asked", () => {
+      expect(fnResource(j, "Exchange").Properties.ReservedConcurrentExecutions).toBe(100);
+      expect(fnResource(a, "Exchange").Properties.ReservedConcurrentExecutions).toBe(100);
+      expect(fnResource(b, "Exchange").Properties.ReservedConcurrentExecutions).toBe(20);
+      expect(fnResource(c, "Exchange").Properties.ReservedConcurrentExecutions).toBeUndefined();
+      expect(fnResource(j, "Discovery").Properties.ReservedConcurrentExecutions).toBeUndefined();
     });
   });
 
