@@ -11,6 +11,8 @@
  *   SVID_BRIDGE_CA_MODE             intermediate | direct | none                        default intermediate
  *   SVID_BRIDGE_PCA_ARN             ACM PCA CA whose root the bundle publishes          required for direct
  */
+
+import { checkCanonicalIssuer } from "../../lib/discovery/issuer-url.js";
 import {
   type Env,
   integer,
@@ -20,7 +22,6 @@ import {
   requiredString,
   requiredWhen,
 } from "../../lib/http/env.js";
-import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export interface DiscoveryConfig {
@@ -37,7 +38,7 @@ export interface DiscoveryConfig {
 
 export function loadDiscoveryConfig(env: Env): Readonly<DiscoveryConfig> {
   const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
-  parsed("SVID_BRIDGE_ISSUER", () => checkIssuerUrl(issuer));
+  parsed("SVID_BRIDGE_ISSUER", () => checkCanonicalIssuer(issuer));
   const trustDomain = parsed("SVID_BRIDGE_TRUST_DOMAIN", () =>
     TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
   );

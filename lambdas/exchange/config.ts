@@ -20,6 +20,8 @@
  *   SVID_BRIDGE_SIGNING_KEY_CACHE    seconds the key set is cached in a sandbox     default 60
  *   SVID_BRIDGE_REGISTRATION_CACHE   seconds a registration lookup is cached        default 5
  */
+
+import { checkCanonicalIssuer } from "../../lib/discovery/issuer-url.js";
 import { BridgeError } from "../../lib/errors.js";
 import {
   boolean,
@@ -31,7 +33,6 @@ import {
   requiredString,
   requiredWhen,
 } from "../../lib/http/env.js";
-import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export const EXCHANGE_KEY_MANAGERS = ["kms", "kms-wrapped"] as const;
@@ -62,7 +63,7 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
     TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
   );
   const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
-  parsed("SVID_BRIDGE_ISSUER", () => checkIssuerUrl(issuer));
+  parsed("SVID_BRIDGE_ISSUER", () => checkCanonicalIssuer(issuer));
   const keyManager = oneOf(env, "SVID_BRIDGE_KEY_MANAGER", EXCHANGE_KEY_MANAGERS, "kms");
   const wrappingKeyId = requiredWhen(
     "SVID_BRIDGE_WRAPPING_KEY_ID",

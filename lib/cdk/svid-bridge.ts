@@ -18,7 +18,7 @@ import { keySetTableDefinition } from "../aws/dynamodb-key-set-store.js";
 import { REGISTRATION_INDEXES, registrationTableDefinition } from "../aws/dynamodb-registration-store.js";
 import { REPLAY_CACHE_TTL_ATTRIBUTE, replayCacheTableDefinition } from "../aws/dynamodb-replay-cache.js";
 import { isSigningAlgorithm, type SigningAlgorithm } from "../crypto/algorithms.js";
-import { checkIssuerUrl } from "../spiffe/oidc.js";
+import { checkCanonicalIssuer } from "../discovery/issuer-url.js";
 import { TrustDomain } from "../spiffe/spiffe-id.js";
 import { acknowledge } from "./acknowledge.js";
 import { BridgeCertificateAuthority, type CreatePcaOptions } from "./bridge-certificate-authority.js";
@@ -259,7 +259,7 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
       logRemovalPolicy: removalPolicy,
     });
     this.issuerUrl = this.issuer.url;
-    if (props.issuerDomain) checkIssuerUrl(this.issuerUrl);
+    if (props.issuerDomain) checkCanonicalIssuer(this.issuerUrl);
     this.serverId = props.serverId ?? this.issuerUrl;
 
     const shared = {

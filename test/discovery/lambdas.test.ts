@@ -93,6 +93,8 @@ describe("Lambda configuration", () => {
     [{ SVID_BRIDGE_TRUST_DOMAIN: "Bad Domain" }, "SVID_BRIDGE_TRUST_DOMAIN"],
     [{ SVID_BRIDGE_KEY_SET_TABLE: "" }, "SVID_BRIDGE_KEY_SET_TABLE"],
     [{ SVID_BRIDGE_CACHE_MAX_AGE: "5m" }, "SVID_BRIDGE_CACHE_MAX_AGE"],
+    [{ SVID_BRIDGE_ISSUER: "https://bridge.example.com:443" }, "SVID_BRIDGE_ISSUER"],
+    [{ SVID_BRIDGE_ISSUER: "https://bridge.example.com?" }, "SVID_BRIDGE_ISSUER"],
     [{ SVID_BRIDGE_CACHE_MAX_AGE: "86400" }, "SVID_BRIDGE_CACHE_MAX_AGE"],
     [{ SVID_BRIDGE_BUNDLE_REFRESH_HINT: "0" }, "SVID_BRIDGE_BUNDLE_REFRESH_HINT"],
   ])("discovery refuses %o naming %s", (change, name) => {
