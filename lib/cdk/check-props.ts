@@ -65,3 +65,42 @@ export function resolveCaMode(choice: CaChoice): RuntimeCaMode {
     throw new BridgeConfigError(`caMode must be intermediate or direct, not ${choice.caMode}`);
   return (choice.caMode as RuntimeCaMode | undefined) ?? "intermediate";
 }
+
+/** The relying parties whose limits a bridge can be checked against at synth. */
+export const RELYING_PARTIES = ["aws", "gcp", "azure", "spire"] as const;
+export type RelyingParty = (typeof RELYING_PARTIES)[number];
+
+/**
+ * What each relying party accepts of a JWT-SVID (docs/federation-*.md): the algorithms and
+ * the longest lifetime (`exp - iat`, seconds). AWS IAM takes RS/ES 256-512; Google STS
+ * takes RS256 and ES256 and wants `exp` less than 48 h after `iat`; Microsoft Entra ID
+ * documents and tests RS256 and caps assertions at 25 h (we keep under, not at, each cap).
+ */
+export const RELYING_PARTY_LIMITS: Record<RelyingParty, { algs: readonly string[]; maxTtlSeconds: number }> =
+  {
+    aws: { algs: ["RS256", "ES256", "ES384"], maxTtlSeconds: 48 * 3600 },
+    gcp: { algs: ["RS256", "ES256"], maxTtlSeconds: 48 * 3600 - 1 },
+    azure: { algs: ["RS256"], maxTtlSeconds: 25 * 3600 },
+    spire: { algs: ["RS256", "ES256", "ES384"], maxTtlSeconds: 48 * 3600 },
+  };
+
+/** Refuses a JWT algorithm or lifetime ceiling that a configured relying party would refuse. */
+export function checkRelyingParties(
+  parties: readonly string[],
+  jwtAlg: string,
+  maxJwtTtlSeconds: number,
+): void {
+  for (const party of parties) {
+    const limits = RELYING_PARTY_LIMITS[party as RelyingParty];
+    if (!limits)
+      throw new BridgeConfigError(`relyingParties: ${party} is not one of ${RELYING_PARTIES.join(", ")}`);
+    if (!limits.algs.includes(jwtAlg))
+      throw new BridgeConfigError(
+        `jwtAlg ${jwtAlg} is refused by ${party}, which accepts ${limits.algs.join(", ")}`,
+      );
+    if (maxJwtTtlSeconds > limits.maxTtlSeconds)
+      throw new BridgeConfigError(
+        `maxJwtTtl ${maxJwtTtlSeconds} s is longer than ${party} accepts (${limits.maxTtlSeconds} s)`,
+      );
+  }
+}

@@ -13,9 +13,12 @@ import {
   ACM_CERTIFICATE_ARN,
   BridgeConfigError,
   checkFormat,
+  checkRelyingParties,
   HOSTED_ZONE_ID,
   ORGANIZATION_ID,
   PCA_ARN,
+  RELYING_PARTIES,
+  type RelyingParty,
   resolveCaMode,
 } from "./check-props.js";
 import type { IssuerDomainOptions } from "./issuer-endpoint.js";
@@ -85,6 +88,7 @@ export const CONTEXT_KEYS = [
   "keyManager",
   "jwtAlg",
   "exchangeConcurrency",
+  "relyingParties",
   "layerOrganizationId",
   "stackName",
 ] as const;
@@ -145,6 +149,20 @@ export function configFromContext(node: Node, given: readonly string[] = []): Sv
       checked("layerOrganizationId", ORGANIZATION_ID, "o- and 10 to 32 letters or digits"),
     ),
   };
+  const parties = get("relyingParties");
+  if (parties !== undefined) {
+    const list = parties
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean);
+    for (const p of list)
+      if (!(RELYING_PARTIES as readonly string[]).includes(p))
+        throw new BridgeConfigError(
+          `context relyingParties: ${p} is not one of ${RELYING_PARTIES.join(", ")}`,
+        );
+    config.relyingParties = list as RelyingParty[];
+    checkRelyingParties(list, config.jwtAlg ?? "RS256", 3600);
+  }
   const createPca = createPcaFromContext(get, oneOf, checked);
   if (createPca) config.createPca = createPca;
   const concurrency = get("exchangeConcurrency");

@@ -23,7 +23,7 @@ import { TrustDomain } from "../spiffe/spiffe-id.js";
 import { acknowledge } from "./acknowledge.js";
 import { BridgeCertificateAuthority, type CreatePcaOptions } from "./bridge-certificate-authority.js";
 import { BridgeFunction, LAMBDA_ENTRIES } from "./bridge-function.js";
-import { BridgeConfigError, resolveCaMode } from "./check-props.js";
+import { BridgeConfigError, checkRelyingParties, type RelyingParty, resolveCaMode } from "./check-props.js";
 import { FirstRotation } from "./first-rotation.js";
 import { type IssuerDomainOptions, IssuerEndpoint } from "./issuer-endpoint.js";
 import type { CaMode, KeyManagerMode } from "./options.js";
@@ -86,6 +86,12 @@ export interface SvidBridgeProps {
   allowedRegions?: string[];
   /** @default Duration.hours(1) */
   maxJwtTtl?: Duration;
+  /**
+   * The relying parties the bridge federates with: synth refuses a jwtAlg or maxJwtTtl one
+   * of them would refuse (Google: RS256/ES256, exp < 48 h after iat; Microsoft: RS256, ≤ 25 h).
+   * @default - none checked
+   */
+  relyingParties?: RelyingParty[];
   /** @default Duration.hours(1) */
   maxX509Ttl?: Duration;
   /**
@@ -200,6 +206,11 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
     if (!isSigningAlgorithm(jwtAlg))
       throw new BridgeConfigError(`jwtAlg must be RS256, ES256 or ES384, not ${String(jwtAlg)}`);
     const exchangeConcurrency = checkExchangeConcurrency(props.reservedConcurrency?.exchange);
+    checkRelyingParties(
+      props.relyingParties ?? [],
+      jwtAlg,
+      (props.maxJwtTtl ?? Duration.hours(1)).toSeconds(),
+    );
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     const tableRemovalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { App } from "aws-cdk-lib";
+import { App, Duration } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
-import { configFromContext } from "../../lib/cdk/svid-bridge-stack.js";
+import { checkRelyingParties } from "../../lib/cdk/check-props.js";
+import { configFromContext, SvidBridgeStack } from "../../lib/cdk/svid-bridge-stack.js";
 
 const context = (values: Record<string, string>) => new App({ context: values }).node;
 const CERT = "arn:aws:acm:eu-west-1:111122223333:certificate/12345678-1234-1234-1234-123456789012";
@@ -103,6 +104,13 @@ describe("configFromContext", () => {
       /parentSigningAlgorithm must be one of/,
     ],
     [{ exchangeConcurrency: "0" }, /exchangeConcurrency must be a positive integer or none/],
+    // item 15: algorithm ceilings per relying party
+    [
+      { relyingParties: "aws,gcp", jwtAlg: "ES384" },
+      /jwtAlg ES384 is refused by gcp, which accepts RS256, ES256/,
+    ],
+    [{ relyingParties: "azure", jwtAlg: "ES256" }, /jwtAlg ES256 is refused by azure, which accepts RS256/],
+    [{ relyingParties: "okta" }, /relyingParties: okta is not one of aws, gcp, azure, spire/],
   ] as const)
     it(`refuses ${JSON.stringify(values)} in one line naming the key`, () => {
       expect(() => configFromContext(context({ ...td, ...values }))).toThrow(
@@ -119,5 +127,26 @@ describe("configFromContext", () => {
     expect(() => configFromContext(context(td), ["trustDomain", "parentCaArn"])).toThrow(
       /unknown context parentCaArn; the keys are trustDomain, .*parentPcaArn, parentCaChainFile/,
     );
+  });
+});
+
+describe("checkRelyingParties (item 15)", () => {
+  it("refuses lifetimes Google (exp < 48 h after iat) and Microsoft (≤ 25 h) would refuse", () => {
+    expect(() => checkRelyingParties(["gcp"], "RS256", 48 * 3600)).toThrow(/longer than gcp accepts/);
+    expect(() => checkRelyingParties(["gcp"], "RS256", 48 * 3600 - 1)).not.toThrow();
+    expect(() => checkRelyingParties(["azure"], "RS256", 25 * 3600 + 1)).toThrow(/longer than azure accepts/);
+    expect(() => checkRelyingParties(["aws", "spire"], "ES384", 48 * 3600)).not.toThrow();
+  });
+
+  it("the construct refuses them at synth, before any bundling", () => {
+    const app = new App();
+    expect(
+      () =>
+        new SvidBridgeStack(app, "Gcp48", {
+          trustDomain: "example.org",
+          relyingParties: ["gcp"],
+          maxJwtTtl: Duration.hours(48),
+        }),
+    ).toThrow(expect.objectContaining({ name: "BridgeConfigError", message: expect.stringMatching(/gcp/) }));
   });
 });
