@@ -17,9 +17,8 @@ export const BUNDLE_FILE = "bundle.pem";
 export interface FilesWriterOptions {
   /** PEM files go here when set. */
   dir?: string;
-  /** Token files, kept holding the JWT-SVID for `tokenAudience`. */
-  tokenFiles: readonly string[];
-  tokenAudience?: string;
+  /** Token files, each kept holding the JWT-SVID for its own audience. */
+  tokenFiles: readonly { path: string; audience: string }[];
 }
 
 export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
@@ -49,13 +48,13 @@ export class FilesWriter implements SvidListener {
   }
 
   async jwtChanged(svid: JwtSvidView): Promise<void> {
-    if (svid.audience !== this.options.tokenAudience) return;
-    await Promise.all(this.options.tokenFiles.map((f) => writeFileAtomic(f, svid.token, 0o600)));
+    const files = this.options.tokenFiles.filter((f) => f.audience === svid.audience);
+    await Promise.all(files.map((f) => writeFileAtomic(f.path, svid.token, 0o600)));
   }
 
   /** SHUTDOWN: the key and the bearer tokens go; certificates are public. */
   async remove(): Promise<void> {
-    const paths = [...this.options.tokenFiles];
+    const paths = this.options.tokenFiles.map((f) => f.path);
     if (this.options.dir) paths.push(join(this.options.dir, KEY_FILE), join(this.options.dir, SVID_FILE));
     await Promise.all(paths.map((p) => rm(p, { force: true })));
   }
