@@ -87,6 +87,12 @@ export interface AttachSvidBridgeOptions {
    */
   azureTokenAudience?: string;
   /**
+   * The Entra ID identity the function signs in as (docs/federation-azure.md): sets
+   * AZURE_CLIENT_ID and AZURE_TENANT_ID, which the Azure SDKs read.
+   * @default - none
+   */
+  azure?: { clientId: string; tenantId: string };
+  /**
    * What an init failure does (SVID_BRIDGE_INIT_FAILURE): `fail` the sandbox, or start `degraded`.
    * @default "fail"
    */
@@ -122,6 +128,8 @@ export function attachSvidBridge(
     SVID_BRIDGE_FILES_DIR: options.filesDir,
     SVID_BRIDGE_AWS_TOKEN_AUDIENCE: options.awsTokenAudience,
     SVID_BRIDGE_AZURE_TOKEN_AUDIENCE: options.azureTokenAudience,
+    AZURE_CLIENT_ID: options.azure?.clientId,
+    AZURE_TENANT_ID: options.azure?.tenantId,
     SVID_BRIDGE_INIT_FAILURE: options.initFailure,
     SVID_BRIDGE_HTTP_PORT: options.httpPort === undefined ? undefined : String(options.httpPort),
     AWS_LAMBDA_EXEC_WRAPPER: options.execWrapper === false ? undefined : EXEC_WRAPPER_PATH,

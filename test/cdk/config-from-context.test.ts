@@ -150,3 +150,31 @@ describe("checkRelyingParties (item 15)", () => {
     ).toThrow(expect.objectContaining({ name: "BridgeConfigError", message: expect.stringMatching(/gcp/) }));
   });
 });
+
+describe("bin/cdk-app.ts (issue 15)", () => {
+  const app = async (context: Record<string, string>) => {
+    const { spawnSync } = await import("node:child_process");
+    const out = mkdtempSync(join(tmpdir(), "svid-bridge-app-"));
+    try {
+      const run = spawnSync(process.execPath, ["--import", "tsx", "bin/cdk-app.ts"], {
+        cwd: join(import.meta.dirname, "..", ".."),
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: out },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      return { status: run.status, stderr: run.stderr, stdout: run.stdout };
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  };
+
+  it("a bad context is one line on stderr, no stack trace, exit 1, before the layer is built", async () => {
+    const r = await app({ trustDomain: "example.org", caMode: "direct", parentCaArn: "x" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /^svid-bridge: unknown context parentCaArn; the keys are trustDomain, .*parentPcaArn/,
+    );
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stdout).not.toMatch(/Bundling|esbuild/);
+  }, 60_000);
+});

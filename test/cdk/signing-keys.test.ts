@@ -134,3 +134,16 @@ describe("KmsKeyManager with a key policy (items 4, 8)", () => {
     expect(seen.some((s) => s.command === "ScheduleKeyDeletionCommand")).toBe(true);
   });
 });
+
+describe("PCA template ARNs in the CA's partition (item 10)", () => {
+  it("the adapters send the template in the partition the deployed role's condition names", async () => {
+    const { templateInPartitionOf } = await import("../../lib/aws/pca-issuance.js");
+    const { DIRECT_MODE_TEMPLATE_ARN } = await import("../../lib/aws/pca-direct-certificate-authority.js");
+    const ca = (p: string) => `arn:${p}:acm-pca:cn-north-1:111122223333:certificate-authority/x`;
+    expect(templateInPartitionOf(ca("aws-cn"), DIRECT_MODE_TEMPLATE_ARN)).toBe(
+      "arn:aws-cn:acm-pca:::template/BlankEndEntityCertificate_APIPassthrough/V1",
+    );
+    expect(templateInPartitionOf(ca("aws-us-gov"), DIRECT_MODE_TEMPLATE_ARN)).toMatch(/^arn:aws-us-gov:/);
+    expect(templateInPartitionOf(ca("aws"), DIRECT_MODE_TEMPLATE_ARN)).toBe(DIRECT_MODE_TEMPLATE_ARN);
+  });
+});

@@ -330,7 +330,14 @@ describe("SvidBridge", () => {
       id: "AwsSolutions::AwsSolutions-L1",
       reason: "test fixture: a consumer function on the bridge's supported runtime",
     });
-    attachSvidBridge(consumer, stackB.bridge, { jwtAudiences: ["sts.amazonaws.com", "gcp"], x509: false });
+    attachSvidBridge(consumer, stackB.bridge, {
+      jwtAudiences: ["sts.amazonaws.com", "gcp"],
+      x509: false,
+      azure: {
+        clientId: "11111111-2222-3333-4444-555555555555",
+        tenantId: "66666666-7777-8888-9999-000000000000",
+      },
+    });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     // One synth for every assertion below; it throws if cdk-nag finds anything unacknowledged.
     app.synth();
@@ -1093,6 +1100,9 @@ describe("SvidBridge", () => {
         SVID_BRIDGE_JWT_AUDIENCES: "sts.amazonaws.com,gcp",
         SVID_BRIDGE_X509: "off",
         AWS_LAMBDA_EXEC_WRAPPER: "/opt/svid-bridge/svid-bridge-wrapper",
+        // item 12: what the Azure SDKs need besides the token
+        AZURE_CLIENT_ID: "11111111-2222-3333-4444-555555555555",
+        AZURE_TENANT_ID: "66666666-7777-8888-9999-000000000000",
       });
     });
   });
