@@ -9,7 +9,10 @@
  *      domain in a hosted zone, a customer-managed table key, an Organization layer
  *      permission, and a consumer function with attachSvidBridge;
  *   C: kms-wrapped keys, intermediate CA mode, a created root PCA, a custom domain with
- *      an imported certificate, ES256, no reserved concurrency.
+ *      an imported certificate, ES256, no reserved concurrency;
+ *   D: kms keys, intermediate CA mode, a created subordinate PCA (general-purpose: it
+ *      signs the bridge's intermediate), Google and AWS named as relying parties;
+ *   E: kms keys, direct CA mode, an imported PCA.
  * Each Lambda's own config loader runs on the environment each template sets, and every
  * SDK command each Lambda's code can send is checked against its role (sdk-commands.ts).
  */
@@ -256,6 +259,8 @@ describe("SvidBridge", () => {
   let a: Template;
   let b: Template;
   let c: Template;
+  let d: Template;
+  let e: Template;
   let j: Template;
   let stackA: SvidBridgeStack;
   let stackB: SvidBridgeStack;
@@ -268,6 +273,28 @@ describe("SvidBridge", () => {
       app,
       "BridgeJ",
       { trustDomain: "jwt.example.org", layerZipPath: layer.zip },
+      { env: ENV },
+    );
+    const stackD = new SvidBridgeStack(
+      app,
+      "BridgeD",
+      {
+        trustDomain: "d.example.org",
+        createPca: {
+          type: "subordinate",
+          parentCaArn: PARENT_PCA,
+          parentCertificateChainPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        },
+        relyingParties: ["aws", "gcp"],
+        jwtAlg: "ES256",
+        layerZipPath: layer.zip,
+      },
+      { env: ENV },
+    );
+    const stackE = new SvidBridgeStack(
+      app,
+      "BridgeE",
+      { trustDomain: "e.example.org", pcaArn: PCA_A, caMode: "direct", layerZipPath: layer.zip },
       { env: ENV },
     );
     const stackC = new SvidBridgeStack(
@@ -344,6 +371,8 @@ describe("SvidBridge", () => {
     a = Template.fromStack(stackA);
     b = Template.fromStack(stackB);
     c = Template.fromStack(stackC);
+    d = Template.fromStack(stackD);
+    e = Template.fromStack(stackE);
     j = Template.fromStack(stackJ);
   }, 180_000);
 
@@ -394,6 +423,8 @@ describe("SvidBridge", () => {
     ["A", a],
     ["B", b],
     ["C", c],
+    ["D", d],
+    ["E", e],
   ];
   const roleArn = (t: Template, fn: "Exchange" | "Discovery" | "Rotation") =>
     `arn:aws:iam::${ENV.account}:role/${roleId(t, fn)}`;
@@ -831,6 +862,15 @@ describe("SvidBridge", () => {
         rotation: { caMode: "intermediate", pcaArn: expect.stringMatching(/certificate-authority/) },
       });
       expect(configs.B!.rotation.keyPolicy).toBeUndefined();
+      expect(configs.D).toMatchObject({
+        exchange: { caMode: "intermediate", keyManager: "kms" },
+        rotation: { caMode: "intermediate", rotation: { alg: "ES256" } },
+      });
+      expect(configs.E).toMatchObject({
+        exchange: { caMode: "direct", keyManager: "kms", pcaArn: PCA_A },
+        discovery: { directModePcaArn: PCA_A },
+        rotation: { caMode: "direct", pcaArn: PCA_A },
+      });
     });
 
     it("item 1: the documented default (no PCA) tells every Lambda caMode none, and caMode without a PCA is refused at synth", () => {
@@ -1044,6 +1084,13 @@ describe("SvidBridge", () => {
     });
 
     it("item 3: short-lived mode only for the last CA: a subordinate that signs the bridge's intermediate is general-purpose", () => {
+      d.hasResourceProperties("AWS::ACMPCA::CertificateAuthority", {
+        Type: "SUBORDINATE",
+        UsageMode: "GENERAL_PURPOSE",
+      });
+      d.hasResourceProperties("AWS::ACMPCA::Certificate", {
+        TemplateArn: "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen1/V1",
+      });
       expect(usageModeFor("subordinate", "direct")).toBe("SHORT_LIVED_CERTIFICATE");
       expect(usageModeFor("subordinate", "intermediate")).toBe("GENERAL_PURPOSE");
       expect(usageModeFor("root", "direct")).toBe("GENERAL_PURPOSE");
