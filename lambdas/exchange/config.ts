@@ -11,7 +11,7 @@
  *   SVID_BRIDGE_REPLAY_TABLE         replay table (single-use proofs)               required
  *   SVID_BRIDGE_KEY_MANAGER          kms | kms-wrapped                              default kms
  *   SVID_BRIDGE_WRAPPING_KEY_ID      symmetric KMS key (kms-wrapped only)           required for kms-wrapped
- *   SVID_BRIDGE_CA_MODE              intermediate | direct                          default intermediate
+ *   SVID_BRIDGE_CA_MODE              intermediate | direct | none (JWT-SVIDs only)  default intermediate
  *   SVID_BRIDGE_PCA_ARN              ACM PCA CA ARN                                 required for direct
  *   SVID_BRIDGE_ALLOWED_REGIONS      regions whose STS may vouch (comma list)       default AWS_REGION
  *   SVID_BRIDGE_OWN_REGION_ONLY      only proofs for AWS_REGION (issue 14, fault 9) default false
@@ -21,6 +21,8 @@
  *   SVID_BRIDGE_SIGNING_KEY_CACHE    seconds the key set is cached in a sandbox     default 60
  *   SVID_BRIDGE_REGISTRATION_CACHE   seconds a registration lookup is cached        default 5
  */
+
+import { checkCanonicalIssuer } from "../../lib/discovery/issuer-url.js";
 import { BridgeError } from "../../lib/errors.js";
 import {
   boolean,
@@ -38,7 +40,7 @@ import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export const EXCHANGE_KEY_MANAGERS = ["kms", "kms-wrapped"] as const;
-export const CA_MODES = ["intermediate", "direct"] as const;
+export const CA_MODES = ["intermediate", "direct", "none"] as const;
 
 export interface ExchangeConfig {
   trustDomain: TrustDomain;
@@ -67,7 +69,7 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
     TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
   );
   const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
-  parsed("SVID_BRIDGE_ISSUER", () => checkIssuerUrl(issuer));
+  parsed("SVID_BRIDGE_ISSUER", () => checkCanonicalIssuer(issuer));
   const keyManager = oneOf(env, "SVID_BRIDGE_KEY_MANAGER", EXCHANGE_KEY_MANAGERS, "kms");
   const wrappingKeyId = requiredWhen(
     "SVID_BRIDGE_WRAPPING_KEY_ID",

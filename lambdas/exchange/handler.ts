@@ -13,7 +13,9 @@ import { KmsKeyManager } from "../../lib/aws/kms-key-manager.js";
 import { KmsWrappedKeyManager } from "../../lib/aws/kms-wrapped-key-manager.js";
 import { PcaDirectCertificateAuthority } from "../../lib/aws/pca-direct-certificate-authority.js";
 import { systemClock } from "../../lib/clock.js";
+import { BridgeError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/http/logger.js";
+import type { CertificateAuthority } from "../../lib/ports/certificate-authority.js";
 import type { KeyManager } from "../../lib/ports/key-manager.js";
 import { StsCallerVerifier } from "../../lib/proof/sts-caller-verifier.js";
 import { CachingRegistrationStore } from "../../lib/registrations/caching-registration-store.js";
@@ -27,6 +29,17 @@ const logger = createLogger({ serviceName: "svid-bridge-exchange" });
 const metrics = powertoolsMetrics();
 const dynamodb = new DynamoDBClient({});
 const kms = new KMSClient({});
+
+/** SVID_BRIDGE_CA_MODE=none: a bridge deployed without a PCA issues JWT-SVIDs only. */
+const jwtOnly: CertificateAuthority = {
+  issue: async () => {
+    throw new BridgeError(
+      "ca_unavailable",
+      "this bridge issues JWT-SVIDs only: it was deployed without a PCA",
+    );
+  },
+  trustAnchors: async () => [],
+};
 
 const keys: KeyManager =
   config.keyManager === "kms-wrapped"
@@ -57,6 +70,7 @@ const { service, bundle } = composeExchange({
     setId: config.keySetId,
   }),
   keys,
+  ...(config.caMode === "none" && { ca: jwtOnly }),
   ...(config.caMode === "direct" && {
     ca: new PcaDirectCertificateAuthority({
       client: new ACMPCAClient({}),

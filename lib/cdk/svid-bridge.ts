@@ -17,17 +17,23 @@ import { Construct } from "constructs";
 import { keySetTableDefinition } from "../aws/dynamodb-key-set-store.js";
 import { REGISTRATION_INDEXES, registrationTableDefinition } from "../aws/dynamodb-registration-store.js";
 import { REPLAY_CACHE_TTL_ATTRIBUTE, replayCacheTableDefinition } from "../aws/dynamodb-replay-cache.js";
-import { TRUST_DOMAIN_TAG } from "../aws/kms-key-manager.js";
 import { isSigningAlgorithm, type SigningAlgorithm } from "../crypto/algorithms.js";
-import { checkIssuerUrl } from "../spiffe/oidc.js";
+import { checkCanonicalIssuer } from "../discovery/issuer-url.js";
 import { TrustDomain } from "../spiffe/spiffe-id.js";
-import { acknowledge, nagArnPrefix } from "./acknowledge.js";
+import { acknowledge } from "./acknowledge.js";
 import { BridgeCertificateAuthority, type CreatePcaOptions } from "./bridge-certificate-authority.js";
 import { BridgeFunction, LAMBDA_ENTRIES } from "./bridge-function.js";
+import { BridgeConfigError, checkRelyingParties, type RelyingParty, resolveCaMode } from "./check-props.js";
 import { FirstRotation } from "./first-rotation.js";
 import { type IssuerDomainOptions, IssuerEndpoint } from "./issuer-endpoint.js";
 import type { CaMode, KeyManagerMode } from "./options.js";
-import { discoveryStatements, exchangeStatements, rotationStatements, type TableArns } from "./policies.js";
+import {
+  discoveryStatements,
+  exchangeStatements,
+  rotationStatements,
+  type TableArns,
+  wrappingKeyStatements,
+} from "./policies.js";
 import { type SvidBridgeEndpoint, SvidBridgeLayer } from "./svid-bridge-layer.js";
 import { tableKeyProps } from "./table-from-definition.js";
 
@@ -42,18 +48,19 @@ export interface SvidBridgeProps {
   issuerDomain?: IssuerDomainOptions;
   /**
    * An existing ACM PCA (the organisation's, or SPIRE's aws_pca upstream) that anchors X.509-SVIDs.
+   * Not with createPca.
    * @default - createPca if given, else no PCA: the bridge issues JWT-SVIDs only
    */
   pcaArn?: string;
   /**
-   * Create a PCA for the bridge (ignored when pcaArn is given).
+   * Create a PCA for the bridge. Not with pcaArn.
    * @default - none
    */
   createPca?: CreatePcaOptions;
   /**
    * `intermediate`: PCA signs an intermediate CA the bridge holds; leaves signed in ms.
-   * `direct`: every leaf from PCA IssueCertificate.
-   * @default "intermediate"
+   * `direct`: every leaf from PCA IssueCertificate. Either needs pcaArn or createPca.
+   * @default "intermediate" with a PCA; without one the bridge issues JWT-SVIDs only
    */
   caMode?: CaMode;
   /**
@@ -79,6 +86,12 @@ export interface SvidBridgeProps {
   allowedRegions?: string[];
   /** @default Duration.hours(1) */
   maxJwtTtl?: Duration;
+  /**
+   * The relying parties the bridge federates with: synth refuses a jwtAlg or maxJwtTtl one
+   * of them would refuse (Google: RS256/ES256, exp < 48 h after iat; Microsoft: RS256, ≤ 25 h).
+   * @default - none checked
+   */
+  relyingParties?: RelyingParty[];
   /** @default Duration.hours(1) */
   maxX509Ttl?: Duration;
   /**
@@ -118,16 +131,21 @@ export interface SvidBridgeProps {
   deletionProtection?: boolean;
   /**
    * What happens to tables, the wrapping key, a created PCA and log groups when they leave the stack.
-   * @default RemovalPolicy.RETAIN
+   * @default - RETAIN_ON_UPDATE_OR_DELETE (CloudFormation's RetainExceptOnCreate: a failed first
+   * deploy removes them) for the wrapping key, a created PCA and log groups; RETAIN for the
+   * tables (deletion protection would fail the rollback's delete; empty tables cost nothing)
    */
   removalPolicy?: RemovalPolicy;
   /** @default logs.RetentionDays.THREE_MONTHS */
   logRetention?: logs.RetentionDays;
   /**
-   * Reserved concurrency per function (also a cost ceiling for the public exchange).
-   * @default - none: the account's unreserved pool
+   * Reserved concurrency per function. The exchange is public (auth NONE): its reservation
+   * is also its ceiling, so unauthenticated traffic cannot take the account's unreserved
+   * concurrency from other functions. `"none"` where the account's concurrency quota cannot
+   * spare it (Lambda keeps at least 100 unreserved; new accounts may have a quota of 10).
+   * @default - exchange 100 (about 2,000 exchanges a second at 50 ms); others: none
    */
-  reservedConcurrency?: { exchange?: number; discovery?: number; rotation?: number };
+  reservedConcurrency?: { exchange?: number | "none"; discovery?: number; rotation?: number };
   /** @default 256 */
   exchangeMemorySize?: number;
   /**
@@ -157,6 +175,9 @@ export interface SvidBridgeProps {
   layerOrganizationId?: string;
 }
 
+/** The exchange's default reserved concurrency (README, "Deploying with CDK"). */
+export const DEFAULT_EXCHANGE_CONCURRENCY = 100;
+
 export class SvidBridge extends Construct implements SvidBridgeEndpoint {
   readonly trustDomain: string;
   readonly issuerUrl: string;
@@ -178,11 +199,20 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
     super(scope, id);
     const stack = Stack.of(this);
     this.trustDomain = TrustDomain.parse(props.trustDomain).name;
-    const caMode = props.caMode ?? "intermediate";
+    // Every check that can fail runs here, before any construct (and any bundling).
+    const caMode = resolveCaMode(props);
     const keyManager = props.keyManager ?? "kms";
     const jwtAlg = props.jwtAlg ?? "RS256";
-    if (!isSigningAlgorithm(jwtAlg)) throw new Error(`jwtAlg ${String(jwtAlg)} is not RS256, ES256 or ES384`);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (!isSigningAlgorithm(jwtAlg))
+      throw new BridgeConfigError(`jwtAlg must be RS256, ES256 or ES384, not ${String(jwtAlg)}`);
+    const exchangeConcurrency = checkExchangeConcurrency(props.reservedConcurrency?.exchange);
+    checkRelyingParties(
+      props.relyingParties ?? [],
+      jwtAlg,
+      (props.maxJwtTtl ?? Duration.hours(1)).toSeconds(),
+    );
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
+    const tableRemovalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const seconds = (d: Duration | undefined, fallback: Duration) => String((d ?? fallback).toSeconds());
 
@@ -196,7 +226,7 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
         encryption: props.tableEncryptionKey
           ? dynamodb.TableEncryptionV2.customerManagedKey(props.tableEncryptionKey)
           : dynamodb.TableEncryptionV2.dynamoOwnedKey(),
-        removalPolicy,
+        removalPolicy: tableRemovalPolicy,
         ...(ttl && { timeToLiveAttribute: ttl }),
       });
     this.registrationsTable = table("Registrations", registrationTableDefinition("registrations"));
@@ -217,24 +247,12 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
         removalPolicy,
         pendingWindow: Duration.days(30),
       });
-      // Only this bridge's roles (tagged with its trust domain) may use the key's data-key
-      // operations, whatever IAM policies elsewhere in the account say.
-      this.wrappingKey.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: "OnlyThisBridgeUnwraps",
-          effect: iam.Effect.DENY,
-          principals: [new iam.AnyPrincipal()],
-          actions: ["kms:Decrypt", "kms:GenerateDataKeyPair"],
-          resources: ["*"], // in a key policy, "*" is this key
-          conditions: { StringNotEquals: { [`aws:PrincipalTag/${TRUST_DOMAIN_TAG}`]: this.trustDomain } },
-        }),
-      );
     }
     const wrappingKeyArn = this.wrappingKey?.keyArn;
 
     // --- the PCA: imported, created, or none (JWT-SVIDs only)
     let pca: BridgeCertificateAuthority | undefined;
-    if (!props.pcaArn && props.createPca) {
+    if (props.createPca && caMode !== "none") {
       pca = new BridgeCertificateAuthority(this, "CertificateAuthority", {
         ...props.createPca,
         trustDomain: this.trustDomain,
@@ -252,7 +270,7 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
       logRemovalPolicy: removalPolicy,
     });
     this.issuerUrl = this.issuer.url;
-    if (props.issuerDomain) checkIssuerUrl(this.issuerUrl);
+    if (props.issuerDomain) checkCanonicalIssuer(this.issuerUrl);
     this.serverId = props.serverId ?? this.issuerUrl;
 
     const shared = {
@@ -278,7 +296,7 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
       description: `SVID Bridge exchange (${this.trustDomain}): IAM proof in, SVIDs out`,
       memorySize: props.exchangeMemorySize ?? 256,
       timeout: Duration.seconds(15),
-      reservedConcurrentExecutions: props.reservedConcurrency?.exchange,
+      ...(exchangeConcurrency !== undefined && { reservedConcurrentExecutions: exchangeConcurrency }),
       environment: {
         ...shared,
         ...keys,
@@ -295,7 +313,6 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
           tables,
           byCallerIndex: REGISTRATION_INDEXES.byCaller,
           caMode,
-          ...(wrappingKeyArn && { wrappingKeyArn }),
           ...(this.pcaArn && { pcaArn: this.pcaArn }),
         }),
         ...tableKeyStatements(props.tableEncryptionKey, stack, "write"),
@@ -317,8 +334,8 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
         ...shared,
         SVID_BRIDGE_ISSUER: this.issuerUrl,
         SVID_BRIDGE_CACHE_MAX_AGE: seconds(props.discoveryCacheMaxAge, Duration.minutes(5)),
-        ...(caMode === "direct" &&
-          this.pcaArn && { SVID_BRIDGE_CA_MODE: caMode, SVID_BRIDGE_PCA_ARN: this.pcaArn }),
+        SVID_BRIDGE_CA_MODE: caMode,
+        ...(caMode === "direct" && this.pcaArn && { SVID_BRIDGE_PCA_ARN: this.pcaArn }),
       },
       statements: [
         ...discoveryStatements(this.keySetTable.tableArn, caMode === "direct" ? this.pcaArn : undefined),
@@ -345,26 +362,16 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
       },
       statements: [
         ...rotationStatements(stack, {
-          trustDomain: this.trustDomain,
           keySetTable: this.keySetTable.tableArn,
+          keyManager,
           caMode,
-          ...(wrappingKeyArn && { wrappingKeyArn }),
           ...(this.pcaArn && { pcaArn: this.pcaArn }),
         }),
         ...tableKeyStatements(props.tableEncryptionKey, stack, "write"),
       ],
     });
 
-    const taggedKeys = `IAM5[Resource::${nagArnPrefix(this, "kms")}key/*]`;
-    const abac =
-      "signing keys are created at run time by rotation, so no ARN exists at deploy time; every statement on key/* requires the key's svid-bridge:trust-domain tag to be this trust domain";
-    acknowledge(this.exchange.role, taggedKeys, abac);
-    acknowledge(this.rotation.role, taggedKeys, abac);
-    acknowledge(
-      this.rotation.role,
-      "IAM5[Resource::*]",
-      "kms:CreateKey acts on no existing resource, so IAM accepts only '*'; the statement requires the trust-domain request tag, SIGN_VERIFY usage and one of the bridge's key specs",
-    );
+    this.#grantKeys(keyManager);
 
     new events.Rule(this, "RotationSchedule", {
       description: `SVID Bridge ${this.trustDomain}: rotate keys and renew the intermediate CA`,
@@ -382,6 +389,7 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
         keySetId: shared.SVID_BRIDGE_KEY_SET_ID,
       },
       logRetention,
+      logRemovalPolicy: removalPolicy,
     });
     if (pca) this.firstRotation.node.addDependency(pca.activation);
 
@@ -391,6 +399,63 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
     });
     this.layer = layer.layer;
   }
+
+  /**
+   * Who may use the bridge's KMS keys. kms: every signing key is created with a key policy
+   * naming the exchange and rotation roles (the rotation Lambda reads their ARNs). kms-wrapped:
+   * the wrapping key's policy refuses its data-key operations (ReEncrypt included, which
+   * could move a wrapped key under another key) to every principal but the two roles, by
+   * ARN; the roles' own statements are in a separate policy, as the key names the roles.
+   */
+  #grantKeys(keyManager: KeyManagerMode): void {
+    const exchangeRole = this.exchange.role.roleArn;
+    const rotationRole = this.rotation.role.roleArn;
+    if (keyManager === "kms") {
+      this.rotation.function.addEnvironment("SVID_BRIDGE_ROTATION_ROLE_ARN", rotationRole);
+      this.rotation.function.addEnvironment("SVID_BRIDGE_SIGNER_ROLE_ARNS", exchangeRole);
+      acknowledge(
+        this.rotation.role,
+        "IAM5[Resource::*]",
+        "kms:CreateKey acts on no existing resource, so IAM accepts only '*'; the statement requires SIGN_VERIFY usage, one of the bridge's key specs and the lockout safety check",
+      );
+      return;
+    }
+    const key = this.wrappingKey!;
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "OnlyThisBridgeUsesWrappedKeys",
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: [...WRAPPING_KEY_DATA_ACTIONS],
+        resources: ["*"], // in a key policy, "*" is this key
+        conditions: { ArnNotEquals: { "aws:PrincipalArn": [exchangeRole, rotationRole] } },
+      }),
+    );
+    for (const statement of wrappingKeyStatements(key.keyArn, "exchange"))
+      this.exchange.role.addToPrincipalPolicy(statement);
+    for (const statement of wrappingKeyStatements(key.keyArn, "rotation"))
+      this.rotation.role.addToPrincipalPolicy(statement);
+  }
+}
+
+/** Every wrapping-key operation that yields or moves key material. */
+export const WRAPPING_KEY_DATA_ACTIONS = [
+  "kms:Decrypt",
+  "kms:GenerateDataKeyPair",
+  "kms:GenerateDataKeyPairWithoutPlaintext",
+  "kms:ReEncryptFrom",
+  "kms:ReEncryptTo",
+] as const;
+
+/** The exchange's reserved concurrency: 100 unless given; "none" for no reservation. */
+function checkExchangeConcurrency(value: number | "none" | undefined): number | undefined {
+  if (value === "none") return undefined;
+  if (value === undefined) return DEFAULT_EXCHANGE_CONCURRENCY;
+  if (!Number.isInteger(value) || value < 1)
+    throw new BridgeConfigError(
+      `reservedConcurrency.exchange must be a positive integer or "none", not ${value}`,
+    );
+  return value;
 }
 
 /**

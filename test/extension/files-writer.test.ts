@@ -43,7 +43,7 @@ describe("FilesWriter", () => {
   it("writes the PEM files with the key at 0600, leaves no temp files, and removes key and tokens", async () => {
     const dir = freshDir();
     const tokenFile = join(dir, "..", "web-identity-token");
-    const w = new FilesWriter({ dir, tokenFiles: [tokenFile], tokenAudience: "sts.amazonaws.com" });
+    const w = new FilesWriter({ dir, tokenFiles: [{ path: tokenFile, audience: "sts.amazonaws.com" }] });
     await w.x509Changed(x509);
     await w.x509Changed({ ...x509, privateKeyPem: x509.privateKeyPem.replace("K", "K2") });
     expect(readFileSync(join(dir, "svid_key.pem"), "utf8")).toContain("K2");
@@ -134,5 +134,29 @@ describe("FilesWriter", () => {
     await w.remove();
     expect(keyMaterialUnder(dir)).toEqual([]);
     expect(readdirSync(dir)).toEqual(["bundle.pem"]);
+  });
+});
+
+describe("FilesWriter token files (item 13)", () => {
+  it("writes each token file with the JWT-SVID of its own audience only", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "svid-fw-aud-"));
+    const aws = join(dir, "aws-token");
+    const azure = join(dir, "azure-token");
+    const w = new FilesWriter({
+      tokenFiles: [
+        { path: aws, audience: "sts.amazonaws.com" },
+        { path: azure, audience: "api://AzureADTokenExchange" },
+      ],
+    });
+    const jwt = (audience: string, token: string) => ({
+      spiffeId: x509.spiffeId,
+      token,
+      audience,
+      expiresAt: 1,
+    });
+    await w.jwtChanged(jwt("sts.amazonaws.com", "for.aws.sts"));
+    await w.jwtChanged(jwt("api://AzureADTokenExchange", "for.entra.id"));
+    expect(readFileSync(aws, "utf8")).toBe("for.aws.sts");
+    expect(readFileSync(azure, "utf8")).toBe("for.entra.id");
   });
 });

@@ -23,6 +23,48 @@ export interface AwsCredentialSource {
   container?: { fullUri: string; authorizationToken: string };
 }
 
+/** A web-identity token file and the audience of the JWT-SVID it holds. */
+export interface TokenFile {
+  readonly path: string;
+  readonly audience: string;
+}
+
+/**
+ * The token files the extension keeps, each with the audience its reader's relying party
+ * expects: AWS STS `sts.amazonaws.com` (or the client ID registered on the IAM OIDC
+ * provider), Microsoft Entra `api://AzureADTokenExchange`.
+ */
+export const TOKEN_FILES = [
+  {
+    file: "AWS_WEB_IDENTITY_TOKEN_FILE",
+    audience: "SVID_BRIDGE_AWS_TOKEN_AUDIENCE",
+    fallback: "sts.amazonaws.com",
+  },
+  {
+    file: "AZURE_FEDERATED_TOKEN_FILE",
+    audience: "SVID_BRIDGE_AZURE_TOKEN_AUDIENCE",
+    fallback: "api://AzureADTokenExchange",
+  },
+] as const;
+
+function tokenFilesOf(env: Env): TokenFile[] {
+  if (env.SVID_BRIDGE_TOKEN_AUDIENCE?.trim())
+    invalid(
+      "SVID_BRIDGE_TOKEN_AUDIENCE",
+      "is gone: each token file has its own audience, SVID_BRIDGE_AWS_TOKEN_AUDIENCE and SVID_BRIDGE_AZURE_TOKEN_AUDIENCE",
+    );
+  const files: TokenFile[] = [];
+  for (const t of TOKEN_FILES) {
+    const path = env[t.file]?.trim();
+    if (!path) continue;
+    if (!isAbsolute(path)) invalid(t.file, "must be an absolute path");
+    const audience = env[t.audience]?.trim() || t.fallback;
+    if (audience.length > 1000) invalid(t.audience, "is longer than 1000 characters");
+    files.push({ path, audience });
+  }
+  return files;
+}
+
 export interface ExtensionConfig {
   /** Base URL of the bridge's exchange, no trailing slash. */
   readonly bridgeUrl: string;
@@ -41,10 +83,8 @@ export interface ExtensionConfig {
   readonly x509: boolean;
   /** Files mode when set: svid.pem, svid_key.pem, bundle.pem (and token files) here. */
   readonly filesDir: string | undefined;
-  /** The audience of the JWT-SVID written to token files (AWS/Azure web identity). */
-  readonly tokenFileAudience: string | undefined;
-  /** Token files to keep fresh: AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_FEDERATED_TOKEN_FILE. */
-  readonly tokenFiles: readonly string[];
+  /** Token files to keep fresh, each with its own audience (see TOKEN_FILES). */
+  readonly tokenFiles: readonly TokenFile[];
   readonly initFailure: InitFailureMode;
   readonly initTimeoutMs: number;
   readonly clockJumpMs: number;
@@ -140,13 +180,7 @@ export function readConfig(env: Env = process.env): ExtensionConfig {
   }
   const filesDir = env.SVID_BRIDGE_FILES_DIR?.trim() || undefined;
   if (filesDir && !isAbsolute(filesDir)) invalid("SVID_BRIDGE_FILES_DIR", "must be an absolute path");
-  const tokenFiles = ["AWS_WEB_IDENTITY_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE"]
-    .map((n) => [n, env[n]?.trim()] as const)
-    .filter((e): e is readonly [string, string] => Boolean(e[1]));
-  for (const [name, path] of tokenFiles) if (!isAbsolute(path)) invalid(name, "must be an absolute path");
-  const tokenFileAudience = env.SVID_BRIDGE_TOKEN_AUDIENCE?.trim() || undefined;
-  if (tokenFiles.length > 0 && !tokenFileAudience)
-    invalid("SVID_BRIDGE_TOKEN_AUDIENCE", `must be set when ${tokenFiles[0]![0]} is`);
+  const tokenFiles = tokenFilesOf(env);
   const creds = credentials(env);
   // The SSRF guard accepts whichever secret the function's own environment holds.
   const apiToken = creds.env?.sessionToken ?? creds.container?.authorizationToken;
@@ -169,8 +203,7 @@ export function readConfig(env: Env = process.env): ExtensionConfig {
     spiffeId,
     x509: oneOf(env, "SVID_BRIDGE_X509", ["on", "off"], "on") === "on",
     filesDir,
-    tokenFileAudience,
-    tokenFiles: Object.freeze(tokenFiles.map((e) => e[1])),
+    tokenFiles: Object.freeze(tokenFiles),
     initFailure: oneOf(env, "SVID_BRIDGE_INIT_FAILURE", ["fail", "degraded"], "fail"),
     initTimeoutMs: integer(env, "SVID_BRIDGE_INIT_TIMEOUT_MS", DEFAULT_INIT_TIMEOUT_MS, 100, 900_000),
     clockJumpMs:

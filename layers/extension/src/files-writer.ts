@@ -33,9 +33,8 @@ const STABLE = [SVID_FILE, KEY_FILE, BUNDLE_FILE] as const;
 export interface FilesWriterOptions {
   /** PEM files go here when set. */
   dir?: string;
-  /** Token files, kept holding the JWT-SVID for `tokenAudience`. */
-  tokenFiles: readonly string[];
-  tokenAudience?: string;
+  /** Token files, each kept holding the JWT-SVID for its own audience. */
+  tokenFiles: readonly { path: string; audience: string }[];
 }
 
 const tmpName = (dir: string) => join(dir, `.${randomBytes(6).toString("hex")}.tmp`);
@@ -89,8 +88,8 @@ export class FilesWriter implements SvidListener {
   }
 
   async jwtChanged(svid: JwtSvidView): Promise<void> {
-    if (svid.audience !== this.options.tokenAudience) return;
-    await Promise.all(this.options.tokenFiles.map((f) => writeFileAtomic(f, svid.token, 0o600)));
+    const files = this.options.tokenFiles.filter((f) => f.audience === svid.audience);
+    await Promise.all(files.map((f) => writeFileAtomic(f.path, svid.token, 0o600)));
   }
 
   /**
@@ -99,7 +98,7 @@ export class FilesWriter implements SvidListener {
    */
   remove(): Promise<void> {
     return this.#serial(async () => {
-      await Promise.all(this.options.tokenFiles.map((p) => rm(p, { force: true })));
+      await Promise.all(this.options.tokenFiles.map((f) => rm(f.path, { force: true })));
       const dir = this.options.dir;
       if (!dir) return;
       const bundle = await readFile(join(dir, BUNDLE_FILE), "utf8").catch(() => undefined);

@@ -40,13 +40,10 @@ async function main(): Promise<void> {
   const files = new FilesWriter({
     ...(config.filesDir && { dir: config.filesDir }),
     tokenFiles: config.tokenFiles,
-    ...(config.tokenFileAudience && { tokenAudience: config.tokenFileAudience }),
   });
   const manager = new SvidManager({
     exchange: new HttpExchangeClient({ baseUrl: config.bridgeUrl, proofs }),
-    jwtAudiences: [
-      ...new Set([...config.jwtAudiences, ...(config.tokenFileAudience ? [config.tokenFileAudience] : [])]),
-    ],
+    jwtAudiences: [...new Set([...config.jwtAudiences, ...config.tokenFiles.map((f) => f.audience)])],
     ...(config.spiffeId && { spiffeId: config.spiffeId }),
     x509: config.x509,
     snapStart: config.snapStart,
