@@ -104,16 +104,23 @@ export interface SimulatedBridge {
   url: string;
   serverId: string;
   principal: DevPrincipal;
+  /** Every registered caller, `principal` first (each its own role and registration). */
+  principals: DevPrincipal[];
   latencies: AwsLatencies;
   stop(): Promise<void>;
 }
 
-/** Starts the simulated bridge for `principal`'s role (registered for JWT- and X.509-SVIDs, RS256 keys as the default mode). */
-export async function startSimulatedBridge(latencies: AwsLatencies): Promise<SimulatedBridge> {
+/**
+ * Starts the simulated bridge with `callers` registered callers (each its own role,
+ * registered for JWT- and X.509-SVIDs; RS256 keys, as the default mode).
+ */
+export async function startSimulatedBridge(latencies: AwsLatencies, callers = 1): Promise<SimulatedBridge> {
   const td = TrustDomain.parse("example.org");
   const issuer = "https://oidc.example.org";
-  const principal = makeDevRolePrincipal({ account: "111122223333", roleName: "fn-role", sessionName: "fn" });
-  const sts = new LocalSts({ principals: [principal] });
+  const principals = Array.from({ length: callers }, (_, i) =>
+    makeDevRolePrincipal({ account: "111122223333", roleName: `fn-role-${i}`, sessionName: `fn-${i}` }),
+  );
+  const sts = new LocalSts({ principals });
   const stsProxy = await delayingProxy(await sts.start(), latencies.stsMs);
   const local = new InMemoryKeyManager();
   const keySetStore = new InMemoryKeySetStore();
@@ -125,13 +132,14 @@ export async function startSimulatedBridge(latencies: AwsLatencies): Promise<Sim
     caRenewer: await LocalCaRenewer.create({ trustDomain: td, keys: local }),
   });
   const store = new InMemoryRegistrationStore();
-  await store.create({
-    id: "fn",
-    selectors: { account: "111122223333", roleName: "fn-role" },
-    spiffeId: "spiffe://example.org/fn",
-    kinds: ["jwt", "x509"],
-    enabled: true,
-  });
+  for (let i = 0; i < callers; i++)
+    await store.create({
+      id: `fn-${i}`,
+      selectors: { account: "111122223333", roleName: `fn-role-${i}` },
+      spiffeId: `spiffe://example.org/fn-${i}`,
+      kinds: ["jwt", "x509"],
+      enabled: true,
+    });
   const replay = new InMemoryReplayCache();
   const verifier = new StsCallerVerifier({
     serverIdValue: issuer,
@@ -161,7 +169,8 @@ export async function startSimulatedBridge(latencies: AwsLatencies): Promise<Sim
   return {
     url: server.url,
     serverId: issuer,
-    principal,
+    principal: principals[0]!,
+    principals,
     latencies,
     async stop() {
       await server.close();
