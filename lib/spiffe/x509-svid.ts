@@ -5,13 +5,23 @@
  */
 import { X509Certificate as NodeX509Certificate, randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "../clock.js";
+import {
+  extensions as certificateExtensions,
+  emptyName,
+  keyIdentifierOf,
+  parseCertificateSchema,
+  parseSpki,
+  type SchemaExtension,
+  type SchemaName,
+  type SubjectPublicKeyInfo,
+  signCertificate as signCertificateFromSchema,
+} from "../crypto/certificate-builder.js";
 import { readPemBlock, readPemBlocks } from "../crypto/pem.js";
 import { assertSoundPublicKey, type SoundKeyKind } from "../crypto/sound-key.js";
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
   ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
   type Extension,
   KeyUsageFlags,
   KeyUsagesExtension,
@@ -53,6 +63,24 @@ const CERTIFICATES_PEM = {
 
 export type SubjectKeyKind = SoundKeyKind;
 
+// The verdicts of checkSubjectKey for keys seen lately, with the key's schema form: the
+// exchange checks the CSR's key, then the builder checks it again, and a workload's key
+// comes back at every refresh. Reading the key into OpenSSL cost more than the leaf's
+// signature. Refusals are not kept.
+const KEY_VERDICTS_MAX = 512;
+const keyVerdicts = new Map<string, { kind: SubjectKeyKind; info: SubjectPublicKeyInfo }>();
+
+/** checkSubjectKey, answered from the recent verdicts when this exact SPKI was accepted before. */
+function checkedSubjectKey(spki: Uint8Array): { kind: SubjectKeyKind; info: SubjectPublicKeyInfo } {
+  const key = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString("base64");
+  const known = keyVerdicts.get(key);
+  if (known) return known;
+  const verdict = { kind: checkSubjectKey(spki), info: parseSpki(spki) };
+  if (keyVerdicts.size >= KEY_VERDICTS_MAX) keyVerdicts.delete(keyVerdicts.keys().next().value!);
+  keyVerdicts.set(key, verdict);
+  return verdict;
+}
+
 /** Only sound keys may be certified (lib/crypto/sound-key.ts): RSA 2048–8192 with e = 65537, EC P-256/P-384. */
 export function checkSubjectKey(spki: Uint8Array): SubjectKeyKind {
   return assertSoundPublicKey(spki, "unsupported_key");
@@ -92,7 +120,7 @@ export interface CheckedCsr {
 export async function checkCsr(input: string | Uint8Array | Pkcs10CertificateRequest): Promise<CheckedCsr> {
   const csr = input instanceof Pkcs10CertificateRequest ? input : parseCsr(input);
   const spki = new Uint8Array(csr.publicKey.rawData);
-  const keyKind = checkSubjectKey(spki);
+  const keyKind = checkedSubjectKey(spki).kind;
   let ok = false;
   try {
     ok = await csr.verify();
@@ -105,6 +133,14 @@ export async function checkCsr(input: string | Uint8Array | Pkcs10CertificateReq
 }
 
 // ---------------------------------------------------------------------------- building
+
+/** 128 random bits as a positive DER INTEGER without a leading 00 byte. */
+function randomSerial(): Uint8Array {
+  const bytes = randomBytes(SERIAL_BYTES);
+  bytes[0] = bytes[0]! & 0x7f;
+  if (bytes[0] === 0) bytes[0] = 0x01;
+  return bytes;
+}
 
 function randomSerialHex(): string {
   const bytes = randomBytes(SERIAL_BYTES);
@@ -142,43 +178,76 @@ export interface BuildX509SvidInput {
   clock?: Clock;
 }
 
+/** What a leaf needs of its issuer, read once per issuer certificate (the CA reuses one object). */
+interface IssuerProfile {
+  name: SchemaName;
+  authorityKeyId: SchemaExtension;
+  notBefore: number;
+  notAfter: number;
+}
+const issuerProfiles = new WeakMap<X509Certificate, IssuerProfile>();
+
+function issuerProfileOf(issuer: X509Certificate, signer: Signer): IssuerProfile {
+  let profile = issuerProfiles.get(issuer);
+  if (!profile) {
+    const tbs = parseCertificateSchema(new Uint8Array(issuer.rawData)).tbsCertificate;
+    const ski = issuer.getExtension(SubjectKeyIdentifierExtension);
+    profile = {
+      name: tbs.subject,
+      // As RFC 5280 §4.2.1.1 wants: the issuer's own SKI, else the hash of its key.
+      authorityKeyId: certificateExtensions.authorityKeyIdentifier(
+        ski ? Buffer.from(ski.keyId, "hex") : keyIdentifierOf(parseSpki(signer.spki)),
+      ),
+      notBefore: issuer.notBefore.getTime(),
+      notAfter: issuer.notAfter.getTime(),
+    };
+    issuerProfiles.set(issuer, profile);
+  }
+  return profile;
+}
+
 /**
  * Builds a leaf X.509-SVID: empty subject, exactly one URI SAN (critical, as RFC 5280
  * wants with an empty subject), CA=false, critical keyUsage digitalSignature (plus
  * keyEncipherment for RSA keys), EKU serverAuth+clientAuth, 128-bit random serial,
- * notBefore backdated, notAfter never beyond the issuer's.
+ * notBefore backdated, notAfter never beyond the issuer's. The TBSCertificate is built
+ * from the ASN.1 schema and signed through the Signer port (lib/crypto/certificate-builder.ts).
  */
 export async function buildX509Svid(input: BuildX509SvidInput): Promise<X509Certificate> {
   if (input.spiffeId.isTrustDomainId)
     throw new BridgeError("invalid_spiffe_id", "a leaf SVID needs a SPIFFE ID with a path");
-  const keyKind = checkSubjectKey(input.subjectPublicKey);
+  const subjectKey = checkedSubjectKey(input.subjectPublicKey);
+  const issuer = issuerProfileOf(input.issuer, input.signer);
   const now = (input.clock ?? systemClock).now();
-  const notBefore = new Date(Math.max(now - BACKDATE_SECONDS * 1000, input.issuer.notBefore.getTime()));
-  const notAfter = new Date(Math.min(now + input.ttlSeconds * 1000, input.issuer.notAfter.getTime()));
+  const notBefore = new Date(Math.max(now - BACKDATE_SECONDS * 1000, issuer.notBefore));
+  const notAfter = new Date(Math.min(now + input.ttlSeconds * 1000, issuer.notAfter));
   if (notAfter.getTime() <= now)
     throw new BridgeError("ca_unavailable", "the issuing CA has expired", { status: 503 });
   let usages = KeyUsageFlags.digitalSignature;
-  if (keyKind.startsWith("rsa")) usages |= KeyUsageFlags.keyEncipherment;
-  const sans = [
-    { type: "url" as const, value: input.spiffeId.toString() },
-    ...(input.dnsNames ?? []).map((d) => ({ type: "dns" as const, value: d })),
-  ];
-  const extensions: Extension[] = [
-    new BasicConstraintsExtension(false, undefined, true),
-    new KeyUsagesExtension(usages, true),
-    new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth], false),
-    new SubjectAlternativeNameExtension(sans, true),
-    ...(await keyIdExtensions(input.subjectPublicKey, input.issuer, input.signer.spki)),
-  ];
-  return signCertificate({
-    subject: new Name([]),
-    issuer: input.issuer.subjectName,
-    notBefore,
-    notAfter,
-    subjectPublicKey: input.subjectPublicKey,
-    signer: input.signer,
-    extensions,
-  });
+  if (subjectKey.kind.startsWith("rsa")) usages |= KeyUsageFlags.keyEncipherment;
+  const spki = subjectKey.info;
+  return signCertificateFromSchema(
+    {
+      serialNumber: randomSerial(),
+      issuer: issuer.name,
+      subject: emptyName(),
+      notBefore,
+      notAfter,
+      subjectPublicKeyInfo: spki,
+      extensions: [
+        certificateExtensions.basicConstraints(false),
+        certificateExtensions.keyUsage(usages),
+        certificateExtensions.extendedKeyUsage([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth]),
+        certificateExtensions.subjectAltName(
+          [{ uri: input.spiffeId.toString() }, ...(input.dnsNames ?? []).map((dns) => ({ dns }))],
+          true,
+        ),
+        certificateExtensions.subjectKeyIdentifier(keyIdentifierOf(spki)),
+        issuer.authorityKeyId,
+      ],
+    },
+    input.signer,
+  );
 }
 
 /** Assembles and signs a certificate through the Signer port, with a fresh random serial. */
