@@ -16,7 +16,6 @@
  * What only X.509 or validation needs (key generation, CSR, bundle parsing, jose) is
  * imported on first use, so a JWT-only function never loads it.
  */
-import { performance } from "node:perf_hooks";
 import { type Clock, systemClock } from "../../../lib/clock.js";
 import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
 import { SpiffeId, TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
@@ -93,6 +92,7 @@ export class InProcessSvidSource implements SvidSource {
   constructor(options: InProcessSourceOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    // The global, not node:perf_hooks: its ESM namespace costs megabytes (see http-client.ts).
     this.#mono = options.monotonic ?? (() => performance.now());
     this.#log = options.logger ?? silentLogger;
     this.#trustDomain =
