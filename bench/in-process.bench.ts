@@ -69,6 +69,16 @@ function staticClosure(outputs: Metafile["outputs"], starts: string[]): Set<stri
   return seen;
 }
 
+/** The floor on this machine: one POST through the proxy's SVID delay (refused at once by the exchange). */
+const ONE_REQUEST = `
+const { request } = process.getBuiltinModule("node:http");
+await new Promise((resolve, reject) => {
+  const req = request(process.env.SVID_BRIDGE_URL + "/v1/svid/jwt", { method: "POST", agent: false }, (res) => res.resume().on("end", resolve));
+  req.on("error", reject).end("{}");
+});
+export const handler = async () => 1;
+`;
+
 async function bundle(dir: string): Promise<{ entry: string; jwtOnly: number; withX509: number }> {
   writeFileSync(join(dir, "handler.ts"), HANDLER);
   const { metafile } = await build({
@@ -88,7 +98,7 @@ async function bundle(dir: string): Promise<{ entry: string; jwtOnly: number; wi
   const entry = Object.keys(outputs).find((o) => outputs[o]!.entryPoint)!;
   // The X.509 path starts where the source imports the key maker on first use.
   const x509 = Object.keys(outputs).filter((o) =>
-    Object.keys(outputs[o]!.inputs).some((i) => i.endsWith("workload-key.ts")),
+    Object.keys(outputs[o]!.inputs).some((i) => i.endsWith("p256-workload-key.ts")),
   );
   if (x509.length === 0) throw new Error("no X.509 chunk: is the key maker still loaded on first use?");
   const bytes = (set: Set<string>) => [...set].reduce((n, o) => n + outputs[o]!.bytes, 0);
@@ -162,6 +172,8 @@ function timedChild(
 
 interface ColdStart {
   bare: number[];
+  /** A handler whose init makes one plain request through the same delays (no svid-bridge). */
+  oneRequest: number[];
   /** The same runner importing a handler module with no svid-bridge in it. */
   plain: number[];
   jwt: number[];
@@ -171,11 +183,21 @@ interface ColdStart {
 }
 
 async function coldStarts(entry: string, runner: string, env: Record<string, string>): Promise<ColdStart> {
-  const r: ColdStart = { bare: [], plain: [], jwt: [], both: [], addedJwt: [], addedBoth: [] };
+  const r: ColdStart = {
+    bare: [],
+    oneRequest: [],
+    plain: [],
+    jwt: [],
+    both: [],
+    addedJwt: [],
+    addedBoth: [],
+  };
   const plain = "data:text/javascript,export const handler = async () => 1;";
+  const oneRequest = `data:text/javascript,${encodeURIComponent(ONE_REQUEST)}`;
   for (let i = 0; i < RUNS; i++) {
     r.bare.push((await timedChild(["-e", ""], env)).ms);
     r.plain.push((await timedChild([runner, plain], env)).ms);
+    r.oneRequest.push((await timedChild([runner, oneRequest], env)).ms);
     const jwt = await timedChild([runner, entry], { ...env, SVID_BRIDGE_X509: "off" });
     r.jwt.push(jwt.ms);
     r.addedJwt.push(jwt.report!.after - jwt.report!.before);
@@ -261,6 +283,13 @@ function figures(
       name: "a handler without svid-bridge, loaded as Lambda's runtime loads it",
       value: round(plain, 1),
       unit: "ms",
+    },
+    {
+      name: "one plain request through the same delays, in a handler's init (this machine's floor)",
+      value: round(median(cold.oneRequest) - plain, 1),
+      unit: "ms",
+      reference: chain,
+      ratio: round((median(cold.oneRequest) - plain) / CHAIN_MS, 2),
     },
     tax("in-process cold-start tax (simulated AWS latencies)", taxBoth),
     tax("in-process cold-start tax, JWT-SVID only (simulated AWS latencies)", taxJwt),

@@ -13,8 +13,10 @@
  * - The X.509 key pair is made here, per SVID, and is never sent anywhere (the CSR is).
  * - A restore drops every key and SVID: `onRestore()` from a runtime's after-restore hook;
  *   the first access after a SnapStart init; a wall-clock jump against the monotonic clock.
- * What only X.509 or validation needs (key generation, CSR, bundle parsing, jose) is
- * imported on first use, so a JWT-only function never loads it.
+ * What only X.509 or validation needs (the CSR writer, bundle parsing, jose) is imported
+ * on first use, so a JWT-only function never loads it. The CSR is written by
+ * lib/crypto/p256-workload-key.ts (node:crypto), not @peculiar/x509 as in the extension:
+ * ~6 MiB and 356 KiB less in the function.
  */
 import { type Clock, systemClock } from "../../../lib/clock.js";
 import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
@@ -232,8 +234,9 @@ export class InProcessSvidSource implements SvidSource {
   async #fetchX509(): Promise<X509Svid> {
     const generation = this.#generation;
     // A new key with every X.509-SVID, as SPIRE agents rotate them; made here, kept here.
-    const newKey = this.#o.newKey ?? (await import("../../extension/src/workload-key.js")).createWorkloadKey;
-    const key = await newKey();
+    const key = this.#o.newKey
+      ? await this.#o.newKey()
+      : (await import("../../../lib/crypto/p256-workload-key.js")).createP256WorkloadKey();
     const svid = await this.#o.exchange.fetchX509Svid(key.csrPem, key.spki, this.#o.spiffeId);
     const value: X509Svid = {
       spiffeId: svid.spiffeId.toString(),
