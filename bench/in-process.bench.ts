@@ -50,9 +50,11 @@ export const handler = async () => (await svids.jwtSvid("sts.example.com")).toke
 const RUNNER = `
 await import("data:text/javascript,export {}");
 const before = process.memoryUsage().rss;
+const cpu = process.cpuUsage();
 await import(process.argv[2]);
+const { user, system } = process.cpuUsage(cpu);
 const after = process.memoryUsage().rss;
-process.stdout.write(JSON.stringify({ before, after }));
+process.stdout.write(JSON.stringify({ before, after, cpuMs: (user + system) / 1000 }));
 `;
 
 /** Bytes of the chunks an output loads statically (what runs before its first await import). */
@@ -153,7 +155,7 @@ function bridgeEnv(exchange: FakeExchange, url: string): Record<string, string> 
 function timedChild(
   args: string[],
   env: Record<string, string>,
-): Promise<{ ms: number; report?: { before: number; after: number } }> {
+): Promise<{ ms: number; report?: { before: number; after: number; cpuMs: number } }> {
   const t = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(NODE24, args, { env, stdio: ["ignore", "pipe", "inherit"] });
@@ -180,6 +182,8 @@ interface ColdStart {
   both: number[];
   addedJwt: number[];
   addedBoth: number[];
+  /** CPU the function's own process spent loading the handler and fetching (JWT + X.509). */
+  cpuBoth: number[];
 }
 
 async function coldStarts(entry: string, runner: string, env: Record<string, string>): Promise<ColdStart> {
@@ -191,6 +195,7 @@ async function coldStarts(entry: string, runner: string, env: Record<string, str
     both: [],
     addedJwt: [],
     addedBoth: [],
+    cpuBoth: [],
   };
   const plain = "data:text/javascript,export const handler = async () => 1;";
   const oneRequest = `data:text/javascript,${encodeURIComponent(ONE_REQUEST)}`;
@@ -204,6 +209,7 @@ async function coldStarts(entry: string, runner: string, env: Record<string, str
     const both = await timedChild([runner, entry], env);
     r.both.push(both.ms);
     r.addedBoth.push(both.report!.after - both.report!.before);
+    r.cpuBoth.push(both.report!.cpuMs);
   }
   return r;
 }
@@ -292,6 +298,11 @@ function figures(
       ratio: round((median(cold.oneRequest) - plain) / CHAIN_MS, 2),
     },
     tax("in-process cold-start tax (simulated AWS latencies)", taxBoth),
+    {
+      name: "in-process CPU in the function at init (load, proofs, key, CSR; JWT + X.509)",
+      value: round(median(cold.cpuBoth), 1),
+      unit: "ms",
+    },
     tax("in-process cold-start tax, JWT-SVID only (simulated AWS latencies)", taxJwt),
     { name: "extension start to ready, same exchange and node", value: round(ext.readyMs, 1), unit: "ms" },
     { name: "extension resident memory after init, same run", value: round(ext.rss / MiB, 1), unit: "MiB" },
