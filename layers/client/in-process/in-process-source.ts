@@ -20,6 +20,7 @@
  */
 import { type Clock, systemClock } from "../../../lib/clock.js";
 import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
+import { MAX_JWT_SVID_LENGTH } from "../../../lib/spiffe/jwt-svid-limits.js";
 import { SpiffeId, TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
 import {
   BUNDLE_MAX_AGE_MS,
@@ -137,6 +138,15 @@ export class InProcessSvidSource implements SvidSource {
   }
 
   async validateJwtSvid(token: string, audience: string): Promise<ValidatedJwtSvid> {
+    // Outside input (a request's bearer token): the cheap checks first, as the extension's.
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_JWT_SVID_LENGTH)
+      throw new SvidBridgeClientError(
+        "jwt_malformed",
+        401,
+        `a JWT-SVID is 1-${MAX_JWT_SVID_LENGTH} characters`,
+      );
+    if (typeof audience !== "string" || audience.length === 0)
+      throw new SvidBridgeClientError("invalid_request", 400, "name the audience to validate for");
     const bundle = await this.#trustBundle();
     const { validateJwtSvid } = await import("../../../lib/spiffe/jwt-svid.js");
     try {
