@@ -263,7 +263,6 @@ function figures(
   const plain = median(cold.plain);
   const taxJwt = median(cold.jwt) - plain;
   const taxBoth = median(cold.both) - plain;
-  const added = median(cold.addedBoth);
   const chain = `unavoidable chain (exchange RTT ${LATENCY.exchangeRtt} + STS ${LATENCY.sts} + KMS sign ${LATENCY.kmsSign} ms)`;
   const tax = (name: string, ms: number): BenchResult => ({
     name,
@@ -304,6 +303,13 @@ function figures(
       unit: "ms",
     },
     tax("in-process cold-start tax, JWT-SVID only (simulated AWS latencies)", taxJwt),
+    ...memoryFigures(cold, ext),
+  ];
+}
+
+function memoryFigures(cold: ColdStart, ext: { readyMs: number; rss: number }): BenchResult[] {
+  const added = median(cold.addedBoth);
+  return [
     { name: "extension start to ready, same exchange and node", value: round(ext.readyMs, 1), unit: "ms" },
     { name: "extension resident memory after init, same run", value: round(ext.rss / MiB, 1), unit: "MiB" },
     {

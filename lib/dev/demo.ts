@@ -159,33 +159,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const result = outcome.result as Record<string, unknown>;
     log.info("demo: function invoked", { spiffeId: result.spiffeId });
 
-    const jwtToken = (result.jwtSvid as { token?: unknown } | undefined)?.token;
-    const chain = (result.x509Svid as { certificateChain?: unknown } | undefined)?.certificateChain;
-    if (typeof jwtToken !== "string" || typeof chain !== "string")
-      throw new BridgeError(
-        "function_failed",
-        "the function's answer has no jwtSvid.token or x509Svid.certificateChain",
-      );
-    const jwt = await verifyJwtSvidThroughDiscovery(jwtToken, {
-      issuer: bridge.issuer,
-      audience,
-      trustDomain,
-    });
-    const x509 = await verifyX509SvidThroughBundle(chain, { issuer: bridge.issuer, trustDomain });
-    const checks: DemoChecks = {
-      jwt: {
-        spiffeId: jwt.spiffeId.toString(),
-        audience,
-        kid: jwt.kid,
-        alg: jwt.alg,
-        expiresAt: new Date((jwt.claims.exp ?? 0) * 1000).toISOString(),
-      },
-      x509: {
-        spiffeId: x509.spiffeId.toString(),
-        notAfter: x509.path[0]!.notAfter.toISOString(),
-        path: x509.path.map((c) => c.subject || "(empty subject)"),
-      },
-    };
+    const checks = await checkFromOutside(result, bridge, audience, trustDomain);
     log.info("demo: JWT-SVID and X.509-SVID verified from the bridge's public documents", {
       spiffeId: checks.x509.spiffeId,
     });
@@ -204,6 +178,42 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       await rm(options.workDir, { recursive: true, force: true });
     }
   }
+}
+
+/** What a relying party does with what the function returned: the bridge's public documents only. */
+async function checkFromOutside(
+  result: Record<string, unknown>,
+  bridge: DemoBridge,
+  audience: string,
+  trustDomain: TrustDomain,
+): Promise<DemoChecks> {
+  const jwtToken = (result.jwtSvid as { token?: unknown } | undefined)?.token;
+  const chain = (result.x509Svid as { certificateChain?: unknown } | undefined)?.certificateChain;
+  if (typeof jwtToken !== "string" || typeof chain !== "string")
+    throw new BridgeError(
+      "function_failed",
+      "the function's answer has no jwtSvid.token or x509Svid.certificateChain",
+    );
+  const jwt = await verifyJwtSvidThroughDiscovery(jwtToken, {
+    issuer: bridge.issuer,
+    audience,
+    trustDomain,
+  });
+  const x509 = await verifyX509SvidThroughBundle(chain, { issuer: bridge.issuer, trustDomain });
+  return {
+    jwt: {
+      spiffeId: jwt.spiffeId.toString(),
+      audience,
+      kid: jwt.kid,
+      alg: jwt.alg,
+      expiresAt: new Date((jwt.claims.exp ?? 0) * 1000).toISOString(),
+    },
+    x509: {
+      spiffeId: x509.spiffeId.toString(),
+      notAfter: x509.path[0]!.notAfter.toISOString(),
+      path: x509.path.map((c) => c.subject || "(empty subject)"),
+    },
+  };
 }
 
 /** What Lambda's environment adds for the function (and, with the layer, its extension). */

@@ -174,6 +174,42 @@ export async function demoOnce(run: DemoRun): Promise<DemoReport> {
   });
 }
 
+async function demoCommand(io: CliIo, flags: DemoFlags): Promise<void> {
+  const bridge = await bridgeFromEnv(io.env, flags.profile);
+  const event = await readEvent(io, flags.event);
+  // Ctrl-C mid-run: exit through process.exit, so the exit hooks kill the sandbox's
+  // processes (frozen ones would outlive us) and remove the work dir with its key.
+  const interrupted = (signal: NodeJS.Signals) => {
+    io.stderr.write(`demo: ${signal}, stopping the sandbox\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+  const run: DemoRun = {
+    bridge,
+    event,
+    log: createDevLog(io.stderr),
+    ...(flags.layer !== undefined && { layer: flags.layer }),
+    ...(flags.function !== undefined && { function: flags.function }),
+    ...(flags.keep && { keep: true }),
+    ...(!flags.quiet && { output: io.stderr }),
+  };
+  try {
+    if (flags.inProcess) {
+      const both = await demoBothModes(run);
+      if (flags.json) writeJson(io.stdout, both);
+      else io.stdout.write(formatDemoComparison(both.extension, both.inProcess));
+      return;
+    }
+    const report = await demoOnce(run);
+    if (flags.json) writeJson(io.stdout, report);
+    else io.stdout.write(formatDemoReport(report));
+  } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
+  }
+}
+
 export function attach(program: Command, io: CliIo): Command {
   const command = program
     .command("demo")
@@ -211,40 +247,6 @@ Examples:
   $ npm run build:layer && npx svid-bridge demo --layer dist/layer
   $ npx svid-bridge demo --in-process`,
   );
-  command.action(async (flags: DemoFlags) => {
-    const bridge = await bridgeFromEnv(io.env, flags.profile);
-    const event = await readEvent(io, flags.event);
-    // Ctrl-C mid-run: exit through process.exit, so the exit hooks kill the sandbox's
-    // processes (frozen ones would outlive us) and remove the work dir with its key.
-    const interrupted = (signal: NodeJS.Signals) => {
-      io.stderr.write(`demo: ${signal}, stopping the sandbox\n`);
-      process.exit(130);
-    };
-    process.once("SIGINT", interrupted);
-    process.once("SIGTERM", interrupted);
-    const run: DemoRun = {
-      bridge,
-      event,
-      log: createDevLog(io.stderr),
-      ...(flags.layer !== undefined && { layer: flags.layer }),
-      ...(flags.function !== undefined && { function: flags.function }),
-      ...(flags.keep && { keep: true }),
-      ...(!flags.quiet && { output: io.stderr }),
-    };
-    try {
-      if (flags.inProcess) {
-        const both = await demoBothModes(run);
-        if (flags.json) writeJson(io.stdout, both);
-        else io.stdout.write(formatDemoComparison(both.extension, both.inProcess));
-        return;
-      }
-      const report = await demoOnce(run);
-      if (flags.json) writeJson(io.stdout, report);
-      else io.stdout.write(formatDemoReport(report));
-    } finally {
-      process.off("SIGINT", interrupted);
-      process.off("SIGTERM", interrupted);
-    }
-  });
+  command.action((flags: DemoFlags) => demoCommand(io, flags));
   return command;
 }
