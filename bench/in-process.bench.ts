@@ -1,7 +1,7 @@
 /**
  * The in-process client (layers/client, no layer) on Node 24, against the fake exchange
- * behind a proxy that holds each SVID request for the simulated AWS latencies (exchange
- * round trip 10 ms + STS 15 ms + KMS sign 10 ms; the bundle 10 ms):
+ * behind a TLS proxy that holds each SVID request for the simulated AWS latencies
+ * (exchange round trip 10 ms + STS 15 ms + KMS sign 10 ms; the bundle 10 ms):
  * - "in-process bundle": what a function's bundler adds (esbuild, minified, ESM with
  *   code splitting): the code loaded for JWT-SVIDs only, and for JWT + X.509;
  * - "in-process cold-start tax (simulated AWS latencies)": a fresh process loading a
@@ -11,9 +11,10 @@
  *   added to its process, against the extension process in the same run (the built
  *   layer in LambdaSandbox, same exchange, same node).
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, request } from "node:http";
+import { request } from "node:http";
+import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -49,6 +50,8 @@ export const handler = async () => (await svids.jwtSvid("sts.example.com")).toke
  */
 const RUNNER = `
 await import("data:text/javascript,export {}");
+// A function that already talks HTTPS (any AWS SDK v3 client does) holds these already.
+if (process.env.PRELOAD_HTTPS) for (const m of ["node:https", "node:crypto"]) process.getBuiltinModule(m);
 const before = process.memoryUsage().rss;
 const cpu = process.cpuUsage();
 await import(process.argv[2]);
@@ -73,7 +76,7 @@ function staticClosure(outputs: Metafile["outputs"], starts: string[]): Set<stri
 
 /** The floor on this machine: one POST through the proxy's SVID delay (refused at once by the exchange). */
 const ONE_REQUEST = `
-const { request } = process.getBuiltinModule("node:http");
+const { request } = process.getBuiltinModule("node:https");
 await new Promise((resolve, reject) => {
   const req = request(process.env.SVID_BRIDGE_URL + "/v1/svid/jwt", { method: "POST", agent: false }, (res) => res.resume().on("end", resolve));
   req.on("error", reject).end("{}");
@@ -112,10 +115,30 @@ async function bundle(dir: string): Promise<{ entry: string; jwtOnly: number; wi
   };
 }
 
+/**
+ * A self-signed certificate for 127.0.0.1 (OpenSSL), trusted by the children through
+ * NODE_EXTRA_CA_CERTS: the function and the extension reach the exchange over TLS, as in
+ * AWS, so loading node:https and the handshake are in both modes' figures.
+ */
+function loopbackCertificate(dir: string): { key: string; cert: string; caFile: string } {
+  const [keyFile, certFile] = [join(dir, "tls-key.pem"), join(dir, "tls-cert.pem")];
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"]
+      .concat(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+      .concat(["-keyout", keyFile, "-out", certFile]),
+    { stdio: "ignore" },
+  );
+  return { key: readFileSync(keyFile, "utf8"), cert: readFileSync(certFile, "utf8"), caFile: certFile };
+}
+
 /** Holds each request for the simulated AWS latencies, then forwards it to the exchange. */
-async function delayingProxy(target: string): Promise<{ url: string; close: () => void }> {
+async function delayingProxy(
+  target: string,
+  tls: { key: string; cert: string },
+): Promise<{ url: string; close: () => void }> {
   const base = new URL(target);
-  const server = createServer((req, res) => {
+  const server = createServer(tls, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -135,12 +158,13 @@ async function delayingProxy(target: string): Promise<{ url: string; close: () =
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
-function bridgeEnv(exchange: FakeExchange, url: string): Record<string, string> {
+function bridgeEnv(exchange: FakeExchange, url: string, caFile: string): Record<string, string> {
   return {
     PATH: `${dirname(NODE24)}:/usr/bin:/bin`,
+    NODE_EXTRA_CA_CERTS: caFile,
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: exchange.principal.accessKeyId,
     AWS_SECRET_ACCESS_KEY: exchange.principal.secretAccessKey,
@@ -184,6 +208,8 @@ interface ColdStart {
   addedBoth: number[];
   /** CPU the function's own process spent loading the handler and fetching (JWT + X.509). */
   cpuBoth: number[];
+  /** Added memory (JWT + X.509) in a function that already holds node:https and node:crypto. */
+  addedPreloaded: number[];
 }
 
 async function coldStarts(entry: string, runner: string, env: Record<string, string>): Promise<ColdStart> {
@@ -196,6 +222,7 @@ async function coldStarts(entry: string, runner: string, env: Record<string, str
     addedJwt: [],
     addedBoth: [],
     cpuBoth: [],
+    addedPreloaded: [],
   };
   const plain = "data:text/javascript,export const handler = async () => 1;";
   const oneRequest = `data:text/javascript,${encodeURIComponent(ONE_REQUEST)}`;
@@ -210,16 +237,18 @@ async function coldStarts(entry: string, runner: string, env: Record<string, str
     r.both.push(both.ms);
     r.addedBoth.push(both.report!.after - both.report!.before);
     r.cpuBoth.push(both.report!.cpuMs);
+    const preloaded = await timedChild([runner, entry], { ...env, PRELOAD_HTTPS: "1" });
+    r.addedPreloaded.push(preloaded.report!.after - preloaded.report!.before);
   }
   return r;
 }
 
 /** The extension on the same node and exchange: its start to ready and its resident memory. */
-async function extensionFigures(layerDir: string, exchange: FakeExchange, url: string) {
+async function extensionFigures(layerDir: string, exchange: FakeExchange, url: string, caFile: string) {
   const rt = await LambdaSandbox.start({
     layerDir,
     principal: exchange.principal,
-    env: { ...bridgeEnv(exchange, url), SVID_BRIDGE_HTTP_PORT: String(await freePort()) },
+    env: { ...bridgeEnv(exchange, url, caFile), SVID_BRIDGE_HTTP_PORT: String(await freePort()) },
   });
   try {
     if (!rt.initResult?.ok) throw new Error(`extension init failed: ${rt.logs}`);
@@ -237,12 +266,13 @@ export async function run(): Promise<BenchResult[]> {
   const runner = join(dir, "runner.mjs");
   writeFileSync(runner, RUNNER);
   const exchange = await startFakeExchange();
-  const proxy = await delayingProxy(exchange.url);
+  const tls = loopbackCertificate(dir);
+  const proxy = await delayingProxy(exchange.url, tls);
   try {
-    const env = bridgeEnv(exchange, proxy.url);
+    const env = bridgeEnv(exchange, proxy.url, tls.caFile);
     const cold = await coldStarts(pathToHref(sizes.entry), runner, env);
     const layer = await buildLayer(join(dir, "layer"));
-    const ext = await extensionFigures(layer.dir, exchange, proxy.url);
+    const ext = await extensionFigures(layer.dir, exchange, proxy.url, tls.caFile);
     return figures(sizes, cold, ext);
   } finally {
     proxy.close();
@@ -325,6 +355,13 @@ function memoryFigures(cold: ColdStart, ext: { readyMs: number; rss: number }): 
       name: "in-process added memory, JWT-SVID only",
       value: round(median(cold.addedJwt) / MiB, 1),
       unit: "MiB",
+    },
+    {
+      name: "in-process added memory, in a function that already uses node:https (as AWS SDK v3 clients do)",
+      value: round(median(cold.addedPreloaded) / MiB, 1),
+      unit: "MiB",
+      reference: "extension resident memory after init, same run",
+      ratio: round(median(cold.addedPreloaded) / ext.rss, 2),
     },
   ];
 }
