@@ -84,7 +84,8 @@ export function verifyJwtSvid(options: VerifyJwtSvidOptions): MiddlewareObj {
         Object.assign(request.context as object, { caller });
       } catch (error) {
         // A token the bridge refuses is the caller's fault; an unreachable bridge is ours.
-        if (error instanceof SvidBridgeClientError && error.status === 401)
+        // (400: the extension's local API refused the token's shape before validating it.)
+        if (error instanceof SvidBridgeClientError && (error.status === 401 || error.status === 400))
           return unauthorized(error.code, error.message);
         throw error;
       }

@@ -14,9 +14,12 @@
  *      SPIFFE bundle endpoint;
  *   5. SHUTDOWN, as Lambda ends a sandbox; the extension must exit within its 2 s.
  *
+ * In `in-process` mode the same function runs with no layer at all (an empty layer tree,
+ * no exec wrapper): its own process proves the role and calls the exchange during init.
+ *
  * Not core code: it is dev tooling beside dev-stack.ts and uses the same stand-ins.
  */
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,8 +55,12 @@ export interface DemoBridge {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
 }
 
+export type DemoMode = "extension" | "in-process";
+
 export interface DemoOptions {
   bridge: DemoBridge;
+  /** With the layer (default), or in process with no layer. */
+  mode?: DemoMode;
   /** The invoke's payload; the sample function reads `audience` from it. */
   event: unknown;
   /** Builds go here (layer/, function/, files/); removed afterwards unless `keep`. */
@@ -74,7 +81,10 @@ export interface DemoChecks {
 }
 
 export interface DemoReport {
+  mode: DemoMode;
   init: Extract<InitResult, { ok: true }>;
+  /** Resident memory in MiB after the invoke: the function's process, and the extension's (0 in process). */
+  memory: { functionMiB: number; extensionMiB: number };
   /** What the function answered (its JSON result). */
   result: Record<string, unknown>;
   checks: DemoChecks;
@@ -111,7 +121,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   let sandbox: LambdaSandbox | undefined;
   try {
     const started = Date.now();
-    const layerDir = options.layerDir ?? (await buildLayerTree(options.workDir)).dir;
+    const mode = options.mode ?? "extension";
+    const layerDir =
+      mode === "in-process"
+        ? await emptyLayerTree(options.workDir)
+        : (options.layerDir ?? (await buildLayerTree(options.workDir)).dir);
     const taskRoot = join(options.workDir, "function");
     await bundleFunction(options.functionEntry ?? DEMO_FUNCTION_ENTRY, taskRoot);
     log.info("demo: layer and function built", { ms: Date.now() - started, layer: layerDir });
@@ -119,24 +133,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     // The sandbox needs only the credentials to put in Lambda's environment; who they
     // belong to is for the bridge's STS to say.
     const principal: DevPrincipal = { ...bridge.credentials, arn: "", userId: "" };
-    const httpPort = await freePort();
     sandbox = await LambdaSandbox.start({
       layerDir,
       principal,
       functionName: DEMO_FUNCTION_NAME,
       runtime: { taskRoot, handler: "index.handler" },
-      env: {
-        AWS_REGION: bridge.region,
-        AWS_DEFAULT_REGION: bridge.region,
-        AWS_LAMBDA_EXEC_WRAPPER: join(layerDir, "svid-bridge", "svid-bridge-wrapper"),
-        SVID_BRIDGE_URL: bridge.url,
-        SVID_BRIDGE_SERVER_ID: bridge.serverId,
-        SVID_BRIDGE_HTTP_PORT: String(httpPort),
-        SVID_BRIDGE_JWT_AUDIENCES: audience,
-        SVID_BRIDGE_FILES_DIR: join(options.workDir, "files"),
-        // No retries to wait out: a refusal is the demo's answer.
-        SVID_BRIDGE_INIT_TIMEOUT_MS: "3000",
-      },
+      env: sandboxEnv(mode, bridge, audience, layerDir, options.workDir, await freePort()),
       ...(options.onOutput && { onOutput: options.onOutput }),
     });
     const init = sandbox.initResult!;
@@ -145,7 +147,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         "function_init_failed",
         `the sandbox did not start (${init.errorType}): ${initMessage(init.message)}`,
       );
-    log.info("demo: sandbox initialised (extension ready, SVIDs fetched)", { ms: init.ms });
+    log.info(
+      `demo: sandbox initialised (${mode === "in-process" ? "the function" : "extension ready,"} SVIDs fetched)`,
+      { ms: init.ms },
+    );
 
     const outcome: InvokeOutcome = await sandbox.invokeEvent(options.event, 10_000);
     if (!outcome.ok)
@@ -156,40 +161,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const result = outcome.result as Record<string, unknown>;
     log.info("demo: function invoked", { spiffeId: result.spiffeId });
 
-    const jwtToken = (result.jwtSvid as { token?: unknown } | undefined)?.token;
-    const chain = (result.x509Svid as { certificateChain?: unknown } | undefined)?.certificateChain;
-    if (typeof jwtToken !== "string" || typeof chain !== "string")
-      throw new BridgeError(
-        "function_failed",
-        "the function's answer has no jwtSvid.token or x509Svid.certificateChain",
-      );
-    const jwt = await verifyJwtSvidThroughDiscovery(jwtToken, {
-      issuer: bridge.issuer,
-      audience,
-      trustDomain,
-    });
-    const x509 = await verifyX509SvidThroughBundle(chain, { issuer: bridge.issuer, trustDomain });
-    const checks: DemoChecks = {
-      jwt: {
-        spiffeId: jwt.spiffeId.toString(),
-        audience,
-        kid: jwt.kid,
-        alg: jwt.alg,
-        expiresAt: new Date((jwt.claims.exp ?? 0) * 1000).toISOString(),
-      },
-      x509: {
-        spiffeId: x509.spiffeId.toString(),
-        notAfter: x509.path[0]!.notAfter.toISOString(),
-        path: x509.path.map((c) => c.subject || "(empty subject)"),
-      },
-    };
+    const checks = await checkFromOutside(result, bridge, audience, trustDomain);
     log.info("demo: JWT-SVID and X.509-SVID verified from the bridge's public documents", {
       spiffeId: checks.x509.spiffeId,
     });
 
+    const memory = {
+      functionMiB: mib(Number(result.rssBytes)),
+      extensionMiB: sandbox.extensions[0] ? mib(residentBytes(sandbox.extensions[0].child.pid!)) : 0,
+    };
     const shutdown = await sandbox.shutdown();
     log.info("demo: sandbox shut down", { ms: shutdown.ms, extensionExit: shutdown.code });
-    return { init, result, checks, shutdown };
+    return { mode, init, memory, result, checks, shutdown };
   } finally {
     await sandbox?.close();
     if (!options.keep) {
@@ -198,6 +181,85 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     }
   }
 }
+
+/** What a relying party does with what the function returned: the bridge's public documents only. */
+async function checkFromOutside(
+  result: Record<string, unknown>,
+  bridge: DemoBridge,
+  audience: string,
+  trustDomain: TrustDomain,
+): Promise<DemoChecks> {
+  const jwtToken = (result.jwtSvid as { token?: unknown } | undefined)?.token;
+  const chain = (result.x509Svid as { certificateChain?: unknown } | undefined)?.certificateChain;
+  if (typeof jwtToken !== "string" || typeof chain !== "string")
+    throw new BridgeError(
+      "function_failed",
+      "the function's answer has no jwtSvid.token or x509Svid.certificateChain",
+    );
+  const jwt = await verifyJwtSvidThroughDiscovery(jwtToken, {
+    issuer: bridge.issuer,
+    audience,
+    trustDomain,
+  });
+  const x509 = await verifyX509SvidThroughBundle(chain, { issuer: bridge.issuer, trustDomain });
+  return {
+    jwt: {
+      spiffeId: jwt.spiffeId.toString(),
+      audience,
+      kid: jwt.kid,
+      alg: jwt.alg,
+      expiresAt: new Date((jwt.claims.exp ?? 0) * 1000).toISOString(),
+    },
+    x509: {
+      spiffeId: x509.spiffeId.toString(),
+      notAfter: x509.path[0]!.notAfter.toISOString(),
+      path: x509.path.map((c) => c.subject || "(empty subject)"),
+    },
+  };
+}
+
+/** What Lambda's environment adds for the function (and, with the layer, its extension). */
+function sandboxEnv(
+  mode: DemoMode,
+  bridge: DemoBridge,
+  audience: string,
+  layerDir: string,
+  workDir: string,
+  httpPort: number,
+): Record<string, string> {
+  const common = {
+    AWS_REGION: bridge.region,
+    AWS_DEFAULT_REGION: bridge.region,
+    SVID_BRIDGE_URL: bridge.url,
+    SVID_BRIDGE_SERVER_ID: bridge.serverId,
+    SVID_BRIDGE_JWT_AUDIENCES: audience,
+  };
+  if (mode === "in-process") return common;
+  return {
+    ...common,
+    AWS_LAMBDA_EXEC_WRAPPER: join(layerDir, "svid-bridge", "svid-bridge-wrapper"),
+    SVID_BRIDGE_HTTP_PORT: String(httpPort),
+    SVID_BRIDGE_FILES_DIR: join(workDir, "files"),
+    // No retries to wait out: a refusal is the demo's answer.
+    SVID_BRIDGE_INIT_TIMEOUT_MS: "3000",
+  };
+}
+
+/** No layer: a layer tree with no extensions in it, as a function without layers has. */
+async function emptyLayerTree(workDir: string): Promise<string> {
+  const dir = join(workDir, "no-layer");
+  await mkdir(join(dir, "extensions"), { recursive: true });
+  return dir;
+}
+
+function residentBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? Number.NaN) * 1024;
+}
+
+const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 /** The extension's init error body is Lambda's `{errorMessage, errorType}` JSON; show the message. */
 function initMessage(body: string): string {

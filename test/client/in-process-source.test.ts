@@ -362,5 +362,14 @@ describe("one interface, the mode chosen by configuration", () => {
     };
     expect(denied.statusCode).toBe(401);
     expect(JSON.parse(denied.body).error).toMatch(/^jwt_/);
+    // A token over the cap is refused before any parsing, as the caller's fault (never a 500).
+    const huge = (await handler(
+      { headers: { authorization: `Bearer ${"a".repeat(20_000)}` } },
+      {} as never,
+    )) as {
+      statusCode: number;
+      body: string;
+    };
+    expect([huge.statusCode, JSON.parse(huge.body).error]).toEqual([401, "jwt_malformed"]);
   });
 });

@@ -65,7 +65,8 @@ describe("svid-bridge demo", () => {
     expect(report.checks.x509.path).toHaveLength(3);
     // The function itself: validated its token through the extension, saw the files.
     const jwtSvid = report.result.jwtSvid as Record<string, unknown>;
-    expect(jwtSvid.validatedByExtension).toBe(expected);
+    expect(report.result.mode).toBe("extension");
+    expect(jwtSvid.validated).toBe(expected);
     expect(report.result.files).toEqual(["bundle.pem", "svid.pem", "svid_key.pem"]);
     expect((report.result.x509Svid as Record<string, unknown>).uriSan).toBe(`URI:${expected}`);
     // The function ran as its own process, through the layer's wrapper, and logged.

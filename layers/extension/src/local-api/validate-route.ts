@@ -7,6 +7,7 @@
  */
 import { BridgeError } from "../../../../lib/errors.js";
 import { validateJwtSvid } from "../../../../lib/spiffe/jwt-svid.js";
+import { MAX_JWT_SVID_LENGTH } from "../../../../lib/spiffe/jwt-svid-limits.js";
 import type { SvidManager } from "../svid-manager.js";
 import { json, type Reply } from "./http.js";
 
@@ -16,7 +17,7 @@ export async function validateRoute(body: unknown, manager: SvidManager, issuer:
   const { token, audience, ...rest } = body as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
   if (extra !== undefined) throw new BridgeError("unknown_field", `unknown field ${JSON.stringify(extra)}`);
-  if (typeof token !== "string" || token.length === 0 || token.length > 16_384)
+  if (typeof token !== "string" || token.length === 0 || token.length > MAX_JWT_SVID_LENGTH)
     throw new BridgeError("invalid_request", "token must be a JWT of at most 16 KiB");
   if (typeof audience !== "string" || audience.length === 0 || audience.length > 1000)
     throw new BridgeError("invalid_request", "audience must be a non-empty string");
