@@ -58,9 +58,13 @@ export class WorkloadApiSocket {
   /** Stops accepting, ends gRPC sessions within `graceMs`, removes the socket file. */
   async close(graceMs = 1_000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const deadline = Date.now() + graceMs;
     const grpc = await this.#grpc?.catch(() => undefined);
     await grpc?.close(graceMs);
-    // What the grace period did not end (a client that ignores GOAWAY) is cut.
+    // Sessions end their sockets gracefully (the last status still in flight): let them
+    // flush, and cut only what is left at the deadline (a client that ignores GOAWAY).
+    for (let wait = 5; this.#connections.size > 0 && Date.now() < deadline; wait *= 2)
+      await new Promise((r) => setTimeout(r, Math.min(wait, deadline - Date.now())));
     for (const c of this.#connections) c.destroy();
     await closed;
     await rm(this.path, { force: true });
