@@ -12,6 +12,7 @@
 import { X509Certificate } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { SvidBridgeClient } from "../../layers/client/svid-bridge-client.js";
+import { readViaWorkloadApi } from "./workload-api.js";
 
 interface DemoEvent {
   audience?: unknown;
@@ -30,6 +31,10 @@ export const handler = async (event: DemoEvent | null) => {
   // What a receiving service does with a token it is sent: the extension validates it
   // against the trust bundle it holds (signature, exp, aud, sub).
   const validated = await client.validateJwtSvid(jwt.token, audience);
+
+  // The same identity through the SPIFFE Workload API socket (exported by the layer's wrapper).
+  const socket = process.env.SPIFFE_ENDPOINT_SOCKET;
+  const workloadApi = socket ? await readViaWorkloadApi(socket, audience) : undefined;
 
   const filesDir = process.env.SVID_BRIDGE_FILES_DIR;
   const result = {
@@ -50,6 +55,7 @@ export const handler = async (event: DemoEvent | null) => {
       privateKeyHeld: x509.privateKey.includes("BEGIN PRIVATE KEY"),
     },
     files: filesDir ? readdirSync(filesDir).sort() : [],
+    ...(workloadApi && { workloadApi }),
   };
   console.log(JSON.stringify({ level: "info", message: "read my SVIDs", spiffeId: result.spiffeId }));
   return result;
