@@ -15,6 +15,7 @@
 import { X509Certificate } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { sharedSvidSource } from "../../layers/client/index.js";
+import { readViaWorkloadApi } from "./workload-api.js";
 
 interface DemoEvent {
   audience?: unknown;
@@ -36,6 +37,10 @@ export const handler = async (event: DemoEvent | null) => {
   // What a receiving service does with a token it is sent: validated against the trust
   // bundle (signature, exp, aud, sub), by the extension or in process.
   const validated = await client.validateJwtSvid(jwt.token, audience);
+
+  // The same identity through the SPIFFE Workload API socket (exported by the layer's wrapper).
+  const socket = process.env.SPIFFE_ENDPOINT_SOCKET;
+  const workloadApi = socket ? await readViaWorkloadApi(socket, audience) : undefined;
 
   const filesDir = process.env.SVID_BRIDGE_FILES_DIR;
   const result = {
@@ -64,6 +69,7 @@ export const handler = async (event: DemoEvent | null) => {
       : [],
     // This process's resident memory after it got its SVIDs: the demo compares the modes.
     rssBytes: process.memoryUsage().rss,
+    ...(workloadApi && { workloadApi }),
   };
   console.log(JSON.stringify({ level: "info", message: "read my SVIDs", spiffeId: result.spiffeId }));
   return result;

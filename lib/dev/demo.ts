@@ -8,7 +8,8 @@
  *      own process with Lambda's environment and the caller's credentials as the
  *      function's role, the function as its own process through the layer's
  *      AWS_LAMBDA_EXEC_WRAPPER; init proves the role to the bridge and fetches SVIDs;
- *   3. invoke the function once with the event; it reads its SVIDs from the extension;
+ *   3. invoke the function once with the event; it reads its SVIDs from the extension
+ *      (local API, files, and the SPIFFE Workload API socket);
  *   4. check what it returned as a relying party would, from the bridge's public
  *      documents only: the JWT-SVID through OIDC discovery, the X.509 chain against the
  *      SPIFFE bundle endpoint;
@@ -19,7 +20,7 @@
  *
  * Not core code: it is dev tooling beside dev-stack.ts and uses the same stand-ins.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,6 +79,8 @@ export interface DemoOptions {
 export interface DemoChecks {
   jwt: { spiffeId: string; audience: string; kid: string; alg: string; expiresAt: string };
   x509: { spiffeId: string; notAfter: string; path: string[] };
+  /** The X.509-SVID the function read through the Workload API socket: the same one. */
+  workloadApi?: { socket: string; spiffeId: string; sameCertificate: boolean };
 }
 
 export interface DemoReport {
@@ -105,6 +108,10 @@ async function bundleFunction(entry: string, outDir: string): Promise<void> {
     platform: "node",
     target: "node22",
     format: "esm",
+    // CommonJS dependencies (the sample's @grpc/grpc-js) call require() on node builtins.
+    banner: {
+      js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
+    },
     logLevel: "error",
   });
 }
@@ -128,6 +135,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         : (options.layerDir ?? (await buildLayerTree(options.workDir)).dir);
     const taskRoot = join(options.workDir, "function");
     await bundleFunction(options.functionEntry ?? DEMO_FUNCTION_ENTRY, taskRoot);
+    // The sample function's Workload API client loads the proto at run time (the layer's
+    // wrapper exports SPIFFE_ENDPOINT_SOCKET; in process there is no layer and no socket).
+    if (mode === "extension")
+      copyFileSync(join(layerDir, "svid-bridge", "workload.proto"), join(taskRoot, "workload.proto"));
     log.info("demo: layer and function built", { ms: Date.now() - started, layer: layerDir });
 
     // The sandbox needs only the credentials to put in Lambda's environment; who they
@@ -162,6 +173,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     log.info("demo: function invoked", { spiffeId: result.spiffeId });
 
     const checks = await checkFromOutside(result, bridge, audience, trustDomain);
+    const viaSocket = result.workloadApi as
+      | { socket: string; spiffeId: string; serialNumber: string }
+      | undefined;
+    if (viaSocket) {
+      const serial = (result.x509Svid as { serialNumber?: unknown }).serialNumber;
+      checks.workloadApi = {
+        socket: viaSocket.socket,
+        spiffeId: viaSocket.spiffeId,
+        sameCertificate: viaSocket.serialNumber === serial && viaSocket.spiffeId === checks.x509.spiffeId,
+      };
+      if (!checks.workloadApi.sameCertificate)
+        throw new BridgeError(
+          "function_failed",
+          "the Workload API served another X.509-SVID than the local API",
+        );
+    }
     log.info("demo: JWT-SVID and X.509-SVID verified from the bridge's public documents", {
       spiffeId: checks.x509.spiffeId,
     });

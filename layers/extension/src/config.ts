@@ -11,6 +11,8 @@ import { SpiffeId } from "../../../lib/spiffe/spiffe-id.js";
 export const DEFAULT_HTTP_PORT = 2775;
 /** Lambda gives every extension 10 s of init in all; leave room for the runtime's own. */
 export const DEFAULT_INIT_TIMEOUT_MS = 8_000;
+/** Where the Workload API listens; the exec wrapper exports it as SPIFFE_ENDPOINT_SOCKET. */
+export const DEFAULT_WORKLOAD_SOCKET = "/tmp/svid-bridge/workload.sock";
 /** A wall clock that moves this much more (or less) than the monotonic clock means a restore. */
 export const DEFAULT_CLOCK_JUMP_SECONDS = 300;
 
@@ -83,6 +85,8 @@ export interface ExtensionConfig {
   readonly x509: boolean;
   /** Files mode when set: svid.pem, svid_key.pem, bundle.pem (and token files) here. */
   readonly filesDir: string | undefined;
+  /** The Workload API's Unix socket; undefined when SVID_BRIDGE_WORKLOAD_SOCKET=off. */
+  readonly workloadSocket: string | undefined;
   /** Token files to keep fresh, each with its own audience (see TOKEN_FILES). */
   readonly tokenFiles: readonly TokenFile[];
   readonly initFailure: InitFailureMode;
@@ -180,6 +184,11 @@ export function readConfig(env: Env = process.env): ExtensionConfig {
   }
   const filesDir = env.SVID_BRIDGE_FILES_DIR?.trim() || undefined;
   if (filesDir && !isAbsolute(filesDir)) invalid("SVID_BRIDGE_FILES_DIR", "must be an absolute path");
+  const socket = env.SVID_BRIDGE_WORKLOAD_SOCKET?.trim() || DEFAULT_WORKLOAD_SOCKET;
+  if (socket !== "off" && !isAbsolute(socket))
+    invalid("SVID_BRIDGE_WORKLOAD_SOCKET", "must be an absolute path or off");
+  // sun_path holds 108 bytes on Linux, the terminating NUL included.
+  if (Buffer.byteLength(socket) > 107) invalid("SVID_BRIDGE_WORKLOAD_SOCKET", "is longer than 107 bytes");
   const tokenFiles = tokenFilesOf(env);
   const creds = credentials(env);
   // The SSRF guard accepts whichever secret the function's own environment holds.
@@ -203,6 +212,7 @@ export function readConfig(env: Env = process.env): ExtensionConfig {
     spiffeId,
     x509: oneOf(env, "SVID_BRIDGE_X509", ["on", "off"], "on") === "on",
     filesDir,
+    workloadSocket: socket === "off" ? undefined : socket,
     tokenFiles: Object.freeze(tokenFiles),
     initFailure: oneOf(env, "SVID_BRIDGE_INIT_FAILURE", ["fail", "degraded"], "fail"),
     initTimeoutMs: integer(env, "SVID_BRIDGE_INIT_TIMEOUT_MS", DEFAULT_INIT_TIMEOUT_MS, 100, 900_000),

@@ -58,6 +58,11 @@ export function formatDemoReport(report: DemoReport): string {
     ],
     ["files", files.length > 0 ? `${files.join(", ")} in SVID_BRIDGE_FILES_DIR` : undefined],
     [
+      "workload_api",
+      report.checks.workloadApi &&
+        `the same X.509-SVID through the SPIFFE Workload API on ${report.checks.workloadApi.socket}`,
+    ],
+    [
       "shutdown",
       `extension exited ${report.shutdown.code ?? "(killed)"} after ${report.shutdown.ms} ms${report.shutdown.exitedInTime ? "" : " (past Lambda's deadline)"}`,
     ],
