@@ -30,12 +30,13 @@ const metrics = powertoolsMetrics();
 const dynamodb = new DynamoDBClient({});
 const kms = new KMSClient({});
 
-/** SVID_BRIDGE_CA_MODE=none: a bridge deployed without a PCA issues JWT-SVIDs only. */
+/** SVID_BRIDGE_CA_MODE=none: a bridge deployed without a PCA issues JWT-SVIDs only (403 for X.509). */
 const jwtOnly: CertificateAuthority = {
   issue: async () => {
+    // A 403, not a 503: retrying cannot help; the function should set SVID_BRIDGE_X509=off.
     throw new BridgeError(
-      "ca_unavailable",
-      "this bridge issues JWT-SVIDs only: it was deployed without a PCA",
+      "svid_kind_not_allowed",
+      "this bridge issues JWT-SVIDs only: it was deployed without a PCA (set SVID_BRIDGE_X509=off)",
     );
   },
   trustAnchors: async () => [],

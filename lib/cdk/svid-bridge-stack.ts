@@ -93,6 +93,39 @@ export const CONTEXT_KEYS = [
   "stackName",
 ] as const;
 
+type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** Typed, checked reads of CDK context values: each refusal names its key. */
+interface ContextReader {
+  get(key: ContextKey): string | undefined;
+  oneOf<T extends string>(key: ContextKey, allowed: readonly T[]): T | undefined;
+  checked(key: ContextKey, pattern: RegExp, example: string): string | undefined;
+}
+
+function contextReader(node: Node): ContextReader {
+  const get = (key: ContextKey): string | undefined => {
+    const value = node.tryGetContext(key);
+    if (value === undefined || value === null || value === "") return undefined;
+    return String(value).trim();
+  };
+  return {
+    get,
+    oneOf: <T extends string>(key: ContextKey, allowed: readonly T[]) => {
+      const value = get(key);
+      if (value !== undefined && !(allowed as readonly string[]).includes(value))
+        throw new BridgeConfigError(`context ${key} must be one of ${allowed.join(", ")}, not ${value}`);
+      return value as T | undefined;
+    },
+    checked: (key: ContextKey, pattern: RegExp, example: string) => {
+      const value = get(key);
+      checkFormat(`context ${key}`, value, pattern, example);
+      return value;
+    },
+  };
+}
+
+const PCA_ARN_EXAMPLE = "arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>";
+
 /**
  * Reads the stack's configuration from CDK context. A bad or missing value throws a
  * BridgeConfigError naming the key (and, for unknown keys, the keys that exist).
@@ -103,69 +136,30 @@ export function configFromContext(node: Node, given: readonly string[] = []): Sv
     throw new BridgeConfigError(
       `unknown context ${unknown.join(", ")}; the keys are ${CONTEXT_KEYS.join(", ")}`,
     );
-  const get = (key: (typeof CONTEXT_KEYS)[number]): string | undefined => {
-    const value = node.tryGetContext(key);
-    if (value === undefined || value === null || value === "") return undefined;
-    return String(value).trim();
-  };
-  const oneOf = <T extends string>(key: (typeof CONTEXT_KEYS)[number], allowed: readonly T[]) => {
-    const value = get(key);
-    if (value !== undefined && !(allowed as readonly string[]).includes(value))
-      throw new BridgeConfigError(`context ${key} must be one of ${allowed.join(", ")}, not ${value}`);
-    return value as T | undefined;
-  };
-  const trustDomain = get("trustDomain");
+  const ctx = contextReader(node);
+  const trustDomain = ctx.get("trustDomain");
   if (!trustDomain)
     throw new BridgeConfigError("context trustDomain is required: cdk deploy -c trustDomain=example.org");
-  const jwtAlg = get("jwtAlg");
+  const jwtAlg = ctx.get("jwtAlg");
   if (jwtAlg !== undefined && !isSigningAlgorithm(jwtAlg))
     throw new BridgeConfigError(`context jwtAlg must be RS256, ES256 or ES384, not ${jwtAlg}`);
-  const checked = (key: (typeof CONTEXT_KEYS)[number], pattern: RegExp, example: string) => {
-    const value = get(key);
-    checkFormat(`context ${key}`, value, pattern, example);
-    return value;
-  };
   const config: SvidBridgeStackConfig = {
     trustDomain,
-    ...optional("issuerDomain", checked("issuerDomain", HOST_NAME, "a DNS name such as spiffe.example.com")),
-    ...optional(
-      "certificateArn",
-      checked("certificate", ACM_CERTIFICATE_ARN, "arn:aws:acm:<region>:<account>:certificate/<id>"),
-    ),
-    ...optional(
-      "hostedZoneId",
-      checked("hostedZone", HOSTED_ZONE_ID, "a Route 53 zone ID such as Z0123456789ABC"),
-    ),
-    ...optional("hostedZoneName", checked("hostedZoneName", HOST_NAME, "a DNS name such as example.com")),
-    ...optional(
-      "pcaArn",
-      checked("pcaArn", PCA_ARN, "arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>"),
-    ),
-    ...optional("caMode", oneOf("caMode", CA_MODES)),
-    ...optional("keyManager", oneOf("keyManager", KEY_MANAGER_MODES)),
+    ...issuerDomainFromContext(ctx),
+    ...optional("pcaArn", ctx.checked("pcaArn", PCA_ARN, PCA_ARN_EXAMPLE)),
+    ...optional("caMode", ctx.oneOf("caMode", CA_MODES)),
+    ...optional("keyManager", ctx.oneOf("keyManager", KEY_MANAGER_MODES)),
     ...(jwtAlg && isSigningAlgorithm(jwtAlg) && { jwtAlg }),
     ...optional(
       "layerOrganizationId",
-      checked("layerOrganizationId", ORGANIZATION_ID, "o- and 10 to 32 letters or digits"),
+      ctx.checked("layerOrganizationId", ORGANIZATION_ID, "o- and 10 to 32 letters or digits"),
     ),
   };
-  const parties = get("relyingParties");
-  if (parties !== undefined) {
-    const list = parties
-      .split(",")
-      .map((p) => p.trim())
-      .filter(Boolean);
-    for (const p of list)
-      if (!(RELYING_PARTIES as readonly string[]).includes(p))
-        throw new BridgeConfigError(
-          `context relyingParties: ${p} is not one of ${RELYING_PARTIES.join(", ")}`,
-        );
-    config.relyingParties = list as RelyingParty[];
-    checkRelyingParties(list, config.jwtAlg ?? "RS256", 3600);
-  }
-  const createPca = createPcaFromContext(get, oneOf, checked);
+  const relyingParties = relyingPartiesFromContext(ctx, config.jwtAlg ?? "RS256");
+  if (relyingParties) config.relyingParties = relyingParties;
+  const createPca = createPcaFromContext(ctx);
   if (createPca) config.createPca = createPca;
-  const concurrency = get("exchangeConcurrency");
+  const concurrency = ctx.get("exchangeConcurrency");
   if (concurrency !== undefined) {
     if (concurrency !== "none" && !/^[1-9]\d{0,5}$/.test(concurrency))
       throw new BridgeConfigError(
@@ -173,37 +167,63 @@ export function configFromContext(node: Node, given: readonly string[] = []): Sv
       );
     config.reservedConcurrency = { exchange: concurrency === "none" ? "none" : Number(concurrency) };
   }
-  if ((config.certificateArn || config.hostedZoneId) && !config.issuerDomain)
-    throw new BridgeConfigError("context certificate and hostedZone need issuerDomain");
-  if (config.issuerDomain && !config.certificateArn && !config.hostedZoneId)
-    throw new BridgeConfigError(
-      `context issuerDomain ${config.issuerDomain} needs certificate (an ACM certificate ARN) or hostedZone (to validate one)`,
-    );
   resolveCaMode(config);
   return config;
 }
 
-const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-
-function optional<K extends string>(key: K, value: string | undefined) {
-  return value ? ({ [key]: value } as Record<K, string>) : {};
+function issuerDomainFromContext(ctx: ContextReader) {
+  const domain = {
+    ...optional(
+      "issuerDomain",
+      ctx.checked("issuerDomain", HOST_NAME, "a DNS name such as spiffe.example.com"),
+    ),
+    ...optional(
+      "certificateArn",
+      ctx.checked("certificate", ACM_CERTIFICATE_ARN, "arn:aws:acm:<region>:<account>:certificate/<id>"),
+    ),
+    ...optional(
+      "hostedZoneId",
+      ctx.checked("hostedZone", HOSTED_ZONE_ID, "a Route 53 zone ID such as Z0123456789ABC"),
+    ),
+    ...optional("hostedZoneName", ctx.checked("hostedZoneName", HOST_NAME, "a DNS name such as example.com")),
+  };
+  if ((domain.certificateArn || domain.hostedZoneId) && !domain.issuerDomain)
+    throw new BridgeConfigError("context certificate and hostedZone need issuerDomain");
+  if (domain.issuerDomain && !domain.certificateArn && !domain.hostedZoneId)
+    throw new BridgeConfigError(
+      `context issuerDomain ${domain.issuerDomain} needs certificate (an ACM certificate ARN) or hostedZone (to validate one)`,
+    );
+  return domain as Pick<
+    SvidBridgeStackConfig,
+    "issuerDomain" | "certificateArn" | "hostedZoneId" | "hostedZoneName"
+  >;
 }
 
-type Get = (key: (typeof CONTEXT_KEYS)[number]) => string | undefined;
+function relyingPartiesFromContext(ctx: ContextReader, jwtAlg: string): RelyingParty[] | undefined {
+  const parties = ctx.get("relyingParties");
+  if (parties === undefined) return undefined;
+  const list = parties
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
+  for (const p of list)
+    if (!(RELYING_PARTIES as readonly string[]).includes(p))
+      throw new BridgeConfigError(`context relyingParties: ${p} is not one of ${RELYING_PARTIES.join(", ")}`);
+  checkRelyingParties(list, jwtAlg, 3600);
+  return list as RelyingParty[];
+}
 
-function createPcaFromContext(
-  get: Get,
-  oneOf: <T extends string>(key: (typeof CONTEXT_KEYS)[number], allowed: readonly T[]) => T | undefined,
-  checked: (key: (typeof CONTEXT_KEYS)[number], pattern: RegExp, example: string) => string | undefined,
-): CreatePcaOptions | undefined {
-  const type = oneOf("createPca", CREATE_PCA_TYPES);
-  const parentCaArn = checked(
-    "parentPcaArn",
-    PCA_ARN,
-    "arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>",
-  );
-  const chainFile = get("parentCaChainFile");
-  const parentSigningAlgorithm = oneOf("parentSigningAlgorithm", PCA_SIGNING_ALGORITHMS);
+const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+function optional<K extends string, V extends string>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value ? ({ [key]: value } as Record<K, V>) : {};
+}
+
+function createPcaFromContext(ctx: ContextReader): CreatePcaOptions | undefined {
+  const type = ctx.oneOf("createPca", CREATE_PCA_TYPES);
+  const parentCaArn = ctx.checked("parentPcaArn", PCA_ARN, PCA_ARN_EXAMPLE);
+  const chainFile = ctx.get("parentCaChainFile");
+  const parentSigningAlgorithm = ctx.oneOf("parentSigningAlgorithm", PCA_SIGNING_ALGORITHMS);
   if (!type) {
     if (parentCaArn || chainFile || parentSigningAlgorithm)
       throw new BridgeConfigError(

@@ -26,12 +26,11 @@ import { BridgeFunction, LAMBDA_ENTRIES } from "./bridge-function.js";
 import { BridgeConfigError, checkRelyingParties, type RelyingParty, resolveCaMode } from "./check-props.js";
 import { FirstRotation } from "./first-rotation.js";
 import { type IssuerDomainOptions, IssuerEndpoint } from "./issuer-endpoint.js";
-import type { CaMode, KeyManagerMode } from "./options.js";
+import type { CaMode, KeyManagerMode, RuntimeCaMode } from "./options.js";
 import {
   discoveryStatements,
   exchangeStatements,
   rotationStatements,
-  type TableArns,
   wrappingKeyStatements,
 } from "./policies.js";
 import { type SvidBridgeEndpoint, SvidBridgeLayer } from "./svid-bridge-layer.js";
@@ -197,26 +196,84 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
 
   constructor(scope: Construct, id: string, props: SvidBridgeProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     this.trustDomain = TrustDomain.parse(props.trustDomain).name;
     // Every check that can fail runs here, before any construct (and any bundling).
-    const caMode = resolveCaMode(props);
-    const keyManager = props.keyManager ?? "kms";
-    const jwtAlg = props.jwtAlg ?? "RS256";
-    if (!isSigningAlgorithm(jwtAlg))
-      throw new BridgeConfigError(`jwtAlg must be RS256, ES256 or ES384, not ${String(jwtAlg)}`);
-    const exchangeConcurrency = checkExchangeConcurrency(props.reservedConcurrency?.exchange);
-    checkRelyingParties(
-      props.relyingParties ?? [],
-      jwtAlg,
-      (props.maxJwtTtl ?? Duration.hours(1)).toSeconds(),
-    );
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
-    const tableRemovalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    const seconds = (d: Duration | undefined, fallback: Duration) => String((d ?? fallback).toSeconds());
+    const r = resolveProps(props);
 
-    // --- tables: keys and indexes come from the adapters' own CreateTable definitions
+    const tables = this.#makeTables(props, r);
+    this.registrationsTable = tables.registrations;
+    this.keySetTable = tables.keySet;
+    this.replayTable = tables.replay;
+
+    // --- the symmetric key that wraps software key pairs (kms-wrapped mode)
+    if (r.keyManager === "kms-wrapped")
+      this.wrappingKey = new kms.Key(this, "WrappingKey", {
+        description: `SVID Bridge ${this.trustDomain}: wraps JWT and CA key pairs kept in DynamoDB`,
+        enableKeyRotation: true,
+        removalPolicy: r.removalPolicy,
+        pendingWindow: Duration.days(30),
+      });
+
+    // --- the PCA: imported, created, or none (JWT-SVIDs only)
+    const pca =
+      props.createPca && r.caMode !== "none"
+        ? new BridgeCertificateAuthority(this, "CertificateAuthority", {
+            ...props.createPca,
+            trustDomain: this.trustDomain,
+            caMode: r.caMode,
+            removalPolicy: r.removalPolicy,
+          })
+        : undefined;
+    this.pcaArn = props.pcaArn ?? pca?.arn;
+
+    // --- the issuer URL (needed by the discovery and exchange environments)
+    this.issuer = new IssuerEndpoint(this, "Issuer", {
+      ...(props.issuerDomain && { domain: props.issuerDomain }),
+      throttle: props.discoveryThrottle ?? { rateLimit: 50, burstLimit: 100 },
+      logRetention: r.logRetention,
+      logRemovalPolicy: r.removalPolicy,
+    });
+    this.issuerUrl = this.issuer.url;
+    if (props.issuerDomain) checkCanonicalIssuer(this.issuerUrl);
+    this.serverId = props.serverId ?? this.issuerUrl;
+
+    this.exchange = this.#makeExchange(props, r);
+    // auth NONE: the signed GetCallerIdentity proof in the body is the authentication.
+    this.exchangeUrl = this.exchange.function.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.NONE,
+    }).url;
+    this.discovery = this.#makeDiscovery(props, r);
+    this.issuer.serve(this.discovery.function);
+    this.rotation = this.#makeRotation(props, r);
+    this.#grantKeys(r.keyManager);
+
+    new events.Rule(this, "RotationSchedule", {
+      description: `SVID Bridge ${this.trustDomain}: rotate keys and renew the intermediate CA`,
+      schedule: events.Schedule.rate(props.rotationSchedule ?? Duration.hours(1)),
+      targets: [new eventsTargets.LambdaFunction(this.rotation.function, { retryAttempts: 2 })],
+    });
+    this.firstRotation = new FirstRotation(this, "FirstRotation", {
+      rotation: this.rotation.function,
+      trigger: {
+        keyManager: r.keyManager,
+        jwtAlg: r.jwtAlg,
+        caMode: r.caMode,
+        pca: this.pcaArn ?? "none",
+        keySetId: props.keySetId ?? "default",
+      },
+      logRetention: r.logRetention,
+      logRemovalPolicy: r.removalPolicy,
+    });
+    if (pca) this.firstRotation.node.addDependency(pca.activation);
+
+    this.layer = new SvidBridgeLayer(this, "Layer", {
+      ...(props.layerZipPath && { zipPath: props.layerZipPath }),
+      ...(props.layerOrganizationId && { organizationId: props.layerOrganizationId }),
+    }).layer;
+  }
+
+  /** Keys and indexes come from the adapters' own CreateTable definitions. */
+  #makeTables(props: SvidBridgeProps, r: ResolvedProps) {
     const table = (tableId: string, definition: Parameters<typeof tableKeyProps>[0], ttl?: string) =>
       new dynamodb.TableV2(this, tableId, {
         ...tableKeyProps(definition),
@@ -226,80 +283,59 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
         encryption: props.tableEncryptionKey
           ? dynamodb.TableEncryptionV2.customerManagedKey(props.tableEncryptionKey)
           : dynamodb.TableEncryptionV2.dynamoOwnedKey(),
-        removalPolicy: tableRemovalPolicy,
+        removalPolicy: r.tableRemovalPolicy,
         ...(ttl && { timeToLiveAttribute: ttl }),
       });
-    this.registrationsTable = table("Registrations", registrationTableDefinition("registrations"));
-    this.keySetTable = table("KeySet", keySetTableDefinition("key-set"));
-    // Expired replay records are ignored on read; TTL only keeps the table small.
-    this.replayTable = table("Replay", replayCacheTableDefinition("replay"), REPLAY_CACHE_TTL_ATTRIBUTE);
-    const tables: TableArns = {
-      registrations: this.registrationsTable.tableArn,
-      keySet: this.keySetTable.tableArn,
-      replay: this.replayTable.tableArn,
+    return {
+      registrations: table("Registrations", registrationTableDefinition("registrations")),
+      keySet: table("KeySet", keySetTableDefinition("key-set")),
+      // Expired replay records are ignored on read; TTL only keeps the table small.
+      replay: table("Replay", replayCacheTableDefinition("replay"), REPLAY_CACHE_TTL_ATTRIBUTE),
     };
+  }
 
-    // --- the symmetric key that wraps software key pairs (kms-wrapped mode)
-    if (keyManager === "kms-wrapped") {
-      this.wrappingKey = new kms.Key(this, "WrappingKey", {
-        description: `SVID Bridge ${this.trustDomain}: wraps JWT and CA key pairs kept in DynamoDB`,
-        enableKeyRotation: true,
-        removalPolicy,
-        pendingWindow: Duration.days(30),
-      });
-    }
-    const wrappingKeyArn = this.wrappingKey?.keyArn;
+  /** What every function shares: its role's trust domain, logs, alarms, and the key set's location. */
+  #common(props: SvidBridgeProps, r: ResolvedProps) {
+    return {
+      trustDomain: this.trustDomain,
+      logRetention: r.logRetention,
+      logRemovalPolicy: r.removalPolicy,
+      ...(props.alarmTopic && { alarmTopic: props.alarmTopic }),
+    };
+  }
 
-    // --- the PCA: imported, created, or none (JWT-SVIDs only)
-    let pca: BridgeCertificateAuthority | undefined;
-    if (props.createPca && caMode !== "none") {
-      pca = new BridgeCertificateAuthority(this, "CertificateAuthority", {
-        ...props.createPca,
-        trustDomain: this.trustDomain,
-        caMode,
-        removalPolicy,
-      });
-    }
-    this.pcaArn = props.pcaArn ?? pca?.arn;
-
-    // --- the issuer URL (needed by the discovery and exchange environments)
-    this.issuer = new IssuerEndpoint(this, "Issuer", {
-      ...(props.issuerDomain && { domain: props.issuerDomain }),
-      throttle: props.discoveryThrottle ?? { rateLimit: 50, burstLimit: 100 },
-      logRetention,
-      logRemovalPolicy: removalPolicy,
-    });
-    this.issuerUrl = this.issuer.url;
-    if (props.issuerDomain) checkCanonicalIssuer(this.issuerUrl);
-    this.serverId = props.serverId ?? this.issuerUrl;
-
-    const shared = {
+  #sharedEnvironment(props: SvidBridgeProps) {
+    return {
       SVID_BRIDGE_TRUST_DOMAIN: this.trustDomain,
       SVID_BRIDGE_KEY_SET_TABLE: this.keySetTable.tableName,
       SVID_BRIDGE_KEY_SET_ID: props.keySetId ?? "default",
     };
-    const keys = {
-      SVID_BRIDGE_KEY_MANAGER: keyManager,
-      ...(wrappingKeyArn && { SVID_BRIDGE_WRAPPING_KEY_ID: wrappingKeyArn }),
-      SVID_BRIDGE_CA_MODE: caMode,
+  }
+
+  /** The key and CA settings the exchange and rotation must agree on. */
+  #keyEnvironment(props: SvidBridgeProps, r: ResolvedProps) {
+    return {
+      SVID_BRIDGE_KEY_MANAGER: r.keyManager,
+      ...(this.wrappingKey && { SVID_BRIDGE_WRAPPING_KEY_ID: this.wrappingKey.keyArn }),
+      SVID_BRIDGE_CA_MODE: r.caMode,
       ...(this.pcaArn && { SVID_BRIDGE_PCA_ARN: this.pcaArn }),
       SVID_BRIDGE_MAX_JWT_TTL: seconds(props.maxJwtTtl, Duration.hours(1)),
       SVID_BRIDGE_SIGNING_KEY_CACHE: seconds(props.signingKeyCache, Duration.seconds(60)),
     };
-    const common = { trustDomain: this.trustDomain, logRetention, logRemovalPolicy: removalPolicy };
-    const alarmTopic = props.alarmTopic && { alarmTopic: props.alarmTopic };
+  }
 
-    this.exchange = new BridgeFunction(this, "Exchange", {
-      ...common,
-      ...alarmTopic,
+  #makeExchange(props: SvidBridgeProps, r: ResolvedProps): BridgeFunction {
+    const stack = Stack.of(this);
+    return new BridgeFunction(this, "Exchange", {
+      ...this.#common(props, r),
       entry: LAMBDA_ENTRIES.exchange,
       description: `SVID Bridge exchange (${this.trustDomain}): IAM proof in, SVIDs out`,
       memorySize: props.exchangeMemorySize ?? 256,
       timeout: Duration.seconds(15),
-      ...(exchangeConcurrency !== undefined && { reservedConcurrentExecutions: exchangeConcurrency }),
+      ...(r.exchangeConcurrency !== undefined && { reservedConcurrentExecutions: r.exchangeConcurrency }),
       environment: {
-        ...shared,
-        ...keys,
+        ...this.#sharedEnvironment(props),
+        ...this.#keyEnvironment(props, r),
         SVID_BRIDGE_ISSUER: this.issuerUrl,
         SVID_BRIDGE_SERVER_ID: this.serverId,
         SVID_BRIDGE_REGISTRATIONS_TABLE: this.registrationsTable.tableName,
@@ -310,43 +346,46 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
       statements: [
         ...exchangeStatements(stack, {
           trustDomain: this.trustDomain,
-          tables,
+          tables: {
+            registrations: this.registrationsTable.tableArn,
+            keySet: this.keySetTable.tableArn,
+            replay: this.replayTable.tableArn,
+          },
           byCallerIndex: REGISTRATION_INDEXES.byCaller,
-          caMode,
+          caMode: r.caMode,
           ...(this.pcaArn && { pcaArn: this.pcaArn }),
         }),
         ...tableKeyStatements(props.tableEncryptionKey, stack, "write"),
       ],
     });
-    // auth NONE: the signed GetCallerIdentity proof in the body is the authentication.
-    const exchangeUrl = this.exchange.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-    this.exchangeUrl = exchangeUrl.url;
+  }
 
-    this.discovery = new BridgeFunction(this, "Discovery", {
-      ...common,
-      ...alarmTopic,
+  #makeDiscovery(props: SvidBridgeProps, r: ResolvedProps): BridgeFunction {
+    const directPca = r.caMode === "direct" ? this.pcaArn : undefined;
+    return new BridgeFunction(this, "Discovery", {
+      ...this.#common(props, r),
       entry: LAMBDA_ENTRIES.discovery,
       description: `SVID Bridge discovery (${this.trustDomain}): OIDC discovery, JWKS, SPIFFE bundle`,
       memorySize: 256,
       timeout: Duration.seconds(10),
       reservedConcurrentExecutions: props.reservedConcurrency?.discovery,
       environment: {
-        ...shared,
+        ...this.#sharedEnvironment(props),
         SVID_BRIDGE_ISSUER: this.issuerUrl,
         SVID_BRIDGE_CACHE_MAX_AGE: seconds(props.discoveryCacheMaxAge, Duration.minutes(5)),
-        SVID_BRIDGE_CA_MODE: caMode,
-        ...(caMode === "direct" && this.pcaArn && { SVID_BRIDGE_PCA_ARN: this.pcaArn }),
+        SVID_BRIDGE_CA_MODE: r.caMode,
+        ...(directPca && { SVID_BRIDGE_PCA_ARN: directPca }),
       },
       statements: [
-        ...discoveryStatements(this.keySetTable.tableArn, caMode === "direct" ? this.pcaArn : undefined),
-        ...tableKeyStatements(props.tableEncryptionKey, stack, "read"),
+        ...discoveryStatements(this.keySetTable.tableArn, directPca),
+        ...tableKeyStatements(props.tableEncryptionKey, Stack.of(this), "read"),
       ],
     });
-    this.issuer.serve(this.discovery.function);
+  }
 
-    this.rotation = new BridgeFunction(this, "Rotation", {
-      ...common,
-      ...alarmTopic,
+  #makeRotation(props: SvidBridgeProps, r: ResolvedProps): BridgeFunction {
+    return new BridgeFunction(this, "Rotation", {
+      ...this.#common(props, r),
       entry: LAMBDA_ENTRIES.rotation,
       description: `SVID Bridge rotation (${this.trustDomain}): JWT keys and the intermediate CA`,
       memorySize: 256,
@@ -354,50 +393,22 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
       timeout: Duration.minutes(2),
       reservedConcurrentExecutions: props.reservedConcurrency?.rotation,
       environment: {
-        ...shared,
-        ...keys,
-        SVID_BRIDGE_JWT_ALG: jwtAlg,
+        ...this.#sharedEnvironment(props),
+        ...this.#keyEnvironment(props, r),
+        SVID_BRIDGE_JWT_ALG: r.jwtAlg,
         SVID_BRIDGE_ROTATION_PERIOD: seconds(props.rotationPeriod, Duration.days(1)),
         SVID_BRIDGE_PUBLICATION_LEAD: seconds(props.publicationLead, Duration.hours(1)),
       },
       statements: [
-        ...rotationStatements(stack, {
+        ...rotationStatements(Stack.of(this), {
           keySetTable: this.keySetTable.tableArn,
-          keyManager,
-          caMode,
+          keyManager: r.keyManager,
+          caMode: r.caMode,
           ...(this.pcaArn && { pcaArn: this.pcaArn }),
         }),
-        ...tableKeyStatements(props.tableEncryptionKey, stack, "write"),
+        ...tableKeyStatements(props.tableEncryptionKey, Stack.of(this), "write"),
       ],
     });
-
-    this.#grantKeys(keyManager);
-
-    new events.Rule(this, "RotationSchedule", {
-      description: `SVID Bridge ${this.trustDomain}: rotate keys and renew the intermediate CA`,
-      schedule: events.Schedule.rate(props.rotationSchedule ?? Duration.hours(1)),
-      targets: [new eventsTargets.LambdaFunction(this.rotation.function, { retryAttempts: 2 })],
-    });
-
-    this.firstRotation = new FirstRotation(this, "FirstRotation", {
-      rotation: this.rotation.function,
-      trigger: {
-        keyManager,
-        jwtAlg,
-        caMode,
-        pca: this.pcaArn ?? "none",
-        keySetId: shared.SVID_BRIDGE_KEY_SET_ID,
-      },
-      logRetention,
-      logRemovalPolicy: removalPolicy,
-    });
-    if (pca) this.firstRotation.node.addDependency(pca.activation);
-
-    const layer = new SvidBridgeLayer(this, "Layer", {
-      ...(props.layerZipPath && { zipPath: props.layerZipPath }),
-      ...(props.layerOrganizationId && { organizationId: props.layerOrganizationId }),
-    });
-    this.layer = layer.layer;
   }
 
   /**
@@ -446,6 +457,36 @@ export const WRAPPING_KEY_DATA_ACTIONS = [
   "kms:ReEncryptFrom",
   "kms:ReEncryptTo",
 ] as const;
+
+const seconds = (d: Duration | undefined, fallback: Duration) => String((d ?? fallback).toSeconds());
+
+interface ResolvedProps {
+  caMode: RuntimeCaMode;
+  keyManager: KeyManagerMode;
+  jwtAlg: SigningAlgorithm;
+  exchangeConcurrency: number | undefined;
+  removalPolicy: RemovalPolicy;
+  tableRemovalPolicy: RemovalPolicy;
+  logRetention: logs.RetentionDays;
+}
+
+/** The props' defaults, and every synth-time refusal (BridgeConfigError, one line). */
+function resolveProps(props: SvidBridgeProps): ResolvedProps {
+  const caMode = resolveCaMode(props);
+  const jwtAlg = props.jwtAlg ?? "RS256";
+  if (!isSigningAlgorithm(jwtAlg))
+    throw new BridgeConfigError(`jwtAlg must be RS256, ES256 or ES384, not ${String(jwtAlg)}`);
+  checkRelyingParties(props.relyingParties ?? [], jwtAlg, (props.maxJwtTtl ?? Duration.hours(1)).toSeconds());
+  return {
+    caMode,
+    keyManager: props.keyManager ?? "kms",
+    jwtAlg,
+    exchangeConcurrency: checkExchangeConcurrency(props.reservedConcurrency?.exchange),
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    tableRemovalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+  };
+}
 
 /** The exchange's reserved concurrency: 100 unless given; "none" for no reservation. */
 function checkExchangeConcurrency(value: number | "none" | undefined): number | undefined {

@@ -178,3 +178,18 @@ describe("bin/cdk-app.ts (issue 15)", () => {
     expect(r.stdout).not.toMatch(/Bundling|esbuild/);
   }, 60_000);
 });
+
+describe("cdk.json (item 10, issue 15)", () => {
+  it("sets every feature flag aws-cdk-lib recommends, to the recommended value, so synth does not warn", async () => {
+    const { createRequire } = await import("node:module");
+    const { readFileSync } = await import("node:fs");
+    const require = createRequire(import.meta.url);
+    const recommended = require("aws-cdk-lib/recommended-feature-flags.json") as Record<string, unknown>;
+    const cdkJson = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "cdk.json"), "utf8")) as {
+      context: Record<string, unknown>;
+    };
+    expect(Object.keys(recommended).length).toBeGreaterThan(50);
+    for (const [flag, value] of Object.entries(recommended))
+      expect([flag, cdkJson.context[flag]]).toEqual([flag, value]);
+  });
+});

@@ -26,7 +26,7 @@ const SERVICE_OF: Record<string, string> = {
 
 const RELATIVE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)"(\.{1,2}\/[^"]+)"/g;
 const SDK_IMPORT = /import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*"(@aws-sdk\/client-[a-z0-9-]+)"/g;
-const NEW_COMMAND = /\bnew\s+([A-Z][A-Za-z0-9]*)Command\s*\(/g;
+const NEW_ANY = /\bnew\s+([A-Za-z_$][A-Za-z0-9_$]*)\s*\(/g;
 
 function resolveImport(from: string, spec: string): string {
   const target = resolve(dirname(from), spec);
@@ -37,24 +37,26 @@ function resolveImport(from: string, spec: string): string {
 }
 
 function commandsIn(file: string, source: string, root: string): SdkCall[] {
-  const services = new Map<string, string>();
+  // local name → [service, command class], aliases (`X as Y`) included.
+  const imported = new Map<string, [string, string]>();
   for (const [, names, pkg] of source.matchAll(SDK_IMPORT)) {
     const service = SERVICE_OF[pkg!];
     if (!service) throw new Error(`${file}: unknown SDK client ${pkg}; add its IAM prefix`);
     for (const name of names!.split(",")) {
-      const local = name
+      const [original, local = original] = name
         .trim()
         .replace(/^type\s+/, "")
-        .split(/\s+as\s+/)
-        .pop()!;
-      if (local) services.set(local, service);
+        .split(/\s+as\s+/);
+      if (original?.endsWith("Command")) imported.set(local!, [service, original]);
     }
   }
   const calls: SdkCall[] = [];
-  for (const [, op] of source.matchAll(NEW_COMMAND)) {
-    const service = services.get(`${op}Command`);
-    if (!service) throw new Error(`${file}: new ${op}Command( is not imported from an @aws-sdk client`);
-    calls.push({ file: relative(root, file), action: `${service}:${op}` });
+  for (const [, local] of source.matchAll(NEW_ANY)) {
+    const found = imported.get(local!);
+    if (found)
+      calls.push({ file: relative(root, file), action: `${found[0]}:${found[1].replace(/Command$/, "")}` });
+    else if (local!.endsWith("Command"))
+      throw new Error(`${file}: new ${local}( is not imported from an @aws-sdk client`);
   }
   return calls;
 }

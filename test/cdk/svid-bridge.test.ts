@@ -16,7 +16,7 @@
  * Each Lambda's own config loader runs on the environment each template sets, and every
  * SDK command each Lambda's code can send is checked against its role (sdk-commands.ts).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Duration, Stack, Validations } from "aws-cdk-lib";
@@ -916,6 +916,29 @@ describe("SvidBridge", () => {
         expect(list(account.Action)).not.toContain(use);
       // Only the two bridge roles and the account appear; no statement uses a tag.
       expect(JSON.stringify(policy)).not.toMatch(/Tag\//);
+    });
+
+    it("item 2 (mechanical): the check refuses what the roles do not allow (it can fail)", () => {
+      const configsE = loadAll(e);
+      expect(isAllowed(e, "Exchange", "acm-pca:GetCertificateAuthorityCertificate", "pca", configsE)).toBe(
+        true,
+      );
+      expect(isAllowed(e, "Exchange", "acm-pca:DeleteCertificateAuthority", "pca", configsE)).toBe(false);
+      expect(isAllowed(e, "Discovery", "acm-pca:IssueCertificate", "pca", configsE)).toBe(false);
+      expect(isAllowed(e, "Exchange", "dynamodb:PutItem", "table:KeySet", configsE)).toBe(false);
+      expect(isAllowed(a, "Discovery", "kms:Sign", "signing-keys", loadAll(a))).toBe(false);
+      expect(isAllowed(b, "Exchange", "kms:Sign", "signing-keys", loadAll(b))).toBe(false);
+      const dir = mkdtempSync(join(outDir, "scan-"));
+      writeFileSync(join(dir, "entry.ts"), 'import { X } from "./x.js";\nexport const y = X;\n');
+      writeFileSync(
+        join(dir, "x.ts"),
+        'import { PutItemCommand as P } from "@aws-sdk/client-dynamodb";\nexport const X = () => new P({});\n',
+      );
+      expect(sdkCallsFrom(join(dir, "entry.ts"), dir)).toEqual([
+        { file: "x.ts", action: "dynamodb:PutItem" },
+      ]);
+      writeFileSync(join(dir, "x.ts"), "export const X = () => new DeleteTableCommand({});\n");
+      expect(() => sdkCallsFrom(join(dir, "entry.ts"), dir)).toThrow(/not imported from an @aws-sdk client/);
     });
 
     it("item 2 (mechanical): every SDK command each Lambda's code can send is allowed to its role on the right resource", () => {
