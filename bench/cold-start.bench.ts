@@ -13,7 +13,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { HttpExchangeClient } from "../layers/extension/src/exchange-client.js";
+import { stsProofBuilder } from "../layers/extension/src/proof-builder.js";
+import { createWorkloadKey } from "../layers/extension/src/workload-key.js";
 import { freePort, LambdaSandbox } from "../lib/local/lambda-sandbox.js";
+import { TrustDomain } from "../lib/spiffe/spiffe-id.js";
 import { buildLayer } from "../scripts/build-layer.js";
 import { type BenchResult, round } from "./harness.js";
 import { latenciesFromEnv, type SimulatedBridge, startSimulatedBridge } from "./simulated-aws.js";
@@ -49,6 +53,41 @@ async function extensionReadyMs(layerDir: string, bridge: SimulatedBridge): Prom
   }
 }
 
+/**
+ * The exchange calls of an init alone, from this process: as the extension makes them
+ * today (JWT- and X.509-SVID in parallel, then the bundle once the trust domain is known)
+ * and as one batch (then the bundle). Medians over `RUNS`, each with fresh keys and proofs.
+ */
+async function initCallsMs(bridge: SimulatedBridge): Promise<{ perAsk: number; batched: number }> {
+  const client = new HttpExchangeClient({
+    baseUrl: bridge.url,
+    proofs: stsProofBuilder({
+      credentials: async () => bridge.principal,
+      region: "us-east-1",
+      serverId: bridge.serverId,
+    }),
+  });
+  const td = TrustDomain.parse("example.org");
+  const perAsk: number[] = [];
+  const batched: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const key = await createWorkloadKey();
+    let t = performance.now();
+    await Promise.all([client.fetchJwtSvid(["sts.example.com"]), client.fetchX509Svid(key.csrPem, key.spki)]);
+    await client.fetchBundle(td);
+    perAsk.push(performance.now() - t);
+    const next = await createWorkloadKey();
+    t = performance.now();
+    await client.batch({
+      jwt: [{ audience: ["sts.example.com"] }],
+      x509: { csrPem: next.csrPem, spki: next.spki },
+    });
+    await client.fetchBundle(td);
+    batched.push(performance.now() - t);
+  }
+  return { perAsk: median(perAsk), batched: median(batched) };
+}
+
 export async function run(): Promise<BenchResult[]> {
   const latencies = latenciesFromEnv();
   const built = await buildLayer(mkdtempSync(join(tmpdir(), "svid-layer-cold-")));
@@ -62,6 +101,7 @@ export async function run(): Promise<BenchResult[]> {
       bare.push(await bareNodeStartMs());
       ready.push(await extensionReadyMs(built.dir, bridge));
     }
+    const calls = await initCallsMs(bridge);
     const tax = median(ready) - median(bare);
     const chain = latencies.rttMs + latencies.stsMs + latencies.kmsSignMs;
     const ratio = tax / chain;
@@ -77,6 +117,20 @@ export async function run(): Promise<BenchResult[]> {
         name: `unavoidable chain: exchange round trip + STS + one KMS sign (${simulated})`,
         value: chain,
         unit: "ms",
+      },
+      {
+        name: "init's exchange calls alone, one per ask (JWT and X.509 in parallel, then the bundle)",
+        value: round(calls.perAsk, 1),
+        unit: "ms",
+        reference: `unavoidable chain: exchange round trip + STS + one KMS sign (${simulated})`,
+        ratio: round(calls.perAsk / chain, 2),
+      },
+      {
+        name: "init's exchange calls alone, one batch (then the bundle)",
+        value: round(calls.batched, 1),
+        unit: "ms",
+        reference: `unavoidable chain: exchange round trip + STS + one KMS sign (${simulated})`,
+        ratio: round(calls.batched / chain, 2),
       },
       {
         name: "cold-start tax (simulated AWS latencies)",

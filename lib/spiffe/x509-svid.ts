@@ -75,7 +75,14 @@ function checkedSubjectKey(spki: Uint8Array): { kind: SubjectKeyKind; info: Subj
   const key = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString("base64");
   const known = keyVerdicts.get(key);
   if (known) return known;
-  const verdict = { kind: checkSubjectKey(spki), info: parseSpki(spki) };
+  const kind = checkSubjectKey(spki);
+  let info: SubjectPublicKeyInfo;
+  try {
+    info = parseSpki(spki);
+  } catch (cause) {
+    throw new BridgeError("unsupported_key", "the public key is not a DER SubjectPublicKeyInfo", { cause });
+  }
+  const verdict = { kind, info };
   if (keyVerdicts.size >= KEY_VERDICTS_MAX) keyVerdicts.delete(keyVerdicts.keys().next().value!);
   keyVerdicts.set(key, verdict);
   return verdict;

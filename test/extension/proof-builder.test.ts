@@ -46,6 +46,30 @@ describe("the extension's proofs at the exchange", () => {
     ]);
   });
 
+  it("are accepted for a batch: one proof bound to every ask, one STS call", async () => {
+    const key = await createWorkloadKey();
+    const stsCalls = exchange.sts.received;
+    const out = await client(proofs).batch({
+      jwt: [{ audience: ["aud-a"] }, { audience: ["aud-b", "aud-c"] }],
+      x509: { csrPem: key.csrPem, spki: key.spki },
+    });
+    expect(out.jwt).toHaveLength(2);
+    expect(out.x509?.certificateChainPem).toContain("-----BEGIN CERTIFICATE");
+    expect(exchange.sts.received).toBe(stsCalls + 1);
+    expect(exchange.count("/v1/svid/batch")).toBeGreaterThan(0);
+  });
+
+  it("a batch proof bound to other asks is refused (proof_binding_mismatch)", async () => {
+    const otherAsks: ProofBuilder = {
+      ...proofs,
+      proofForBatch: (ask) => proofs.proofForBatch({ ...ask, jwt: [{ audience: ["aud-other"] }] }),
+    };
+    expect(await refusal(client(otherAsks).batch({ jwt: [{ audience: ["aud-a"] }] }))).toEqual({
+      code: "exchange_rejected",
+      upstream: "proof_binding_mismatch",
+    });
+  });
+
   it("are fresh on every call: two proofs for the same ask differ, and both are accepted", async () => {
     const ask = { kind: "jwt" as const, audience: ["aud-a"] };
     const [a, b] = await Promise.all([proofs.proofFor(ask), proofs.proofFor(ask)]);
