@@ -6,6 +6,8 @@
 import { afterAll, expect } from "vitest";
 import { table, tally } from "./tally.js";
 import "./fuzz-suite.js";
+import "./race-suite.js";
+import "./sts-fault-suite.js";
 
 afterAll(() => {
   console.log(table());
