@@ -120,6 +120,9 @@ describe("parseJsonBody", () => {
 
   it("accepts a JSON object (charset parameter allowed)", () => {
     expect(parseJsonBody(withBody('{"a":[1]}', "application/json; charset=utf-8"))).toEqual({ a: [1] });
+    // Issue 14, fault 6's kind: a repeated member (a WAF may read the first, JSON.parse the last).
+    for (const body of ['{"audience":["a"],"audience":["b"]}', '{"proof":{"body":"x","b\\u006fdy":"y"}}'])
+      expect(() => parseJsonBody(withBody(body))).toThrow(/appears twice/);
   });
 
   it.each([
