@@ -187,6 +187,16 @@ describe("logger", () => {
     expect(line).toContain('"x":"pub"');
   });
 
+  it("redacts a JWS in linear time whatever the logged string (issue 14, fault 1's kind)", () => {
+    expect(redactingReplacer("", "a eyJhbGciOi.eyJzdWIi.sig b")).toBe(`a ${REDACTED} b`);
+    expect(redactingReplacer("", "x.eyJhbGciOi.p.s.tail")).toBe(`x.${REDACTED}.tail`);
+    expect(redactingReplacer("", "not.a.token eyJ.x.y")).toBe("not.a.token eyJ.x.y");
+    const hostile = `${"JeyJ-yeJ.-".repeat(20_000)}\u0000`;
+    const started = performance.now();
+    redactingReplacer("", hostile);
+    expect(performance.now() - started).toBeLessThan(1000); // quadratic was minutes
+  });
+
   it("createLogger writes structured JSON with the service name and without the token", () => {
     const writes: string[] = [];
     vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
