@@ -19,7 +19,7 @@ import { createLocalCertificateAuthority } from "../../lib/local/local-certifica
 import { type DevPrincipal, LocalSts, makeDevRolePrincipal } from "../../lib/local/sts-server.js";
 import type { CallerIdentity } from "../../lib/ports/caller-verifier.js";
 import { type Signer, signerFor } from "../../lib/ports/key-manager.js";
-import { bindingOf } from "../../lib/proof/binding.js";
+import { batchBinding, bindingOf } from "../../lib/proof/binding.js";
 import { StsCallerVerifier } from "../../lib/proof/sts-caller-verifier.js";
 import { TrustBundle } from "../../lib/spiffe/bundle.js";
 import { mintJwtSvid } from "../../lib/spiffe/jwt-svid.js";
@@ -37,6 +37,8 @@ export interface FakeExchangeOptions {
   serverId?: string;
   /** Regions whose STS the verifier accepts. Default ["us-east-1"] (LambdaSandbox's region). */
   regions?: string[];
+  /** Answer POST /v1/svid/batch with 404, as an exchange deployed before it existed. */
+  noBatch?: boolean;
   /** The principal LocalSts knows. Default: a fresh dev role session for "svid-bridge-test-fn". */
   principal?: DevPrincipal;
 }
@@ -61,7 +63,7 @@ export interface FakeExchange {
   callers: CallerIdentity[];
   /** The code of each refused SVID request, in order (proof refusals included). */
   refusals: string[];
-  /** How many SVIDs of a kind were issued. */
+  /** How many SVIDs of a kind were asked for (each ask of a POST /v1/svid/batch counts under its kind). */
   count(path: "/v1/svid/jwt" | "/v1/svid/x509" | "/v1/bundle"): number;
   /** Answer every SVID request with this error until cleared (undefined). */
   refuseWith(error: { status: number; code: string } | undefined): void;
@@ -110,6 +112,58 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     callers.push(await verifier.verify({ proof, expectedBinding }));
   };
 
+  async function issueJwt(audience: string[]) {
+    const svid = await mintJwtSvid({
+      spiffeId,
+      audience,
+      ttlSeconds: jwtTtl,
+      signer: jwtSigner,
+      jti: randomUUID(),
+      ...(options.issuer && { issuer: options.issuer }),
+    });
+    return { svids: [{ spiffe_id: spiffeId.toString(), token: svid.token, expires_at: svid.expiresAt }] };
+  }
+
+  async function issueX509(csrPem: string) {
+    const csr = await checkCsr(csrPem);
+    const issued = await ca.issue({ spiffeId, subjectPublicKey: csr.spki, ttlSeconds: x509Ttl });
+    const svid = {
+      spiffe_id: spiffeId.toString(),
+      certificate_chain: certificatesToPem(issued.chain),
+      expires_at: issued.expiresAt,
+    };
+    return { svids: [svid], bundle: bundlePem };
+  }
+
+  /** POST /v1/svid/batch: one proof bound to every ask (batchBinding), all or nothing. */
+  async function batch(body: Record<string, unknown>) {
+    const jwt = body.jwt;
+    const x509 = body.x509 as { csr?: unknown; spiffe_id?: unknown } | undefined;
+    if (!Array.isArray(jwt) || jwt.some((a) => !Array.isArray(a?.audience)))
+      throw new BridgeError("invalid_request", "jwt must be a list of {audience}");
+    if (x509 !== undefined && typeof x509?.csr !== "string")
+      throw new BridgeError("invalid_request", "x509.csr");
+    const asks = jwt as { audience: string[]; spiffe_id?: string }[];
+    for (const a of asks) requests.push({ path: "/v1/svid/jwt", body: { ...a } });
+    if (x509) requests.push({ path: "/v1/svid/x509", body: { ...x509 } });
+    if (refusal)
+      throw new BridgeError(refusal.code as never, "refused by the test", { status: refusal.status });
+    await verify(
+      body.proof,
+      batchBinding({
+        jwt: asks.map((a) => ({ audience: a.audience, ...(a.spiffe_id && { spiffeId: a.spiffe_id }) })),
+        ...(x509 && {
+          x509: {
+            csr: x509.csr as string,
+            ...(typeof x509.spiffe_id === "string" && { spiffeId: x509.spiffe_id }),
+          },
+        }),
+      }),
+    );
+    const answers = await Promise.all(asks.map((a) => issueJwt(a.audience)));
+    return { jwt: answers, ...(x509 && { x509: await issueX509(x509.csr as string) }) };
+  }
+
   async function handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const url = new URL(req.url ?? "/", "http://x");
     if (req.method === "GET" && url.pathname === "/v1/bundle") {
@@ -119,6 +173,8 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     if (req.method !== "POST") throw new BridgeError("method_not_allowed", "POST only");
     const body = await readBody(req);
     requests.push({ path: url.pathname, body });
+    if (url.pathname === "/v1/svid/batch" && !options.noBatch)
+      return { status: 200, body: await batch(body) };
     if (refusal)
       throw new BridgeError(refusal.code as never, "refused by the test", { status: refusal.status });
     const askedId = body.spiffe_id;
@@ -136,18 +192,7 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
           ...(askedId !== undefined && { spiffeId: askedId }),
         }),
       );
-      const svid = await mintJwtSvid({
-        spiffeId,
-        audience: audience as string[],
-        ttlSeconds: jwtTtl,
-        signer: jwtSigner,
-        jti: randomUUID(),
-        ...(options.issuer && { issuer: options.issuer }),
-      });
-      return {
-        status: 200,
-        body: { svids: [{ spiffe_id: spiffeId.toString(), token: svid.token, expires_at: svid.expiresAt }] },
-      };
+      return { status: 200, body: await issueJwt(audience as string[]) };
     }
     if (url.pathname === "/v1/svid/x509") {
       if (typeof body.csr !== "string") throw new BridgeError("invalid_request", "csr must be PEM");
@@ -155,21 +200,7 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
         body.proof,
         bindingOf({ kind: "x509", csr: body.csr, ...(askedId !== undefined && { spiffeId: askedId }) }),
       );
-      const csr = await checkCsr(body.csr);
-      const issued = await ca.issue({ spiffeId, subjectPublicKey: csr.spki, ttlSeconds: x509Ttl });
-      return {
-        status: 200,
-        body: {
-          svids: [
-            {
-              spiffe_id: spiffeId.toString(),
-              certificate_chain: certificatesToPem(issued.chain),
-              expires_at: issued.expiresAt,
-            },
-          ],
-          bundle: bundlePem,
-        },
-      };
+      return { status: 200, body: await issueX509(body.csr) };
     }
     throw new BridgeError("not_found", `no route ${url.pathname}`);
   }
