@@ -80,7 +80,8 @@ export function attach(program: Command, io: CliIo): Command {
       "the bridge's server ID (default: SVID_BRIDGE_SERVER_ID, else SVID_BRIDGE_ISSUER)",
     )
     .option("--region <region>", "AWS Region whose STS vouches for the host (default: AWS_REGION)")
-    .option("--profile <name>", "named AWS profile (default: the SDK's chain)");
+    .option("--profile <name>", "named AWS profile (default: the SDK's chain)")
+    .option("--json", "errors as JSON too (the agent logs JSON lines either way)");
   command.addHelpText(
     "after",
     `
