@@ -153,6 +153,130 @@ function parseAmzDate(value: string): number {
   return ms;
 }
 
+/** The parts of an AWS4-HMAC-SHA256 Authorization header the rules look at. */
+interface SignedScope {
+  accessKeyId: string;
+  scopeDate: string;
+  region: string;
+  /** SignedHeaders, in order, each once. */
+  signed: string[];
+  signature: string;
+}
+
+/** Header names and values: well-formed, allowed, each once. Returns them by lower-case name. */
+function indexHeaders(headers: [string, string][], rules: ProofRules): Map<string, string> {
+  const allowed = allowedHeaders(rules);
+  const byName = new Map<string, string>();
+  for (const [rawName, value] of headers) {
+    if (!HEADER_NAME.test(rawName)) invalid("header-name", `not a header name: ${JSON.stringify(rawName)}`);
+    const name = rawName.toLowerCase();
+    if (!HEADER_VALUE.test(value))
+      invalid("header-value", `header ${name} has characters outside printable ASCII`);
+    if (!allowed.has(name))
+      invalid(
+        "header-not-allowed",
+        `header ${name} is not allowed in a proof (X-Amz-Target and friends steer STS)`,
+      );
+    if (byName.has(name)) invalid("header-duplicate", `header ${name} appears twice`);
+    byName.set(name, value);
+  }
+  return byName;
+}
+
+/** Authorization: present, SigV4 (not SigV4a) for sts, SignedHeaders without repeats. */
+function readAuthorization(byName: ReadonlyMap<string, string>): SignedScope {
+  const authorization = byName.get("authorization");
+  if (authorization === undefined) invalid("authorization", "the proof has no Authorization header");
+  if (authorization.startsWith("AWS4-ECDSA-P256-SHA256"))
+    invalid("sigv4a", "SigV4a is not accepted: sign with AWS4-HMAC-SHA256 for one region");
+  const auth = AUTHORIZATION.exec(authorization);
+  if (!auth) invalid("authorization", "Authorization is not a well-formed AWS4-HMAC-SHA256 header for sts");
+  const [, accessKeyId, scopeDate, region, signedList, signature] = auth as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const signed = signedList.split(";");
+  if (new Set(signed).size !== signed.length) invalid("authorization", "SignedHeaders repeats a header");
+  return { accessKeyId, scopeDate, region, signed, signature };
+}
+
+/**
+ * A header the bridge requires, signed, with the value it expects: `{rule}-missing`,
+ * `{rule}-unsigned`, `{rule}-value` under `code`; `mismatch` says what the wrong value means.
+ */
+function checkSignedValue(
+  byName: ReadonlyMap<string, string>,
+  isSigned: ReadonlySet<string>,
+  header: string,
+  expected: string,
+  refusal: { code: ErrorCode; rule: string; mismatch: string },
+): void {
+  const { code, rule, mismatch } = refusal;
+  const value = byName.get(header);
+  if (value === undefined) refuse(code, `${rule}-missing`, `the proof has no ${header} header`);
+  if (!isSigned.has(header)) refuse(code, `${rule}-unsigned`, `${header} must be a signed header`);
+  if (value !== expected) refuse(code, `${rule}-value`, mismatch);
+}
+
+/** Every signed header present, every present header signed, Host and X-Amz-Date among them. */
+function checkSignedSet(
+  byName: ReadonlyMap<string, string>,
+  signed: readonly string[],
+  isSigned: ReadonlySet<string>,
+): void {
+  for (const name of signed)
+    if (!byName.has(name))
+      invalid("signed-header-absent", `SignedHeaders names ${name}, which the proof lacks`);
+  for (const name of byName.keys())
+    if (name !== "authorization" && !isSigned.has(name))
+      invalid("unsigned-header", `header ${name} is present but not signed`);
+  for (const name of ["host", "x-amz-date"])
+    if (!byName.has(name)) invalid("unsigned-header", `${name} must be present and signed`);
+}
+
+/** The nonce's form, when there is one; the form content type; the body hash, when given. */
+function checkNonceAndContent(byName: ReadonlyMap<string, string>): void {
+  const nonce = byName.get(NONCE_HEADER);
+  if (nonce !== undefined && !/^[A-Za-z0-9_-]{16,64}$/.test(nonce))
+    invalid("nonce", `${NONCE_HEADER} must be 16 to 64 base64url characters`);
+  const contentType = byName.get("content-type");
+  if (contentType === undefined || !FORM_CONTENT_TYPES.has(contentType.toLowerCase()))
+    invalid("content-type", `Content-Type must be ${FORM_CONTENT_TYPE}`);
+  const contentSha = byName.get("x-amz-content-sha256");
+  if (contentSha !== undefined && contentSha !== BODY_SHA256)
+    invalid("content-sha256", "X-Amz-Content-Sha256 does not match the body");
+}
+
+/** The scope's region is accepted (and the exchange's own, when pinned); Host is its STS endpoint. */
+function checkRegionAndHost(region: string, host: string, rules: ProofRules): void {
+  if (!rules.regions.has(region))
+    refuse("proof_region_not_allowed", "region", `region ${region} is not one this bridge accepts`);
+  if (rules.ownRegion !== undefined && region !== rules.ownRegion)
+    refuse(
+      "proof_region_not_allowed",
+      "own-region",
+      `this bridge accepts proofs for ${rules.ownRegion} only`,
+    );
+  if (rules.endpoints.get(host) !== region)
+    invalid("host", `Host ${JSON.stringify(host)} is not the STS endpoint this bridge uses for ${region}`);
+}
+
+/** X-Amz-Date: a real time, the scope's date, within the age window. Returns it in epoch ms. */
+function checkTime(amzDate: string, scopeDate: string, rules: ProofRules, nowMs: number): number {
+  const signedAt = parseAmzDate(amzDate);
+  if (amzDate.slice(0, 8) !== scopeDate)
+    invalid("scope-date", "the credential scope's date is not X-Amz-Date's");
+  if (nowMs - signedAt > rules.maxAgeSeconds * 1000)
+    refuse("proof_expired", "too-old", `the proof is older than ${rules.maxAgeSeconds} s: make a fresh one`);
+  if (signedAt - nowMs > rules.maxAheadSeconds * 1000)
+    refuse("proof_expired", "in-future", `the proof is dated more than ${rules.maxAheadSeconds} s ahead`);
+  return signedAt;
+}
+
 /**
  * Applies every local rule to `proof`, in an order that names the most specific fault.
  * `expectedBinding` is what the exchange computed from the request the proof came with.
@@ -173,105 +297,23 @@ export function checkProof(
   if (method !== "POST") invalid("method", "the proof must be a POST");
   if (body !== GET_CALLER_IDENTITY_BODY)
     invalid("body", `the body must be exactly ${GET_CALLER_IDENTITY_BODY}`);
-
-  const allowed = allowedHeaders(rules);
-  const byName = new Map<string, string>();
-  for (const [rawName, value] of headers) {
-    if (!HEADER_NAME.test(rawName)) invalid("header-name", `not a header name: ${JSON.stringify(rawName)}`);
-    const name = rawName.toLowerCase();
-    if (!HEADER_VALUE.test(value))
-      invalid("header-value", `header ${name} has characters outside printable ASCII`);
-    if (!allowed.has(name))
-      invalid(
-        "header-not-allowed",
-        `header ${name} is not allowed in a proof (X-Amz-Target and friends steer STS)`,
-      );
-    if (byName.has(name)) invalid("header-duplicate", `header ${name} appears twice`);
-    byName.set(name, value);
-  }
-
-  const authorization = byName.get("authorization");
-  if (authorization === undefined) invalid("authorization", "the proof has no Authorization header");
-  if (authorization.startsWith("AWS4-ECDSA-P256-SHA256"))
-    invalid("sigv4a", "SigV4a is not accepted: sign with AWS4-HMAC-SHA256 for one region");
-  const auth = AUTHORIZATION.exec(authorization);
-  if (!auth) invalid("authorization", "Authorization is not a well-formed AWS4-HMAC-SHA256 header for sts");
-  const [, accessKeyId, scopeDate, region, signedList, signature] = auth as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  const signed = signedList.split(";");
-  if (new Set(signed).size !== signed.length) invalid("authorization", "SignedHeaders repeats a header");
+  const byName = indexHeaders(headers, rules);
+  const { accessKeyId, scopeDate, region, signed, signature } = readAuthorization(byName);
   const isSigned = new Set(signed);
-
-  const serverId = byName.get(rules.serverIdHeader);
-  if (serverId === undefined)
-    refuse(
-      "proof_server_id_mismatch",
-      "server-id-missing",
-      `the proof has no ${rules.serverIdHeader} header`,
-    );
-  if (!isSigned.has(rules.serverIdHeader))
-    refuse(
-      "proof_server_id_mismatch",
-      "server-id-unsigned",
-      `${rules.serverIdHeader} must be a signed header`,
-    );
-  if (serverId !== rules.serverIdValue)
-    refuse("proof_server_id_mismatch", "server-id-value", "the proof was made for another server ID");
-
-  const binding = byName.get(rules.bindingHeader);
-  if (binding === undefined)
-    refuse("proof_binding_mismatch", "binding-missing", `the proof has no ${rules.bindingHeader} header`);
-  if (!isSigned.has(rules.bindingHeader))
-    refuse("proof_binding_mismatch", "binding-unsigned", `${rules.bindingHeader} must be a signed header`);
-  if (binding !== expectedBinding)
-    refuse("proof_binding_mismatch", "binding-value", "the proof was made for another request");
-
-  for (const name of signed)
-    if (!byName.has(name))
-      invalid("signed-header-absent", `SignedHeaders names ${name}, which the proof lacks`);
-  for (const name of byName.keys())
-    if (name !== "authorization" && !isSigned.has(name))
-      invalid("unsigned-header", `header ${name} is present but not signed`);
-  for (const name of ["host", "x-amz-date"])
-    if (!byName.has(name)) invalid("unsigned-header", `${name} must be present and signed`);
-
-  const nonce = byName.get(NONCE_HEADER);
-  if (nonce !== undefined && !/^[A-Za-z0-9_-]{16,64}$/.test(nonce))
-    invalid("nonce", `${NONCE_HEADER} must be 16 to 64 base64url characters`);
-
-  const contentType = byName.get("content-type");
-  if (contentType === undefined || !FORM_CONTENT_TYPES.has(contentType.toLowerCase()))
-    invalid("content-type", `Content-Type must be ${FORM_CONTENT_TYPE}`);
-  const contentSha = byName.get("x-amz-content-sha256");
-  if (contentSha !== undefined && contentSha !== BODY_SHA256)
-    invalid("content-sha256", "X-Amz-Content-Sha256 does not match the body");
-
-  if (!rules.regions.has(region))
-    refuse("proof_region_not_allowed", "region", `region ${region} is not one this bridge accepts`);
-  if (rules.ownRegion !== undefined && region !== rules.ownRegion)
-    refuse(
-      "proof_region_not_allowed",
-      "own-region",
-      `this bridge accepts proofs for ${rules.ownRegion} only`,
-    );
+  checkSignedValue(byName, isSigned, rules.serverIdHeader, rules.serverIdValue, {
+    code: "proof_server_id_mismatch",
+    rule: "server-id",
+    mismatch: "the proof was made for another server ID",
+  });
+  checkSignedValue(byName, isSigned, rules.bindingHeader, expectedBinding, {
+    code: "proof_binding_mismatch",
+    rule: "binding",
+    mismatch: "the proof was made for another request",
+  });
+  checkSignedSet(byName, signed, isSigned);
+  checkNonceAndContent(byName);
   const host = byName.get("host")!;
-  if (rules.endpoints.get(host) !== region)
-    invalid("host", `Host ${JSON.stringify(host)} is not the STS endpoint this bridge uses for ${region}`);
-
-  const amzDate = byName.get("x-amz-date")!;
-  const signedAt = parseAmzDate(amzDate);
-  if (amzDate.slice(0, 8) !== scopeDate)
-    invalid("scope-date", "the credential scope's date is not X-Amz-Date's");
-  if (nowMs - signedAt > rules.maxAgeSeconds * 1000)
-    refuse("proof_expired", "too-old", `the proof is older than ${rules.maxAgeSeconds} s: make a fresh one`);
-  if (signedAt - nowMs > rules.maxAheadSeconds * 1000)
-    refuse("proof_expired", "in-future", `the proof is dated more than ${rules.maxAheadSeconds} s ahead`);
-
+  checkRegionAndHost(region, host, rules);
+  const signedAt = checkTime(byName.get("x-amz-date")!, scopeDate, rules, nowMs);
   return { host, region, headers: [...byName], body, signature, accessKeyId, signedAt };
 }
