@@ -62,102 +62,129 @@ export function discoveryPaths(issuer: string) {
   };
 }
 
-export function createDiscoveryEndpoint(
-  options: DiscoveryEndpointOptions,
-): (request: HttpRequest) => Promise<HttpResponse> {
-  checkCanonicalIssuer(options.issuer, { allowHttpLoopback: options.allowHttpLoopback ?? false });
-  const maxAge = options.cacheMaxAgeSeconds ?? 300;
-  const refreshHintSeconds = options.refreshHintSeconds ?? 300;
-  const keySets = new KeySetCache({
-    store: options.store,
-    clock: options.clock,
-    ttlSeconds: options.keySetCacheSeconds ?? 5,
-  });
-  const paths = discoveryPaths(options.issuer);
-  const routes = new Map<string, "openIdConfiguration" | "jwks" | "bundle">([
-    [paths.openIdConfiguration, "openIdConfiguration"],
-    [paths.jwks, "jwks"],
-    [paths.bundle, "bundle"],
-  ]);
-  // Documents are rebuilt only when the set's sequence (or, for the bundle, the roots) moves.
-  let renderedJwt: { sequence: number; docs: Record<string, Rendered> } | undefined;
-  let renderedBundle: { sequence: number; anchors: X509Certificate[]; doc: Rendered } | undefined;
+type Route = "openIdConfiguration" | "jwks" | "bundle";
 
-  let extraAnchors: Promise<X509Certificate[]> | undefined;
-  function anchors(): Promise<X509Certificate[]> {
-    if (!options.extraTrustAnchors) return Promise.resolve([]);
-    if (!extraAnchors) {
-      const fetching = options.extraTrustAnchors();
-      extraAnchors = fetching;
+/**
+ * The three documents, rendered once per key-set sequence (and, for the bundle, per set
+ * of extra roots), with the extra roots fetched once per process.
+ */
+class RenderedDocuments {
+  readonly #options: DiscoveryEndpointOptions;
+  readonly #keySets: KeySetCache;
+  #jwt: { sequence: number; docs: Record<string, Rendered> } | undefined;
+  #bundle: { sequence: number; anchors: X509Certificate[]; doc: Rendered } | undefined;
+  #extraAnchors: Promise<X509Certificate[]> | undefined;
+
+  constructor(options: DiscoveryEndpointOptions) {
+    this.#options = options;
+    this.#keySets = new KeySetCache({
+      store: options.store,
+      clock: options.clock,
+      ttlSeconds: options.keySetCacheSeconds ?? 5,
+    });
+    // Start fetching the roots at once (cold start), so the first bundle request waits less.
+    this.#anchors().catch(() => undefined);
+  }
+
+  get(route: Route): Promise<Rendered> {
+    return route === "bundle" ? this.#bundleDocument() : this.#jwtDocument(route);
+  }
+
+  #anchors(): Promise<X509Certificate[]> {
+    if (!this.#options.extraTrustAnchors) return Promise.resolve([]);
+    if (!this.#extraAnchors) {
+      const fetching = this.#options.extraTrustAnchors();
+      this.#extraAnchors = fetching;
       // A failed fetch must not stick: the next request tries again.
       fetching.catch(() => {
-        if (extraAnchors === fetching) extraAnchors = undefined;
+        if (this.#extraAnchors === fetching) this.#extraAnchors = undefined;
       });
     }
-    return extraAnchors;
+    return this.#extraAnchors;
   }
-  // Start fetching the roots at once (cold start), so the first bundle request waits less.
-  anchors().catch(() => undefined);
 
-  const build = (set: KeySet, extra: X509Certificate[]) =>
-    buildDiscoveryDocuments(set, {
-      issuer: options.issuer,
-      trustDomain: options.trustDomain,
-      refreshHintSeconds,
+  #build(set: KeySet, extra: X509Certificate[]) {
+    return buildDiscoveryDocuments(set, {
+      issuer: this.#options.issuer,
+      trustDomain: this.#options.trustDomain,
+      refreshHintSeconds: this.#options.refreshHintSeconds ?? 300,
       extraTrustAnchors: extra,
     });
+  }
 
   /**
    * OIDC discovery and the JWKS come from the key set alone: they never wait on the PCA
    * roots, so a PCA outage or a slow root fetch cannot fail or slow what AWS STS and
    * Google fetch (within their few-second budget) to verify JWT-SVIDs.
    */
-  async function jwtDocument(route: "openIdConfiguration" | "jwks"): Promise<Rendered> {
-    const set = await keySets.get();
-    if (renderedJwt?.sequence !== set.sequence) {
-      const built = await build(set, []);
-      renderedJwt = {
+  async #jwtDocument(route: "openIdConfiguration" | "jwks"): Promise<Rendered> {
+    const set = await this.#keySets.get();
+    if (this.#jwt?.sequence !== set.sequence) {
+      const built = await this.#build(set, []);
+      this.#jwt = {
         sequence: set.sequence,
         docs: { openIdConfiguration: render(built.openIdConfiguration), jwks: render(built.jwks) },
       };
     }
-    return renderedJwt.docs[route]!;
+    return this.#jwt.docs[route]!;
   }
 
-  async function bundleDocument(): Promise<Rendered> {
-    const [set, extra] = await Promise.all([keySets.get(), anchors()]);
-    if (renderedBundle?.sequence !== set.sequence || renderedBundle.anchors !== extra)
-      renderedBundle = {
+  async #bundleDocument(): Promise<Rendered> {
+    const [set, extra] = await Promise.all([this.#keySets.get(), this.#anchors()]);
+    if (this.#bundle?.sequence !== set.sequence || this.#bundle.anchors !== extra)
+      this.#bundle = {
         sequence: set.sequence,
         anchors: extra,
-        doc: render((await build(set, extra)).bundle),
+        doc: render((await this.#build(set, extra)).bundle),
       };
-    return renderedBundle.doc;
+    return this.#bundle.doc;
   }
+}
 
+/** 200 with the document (no body for HEAD), or 304 when If-None-Match names its ETag. */
+function answer(request: HttpRequest, doc: Rendered, maxAge: number): HttpResponse {
+  const headers = {
+    "content-type": "application/json",
+    "cache-control": `public, max-age=${maxAge}`,
+    etag: doc.etag,
+    ...CORS,
+  };
+  if (etagMatches(request.headers["if-none-match"], doc.etag)) return { statusCode: 304, headers, body: "" };
+  return { statusCode: 200, headers, body: request.method === "HEAD" ? "" : doc.body };
+}
+
+/**
+ * Client faults are answered here (405 with Allow); server faults go up to the handler's
+ * error middleware, which logs them and answers a generic 5xx.
+ */
+function refusal(error: unknown): HttpResponse {
+  if (!(error instanceof BridgeError) || error.status >= 500) throw error;
+  const response = errorToResponse(error, { ...CORS });
+  if (response.statusCode === 405) response.headers.allow = "GET, HEAD";
+  return response;
+}
+
+export function createDiscoveryEndpoint(
+  options: DiscoveryEndpointOptions,
+): (request: HttpRequest) => Promise<HttpResponse> {
+  checkCanonicalIssuer(options.issuer, { allowHttpLoopback: options.allowHttpLoopback ?? false });
+  const maxAge = options.cacheMaxAgeSeconds ?? 300;
+  const paths = discoveryPaths(options.issuer);
+  const routes = new Map<string, Route>([
+    [paths.openIdConfiguration, "openIdConfiguration"],
+    [paths.jwks, "jwks"],
+    [paths.bundle, "bundle"],
+  ]);
+  const documents = new RenderedDocuments(options);
   return async (request) => {
     try {
       const route = routes.get(request.path);
       if (!route) throw new BridgeError("not_found", "no such document");
       if (request.method !== "GET" && request.method !== "HEAD")
         throw new BridgeError("method_not_allowed", `${request.method} is not allowed here; use GET or HEAD`);
-      const doc = route === "bundle" ? await bundleDocument() : await jwtDocument(route);
-      const headers = {
-        "content-type": "application/json",
-        "cache-control": `public, max-age=${maxAge}`,
-        etag: doc.etag,
-        ...CORS,
-      };
-      if (etagMatches(request.headers["if-none-match"], doc.etag))
-        return { statusCode: 304, headers, body: "" };
-      return { statusCode: 200, headers, body: request.method === "HEAD" ? "" : doc.body };
+      return answer(request, await documents.get(route), maxAge);
     } catch (error) {
-      // Client faults are answered here; server faults go up to the handler's error
-      // middleware, which logs them and answers a generic 5xx.
-      if (!(error instanceof BridgeError) || error.status >= 500) throw error;
-      const response = errorToResponse(error, { ...CORS });
-      if (response.statusCode === 405) response.headers.allow = "GET, HEAD";
-      return response;
+      return refusal(error);
     }
   };
 }
