@@ -60,7 +60,39 @@ export class BridgeFunction extends Construct {
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });
-    this.role = new iam.Role(this, "Role", {
+    this.role = this.#role(id, props);
+    this.function = this.#function(props);
+    acknowledge(
+      this.function,
+      "L1",
+      "nodejs22.x is the bridge's supported Lambda runtime (DESIGN, Runtime and toolchain); the bundle targets node22 and the layer supports 22.x and 24.x",
+    );
+    acknowledge(
+      this.role,
+      `IAM5[Resource::${nagArnPrefix(this, "logs")}log-group:${logicalRef(this.logGroup.node.defaultChild as logs.CfnLogGroup)}:log-stream:*]`,
+      "Lambda names its log streams at run time; the wildcard is limited to streams of this function's own log group",
+    );
+    const period = Duration.minutes(5);
+    this.errorsAlarm = this.#alarm(
+      "ErrorsAlarm",
+      `SVID Bridge ${id}: the function failed (unhandled error or timeout)`,
+      this.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+    );
+    this.throttlesAlarm = this.#alarm(
+      "ThrottlesAlarm",
+      `SVID Bridge ${id}: invocations were throttled (concurrency limit reached)`,
+      this.function.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
+    );
+    if (props.alarmTopic) {
+      const action = new cloudwatchActions.SnsAction(props.alarmTopic);
+      this.errorsAlarm.addAlarmAction(action);
+      this.throttlesAlarm.addAlarmAction(action);
+    }
+  }
+
+  /** The function's own role: exactly `props.statements` and its log group's, tagged with the trust domain. */
+  #role(id: string, props: BridgeFunctionProps): iam.Role {
+    const role = new iam.Role(this, "Role", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: `SVID Bridge ${id} (${props.trustDomain})`,
       inlinePolicies: {
@@ -70,9 +102,13 @@ export class BridgeFunction extends Construct {
       },
     });
     // The wrapping key's policy refuses data-key use to any principal without this tag.
-    Tags.of(this.role).add(TRUST_DOMAIN_TAG, props.trustDomain);
+    Tags.of(role).add(TRUST_DOMAIN_TAG, props.trustDomain);
+    return role;
+  }
 
-    this.function = new NodejsFunction(this, "Function", {
+  /** nodejs22.x on arm64, bundled locally by esbuild as ESM with the require shim. */
+  #function(props: BridgeFunctionProps): NodejsFunction {
+    return new NodejsFunction(this, "Function", {
       entry: props.entry,
       handler: "handler",
       description: props.description,
@@ -100,39 +136,17 @@ export class BridgeFunction extends Construct {
         logLevel: LogLevel.ERROR,
       },
     });
+  }
 
-    acknowledge(
-      this.function,
-      "L1",
-      "nodejs22.x is the bridge's supported Lambda runtime (DESIGN, Runtime and toolchain); the bundle targets node22 and the layer supports 22.x and 24.x",
-    );
-    acknowledge(
-      this.role,
-      `IAM5[Resource::${nagArnPrefix(this, "logs")}log-group:${logicalRef(this.logGroup.node.defaultChild as logs.CfnLogGroup)}:log-stream:*]`,
-      "Lambda names its log streams at run time; the wildcard is limited to streams of this function's own log group",
-    );
-
-    const period = Duration.minutes(5);
-    this.errorsAlarm = new cloudwatch.Alarm(this, "ErrorsAlarm", {
-      alarmDescription: `SVID Bridge ${id}: the function failed (unhandled error or timeout)`,
-      metric: this.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+  /** Fires when the five-minute sum of `metric` reaches 1; no data is not a breach. */
+  #alarm(id: string, description: string, metric: cloudwatch.IMetric): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, id, {
+      alarmDescription: description,
+      metric,
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.throttlesAlarm = new cloudwatch.Alarm(this, "ThrottlesAlarm", {
-      alarmDescription: `SVID Bridge ${id}: invocations were throttled (concurrency limit reached)`,
-      metric: this.function.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmTopic) {
-      const action = new cloudwatchActions.SnsAction(props.alarmTopic);
-      this.errorsAlarm.addAlarmAction(action);
-      this.throttlesAlarm.addAlarmAction(action);
-    }
   }
 }
