@@ -12,17 +12,15 @@
  *   SVID_BRIDGE_PCA_ARN             ACM PCA CA whose root the bundle publishes          required for direct
  */
 
-import { checkCanonicalIssuer } from "../../lib/discovery/issuer-url.js";
 import {
-  type Env,
-  integer,
-  oneOf,
-  optionalString,
-  parsed,
-  requiredString,
-  requiredWhen,
-} from "../../lib/http/env.js";
-import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
+  caModeFrom,
+  issuerFrom,
+  keySetLocationFrom,
+  pcaArnFrom,
+  trustDomainFrom,
+} from "../../lib/http/bridge-env.js";
+import { type Env, integer } from "../../lib/http/env.js";
+import type { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export interface DiscoveryConfig {
   issuer: string;
@@ -37,29 +35,15 @@ export interface DiscoveryConfig {
 }
 
 export function loadDiscoveryConfig(env: Env): Readonly<DiscoveryConfig> {
-  const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
-  parsed("SVID_BRIDGE_ISSUER", () => checkCanonicalIssuer(issuer));
-  const trustDomain = parsed("SVID_BRIDGE_TRUST_DOMAIN", () =>
-    TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
-  );
-  const caMode = oneOf(
-    env,
-    "SVID_BRIDGE_CA_MODE",
-    ["intermediate", "direct", "none"] as const,
-    "intermediate",
-  );
-  const pcaArn = requiredWhen(
-    "SVID_BRIDGE_PCA_ARN",
-    optionalString(env, "SVID_BRIDGE_PCA_ARN"),
-    caMode === "direct",
-    "SVID_BRIDGE_CA_MODE=direct",
-  );
+  const issuer = issuerFrom(env);
+  const trustDomain = trustDomainFrom(env);
+  const caMode = caModeFrom(env);
+  const pcaArn = pcaArnFrom(env, caMode === "direct", "SVID_BRIDGE_CA_MODE=direct");
   return Object.freeze({
     directModePcaArn: caMode === "direct" ? pcaArn : undefined,
     issuer,
     trustDomain,
-    keySetTable: requiredString(env, "SVID_BRIDGE_KEY_SET_TABLE"),
-    keySetId: optionalString(env, "SVID_BRIDGE_KEY_SET_ID") ?? "default",
+    ...keySetLocationFrom(env),
     cacheMaxAgeSeconds: integer(env, "SVID_BRIDGE_CACHE_MAX_AGE", 300, { max: 3600 }),
     refreshHintSeconds: integer(env, "SVID_BRIDGE_BUNDLE_REFRESH_HINT", 300, { min: 1, max: 86_400 }),
     keySetCacheSeconds: integer(env, "SVID_BRIDGE_KEY_SET_CACHE", 5, { max: 60 }),

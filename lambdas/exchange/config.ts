@@ -22,24 +22,22 @@
  *   SVID_BRIDGE_REGISTRATION_CACHE   seconds a registration lookup is cached        default 5
  */
 
-import { checkCanonicalIssuer } from "../../lib/discovery/issuer-url.js";
 import { BridgeError } from "../../lib/errors.js";
 import {
-  boolean,
-  type Env,
-  integer,
-  oneOf,
-  optionalString,
-  parsed,
-  requiredString,
-  requiredWhen,
-} from "../../lib/http/env.js";
+  type CaMode,
+  caModeFrom,
+  issuerFrom,
+  keySetLocationFrom,
+  pcaArnFrom,
+  trustDomainFrom,
+  wrappingKeyIdFrom,
+} from "../../lib/http/bridge-env.js";
+import { boolean, type Env, integer, oneOf, optionalString, requiredString } from "../../lib/http/env.js";
 import { isRegionName } from "../../lib/proof/sts-endpoints.js";
 import { MAX_JWT_SVID_TTL_SECONDS } from "../../lib/spiffe/jwt-strict.js";
-import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
+import type { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export const EXCHANGE_KEY_MANAGERS = ["kms", "kms-wrapped"] as const;
-export const CA_MODES = ["intermediate", "direct", "none"] as const;
 
 export interface ExchangeConfig {
   trustDomain: TrustDomain;
@@ -51,7 +49,7 @@ export interface ExchangeConfig {
   replayTable: string;
   keyManager: (typeof EXCHANGE_KEY_MANAGERS)[number];
   wrappingKeyId: string | undefined;
-  caMode: (typeof CA_MODES)[number];
+  caMode: CaMode;
   pcaArn: string | undefined;
   allowedRegions: string[];
   /** AWS_REGION when SVID_BRIDGE_OWN_REGION_ONLY is true: proofs for other regions are refused. */
@@ -64,25 +62,12 @@ export interface ExchangeConfig {
 }
 
 export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
-  const trustDomain = parsed("SVID_BRIDGE_TRUST_DOMAIN", () =>
-    TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
-  );
-  const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
-  parsed("SVID_BRIDGE_ISSUER", () => checkCanonicalIssuer(issuer));
+  const trustDomain = trustDomainFrom(env);
+  const issuer = issuerFrom(env);
   const keyManager = oneOf(env, "SVID_BRIDGE_KEY_MANAGER", EXCHANGE_KEY_MANAGERS, "kms");
-  const wrappingKeyId = requiredWhen(
-    "SVID_BRIDGE_WRAPPING_KEY_ID",
-    optionalString(env, "SVID_BRIDGE_WRAPPING_KEY_ID"),
-    keyManager === "kms-wrapped",
-    "SVID_BRIDGE_KEY_MANAGER=kms-wrapped",
-  );
-  const caMode = oneOf(env, "SVID_BRIDGE_CA_MODE", CA_MODES, "intermediate");
-  const pcaArn = requiredWhen(
-    "SVID_BRIDGE_PCA_ARN",
-    optionalString(env, "SVID_BRIDGE_PCA_ARN"),
-    caMode === "direct",
-    "SVID_BRIDGE_CA_MODE=direct",
-  );
+  const wrappingKeyId = wrappingKeyIdFrom(env, keyManager);
+  const caMode = caModeFrom(env);
+  const pcaArn = pcaArnFrom(env, caMode === "direct", "SVID_BRIDGE_CA_MODE=direct");
   const regionsRaw = optionalString(env, "SVID_BRIDGE_ALLOWED_REGIONS") ?? optionalString(env, "AWS_REGION");
   if (!regionsRaw)
     throw new BridgeError("config_invalid", "SVID_BRIDGE_ALLOWED_REGIONS is required (or AWS_REGION)");
@@ -112,8 +97,7 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
     issuer,
     serverId: optionalString(env, "SVID_BRIDGE_SERVER_ID") ?? issuer,
     registrationsTable: requiredString(env, "SVID_BRIDGE_REGISTRATIONS_TABLE"),
-    keySetTable: requiredString(env, "SVID_BRIDGE_KEY_SET_TABLE"),
-    keySetId: optionalString(env, "SVID_BRIDGE_KEY_SET_ID") ?? "default",
+    ...keySetLocationFrom(env),
     replayTable: requiredString(env, "SVID_BRIDGE_REPLAY_TABLE"),
     keyManager,
     wrappingKeyId,

@@ -24,19 +24,17 @@ import { signingKeyPolicy } from "../../lib/aws/kms-key-policy.js";
 import { SIGNING_ALGORITHMS } from "../../lib/crypto/algorithms.js";
 import { BridgeError } from "../../lib/errors.js";
 import {
-  type Env,
-  integer,
-  oneOf,
-  optionalString,
-  parsed,
-  requiredString,
-  requiredWhen,
-} from "../../lib/http/env.js";
+  type CaMode,
+  caModeFrom,
+  keySetLocationFrom,
+  pcaArnFrom,
+  wrappingKeyIdFrom,
+} from "../../lib/http/bridge-env.js";
+import { type Env, integer, oneOf, optionalString, parsed, requiredString } from "../../lib/http/env.js";
 import { type RotationConfig, resolveRotationConfig } from "../../lib/rotation/rotation-config.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export const KEY_MANAGER_KINDS = ["kms", "kms-wrapped", "memory"] as const;
-export const CA_MODES = ["intermediate", "direct", "none"] as const;
 export type KeyManagerKind = (typeof KEY_MANAGER_KINDS)[number];
 
 export interface RotationLambdaConfig {
@@ -46,7 +44,7 @@ export interface RotationLambdaConfig {
   rotation: Readonly<RotationConfig>;
   trustDomain: TrustDomain | undefined;
   wrappingKeyId: string | undefined;
-  caMode: (typeof CA_MODES)[number];
+  caMode: CaMode;
   pcaArn: string | undefined;
   intermediateTtlSeconds: number;
   /** The key policy of every KMS key it creates (kms mode). */
@@ -79,16 +77,10 @@ export function loadRotationConfig(env: Env): Readonly<RotationLambdaConfig> {
   );
   if (keyManager !== "memory" && !trustDomain)
     throw new BridgeError("config_invalid", "SVID_BRIDGE_TRUST_DOMAIN is required (it tags every KMS key)");
-  const wrappingKeyId = requiredWhen(
-    "SVID_BRIDGE_WRAPPING_KEY_ID",
-    optionalString(env, "SVID_BRIDGE_WRAPPING_KEY_ID"),
-    keyManager === "kms-wrapped",
-    "SVID_BRIDGE_KEY_MANAGER=kms-wrapped",
-  );
-  const caMode = oneOf(env, "SVID_BRIDGE_CA_MODE", CA_MODES, "intermediate");
-  const pcaArn = requiredWhen(
-    "SVID_BRIDGE_PCA_ARN",
-    optionalString(env, "SVID_BRIDGE_PCA_ARN"),
+  const wrappingKeyId = wrappingKeyIdFrom(env, keyManager);
+  const caMode = caModeFrom(env);
+  const pcaArn = pcaArnFrom(
+    env,
     keyManager !== "memory" && caMode === "intermediate",
     "SVID_BRIDGE_CA_MODE=intermediate",
   );
@@ -96,8 +88,7 @@ export function loadRotationConfig(env: Env): Readonly<RotationLambdaConfig> {
     throw new BridgeError("config_invalid", "SVID_BRIDGE_PCA_ARN is set but SVID_BRIDGE_CA_MODE is none");
   return Object.freeze({
     keyPolicy: keyManager === "kms" ? keyPolicyFrom(env) : undefined,
-    keySetTable: requiredString(env, "SVID_BRIDGE_KEY_SET_TABLE"),
-    keySetId: optionalString(env, "SVID_BRIDGE_KEY_SET_ID") ?? "default",
+    ...keySetLocationFrom(env),
     keyManager,
     rotation,
     trustDomain,
