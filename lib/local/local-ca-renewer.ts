@@ -63,7 +63,8 @@ export class LocalCaRenewer implements CaRenewer {
     return this.#rootKeyId;
   }
 
-  async renew(_current: X509AuthorityRecord | undefined): Promise<X509AuthorityRecord> {
+  /** A new intermediate (pathLen 0) under the root, with a new key in `keys`. */
+  async issueIntermediate(): Promise<{ certificate: X509Certificate; keyId: string }> {
     const { keys, trustDomain } = this.#options;
     const key = await keys.createKey(this.#options.alg ?? "ES256", {
       description: "svid-bridge local intermediate CA",
@@ -78,10 +79,15 @@ export class LocalCaRenewer implements CaRenewer {
       pathLength: 0,
       clock: this.#options.clock ?? systemClock,
     });
+    return { certificate, keyId: key.keyId };
+  }
+
+  async renew(_current: X509AuthorityRecord | undefined): Promise<X509AuthorityRecord> {
+    const { certificate, keyId } = await this.issueIntermediate();
     return {
       certificatePem: certificatesToPem([certificate]),
       chainPem: "",
-      keyId: key.keyId,
+      keyId,
       trustAnchorsPem: certificatesToPem([this.root]),
       notBefore: Math.floor(certificate.notBefore.getTime() / 1000),
       notAfter: Math.floor(certificate.notAfter.getTime() / 1000),
