@@ -39,6 +39,7 @@ import type {
   RegistrationStore,
   SvidKind,
 } from "../ports/registration-store.js";
+import { ENTRY_BODY_FIELDS, SELECTOR_FIELDS } from "../ports/registration-store.js";
 import { decodePageToken, encodePageToken, listScope, pageSize } from "../registrations/page-token.js";
 
 export const REGISTRATION_INDEXES = {
@@ -83,22 +84,7 @@ export function callerKey(account: string, roleName: string): string {
 }
 
 /** Attributes an update may set or remove (everything but the key and createdAt). */
-const MUTABLE_ATTRIBUTES = [
-  "callerKey",
-  "account",
-  "roleName",
-  "roleId",
-  "sessionName",
-  "principalType",
-  "spiffeId",
-  "kinds",
-  "jwtTtlSeconds",
-  "x509TtlSeconds",
-  "audiences",
-  "dnsNames",
-  "enabled",
-  "description",
-] as const;
+const MUTABLE_ATTRIBUTES = ["callerKey", ...SELECTOR_FIELDS, ...ENTRY_BODY_FIELDS] as const;
 
 function toItem(entry: NewRegistration): Record<string, unknown> {
   const s = entry.selectors;

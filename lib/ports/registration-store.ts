@@ -39,6 +39,27 @@ export interface RegistrationEntry {
   version: number;
 }
 
+/** The selector fields, in the order the store writes them. */
+export const SELECTOR_FIELDS = [
+  "account",
+  "roleName",
+  "roleId",
+  "sessionName",
+  "principalType",
+] as const satisfies readonly (keyof RegistrationSelectors)[];
+
+/** An entry's fields besides `id`, `selectors` and what the store owns (times, version). */
+export const ENTRY_BODY_FIELDS = [
+  "spiffeId",
+  "kinds",
+  "jwtTtlSeconds",
+  "x509TtlSeconds",
+  "audiences",
+  "dnsNames",
+  "enabled",
+  "description",
+] as const satisfies readonly (keyof RegistrationEntry)[];
+
 /** What a writer supplies: the store owns the times and the version. */
 export type NewRegistration = Omit<RegistrationEntry, "createdAt" | "updatedAt" | "version">;
 

@@ -12,6 +12,7 @@ import type {
   RegistrationSelectors,
   SvidKind,
 } from "../ports/registration-store.js";
+import { ENTRY_BODY_FIELDS, SELECTOR_FIELDS as SELECTOR_FIELD_NAMES } from "../ports/registration-store.js";
 import type { TrustDomain } from "../spiffe/spiffe-id.js";
 import { sessionGlobRule } from "./session-glob.js";
 import { isTemplate, parseTemplate, renderSpiffeId } from "./spiffe-template.js";
@@ -45,21 +46,10 @@ const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const MAX_LIST = 32;
 const MAX_AUDIENCE_LENGTH = 256;
 const MAX_DESCRIPTION_LENGTH = 1024;
-const ENTRY_FIELDS = new Set([
-  "id",
-  "selectors",
-  "spiffeId",
-  "kinds",
-  "jwtTtlSeconds",
-  "x509TtlSeconds",
-  "audiences",
-  "dnsNames",
-  "enabled",
-  "description",
-]);
+const ENTRY_FIELDS = new Set<string>(["id", "selectors", ...ENTRY_BODY_FIELDS]);
 /** Store-owned fields: accepted (an exported entry re-imports as is) and ignored. */
 const STORE_FIELDS = new Set(["createdAt", "updatedAt", "version"]);
-const SELECTOR_FIELDS = new Set(["account", "roleName", "roleId", "sessionName", "principalType"]);
+const SELECTOR_FIELDS = new Set<string>(SELECTOR_FIELD_NAMES);
 const PRINCIPAL_TYPES: readonly PrincipalType[] = ["assumed-role", "iam-user"];
 const KINDS: readonly SvidKind[] = ["jwt", "x509"];
 
