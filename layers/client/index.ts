@@ -33,11 +33,5 @@ export {
   svidSourceMode,
 } from "./source-from-env.js";
 export { SvidBridgeClient, type SvidBridgeClientOptions } from "./svid-bridge-client.js";
-export {
-  type BundleDocument,
-  type JwtSvid,
-  SvidBridgeClientError,
-  type SvidSource,
-  type ValidatedJwtSvid,
-  type X509Svid,
-} from "./svid-source.js";
+export type { BundleDocument, JwtSvid, SvidSource, ValidatedJwtSvid, X509Svid } from "./svid-source.js";
+export { SvidBridgeClientError } from "./svid-source.js";

@@ -9,13 +9,8 @@
  */
 import type { MiddlewareObj } from "@middy/core";
 import { sharedSvidSource } from "./source-from-env.js";
-import {
-  type JwtSvid,
-  SvidBridgeClientError,
-  type SvidSource,
-  type ValidatedJwtSvid,
-  type X509Svid,
-} from "./svid-source.js";
+import type { JwtSvid, SvidSource, ValidatedJwtSvid, X509Svid } from "./svid-source.js";
+import { SvidBridgeClientError } from "./svid-source.js";
 
 export interface SvidContext {
   svid: { jwt?: JwtSvid; x509?: X509Svid };

@@ -5,14 +5,8 @@
  * own AWS_SESSION_TOKEN (or AWS_CONTAINER_AUTHORIZATION_TOKEN under SnapStart).
  */
 
-import {
-  type BundleDocument,
-  type JwtSvid,
-  SvidBridgeClientError,
-  type SvidSource,
-  type ValidatedJwtSvid,
-  type X509Svid,
-} from "./svid-source.js";
+import type { BundleDocument, JwtSvid, SvidSource, ValidatedJwtSvid, X509Svid } from "./svid-source.js";
+import { SvidBridgeClientError } from "./svid-source.js";
 
 export const DEFAULT_ENDPOINT = "http://127.0.0.1:2775";
 export const TOKEN_HEADER = "X-Svid-Bridge-Token";

@@ -33,14 +33,8 @@ import { DEFAULT_CLOCK_JUMP_SECONDS } from "../../extension/src/config.js";
 import type { ExchangeClient } from "../../extension/src/exchange-client.js";
 import { errorFields, type Logger, silentLogger } from "../../extension/src/log.js";
 import type { WorkloadKey } from "../../extension/src/workload-key.js";
-import {
-  type BundleDocument,
-  type JwtSvid,
-  SvidBridgeClientError,
-  type SvidSource,
-  type ValidatedJwtSvid,
-  type X509Svid,
-} from "../svid-source.js";
+import type { BundleDocument, JwtSvid, SvidSource, ValidatedJwtSvid, X509Svid } from "../svid-source.js";
+import { SvidBridgeClientError } from "../svid-source.js";
 import { isRefusal, toClientError } from "./errors.js";
 
 export interface InProcessSourceOptions {
