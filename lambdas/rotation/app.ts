@@ -27,13 +27,9 @@ export interface RotationHandlerDeps {
 export function createRotationHandler(deps: RotationHandlerDeps) {
   return middy<ScheduledEvent | Record<string, never>, RotationResult, Error, Context>(async () => {
     try {
-      const result = await rotateKeys({
-        store: deps.store,
-        keys: deps.keys,
-        clock: deps.clock,
-        config: deps.config,
-        ...(deps.caRenewer && { caRenewer: deps.caRenewer }),
-      });
+      // rotateKeys takes the deps less the logger: store, keys, clock, config, caRenewer.
+      const { logger: _logger, ...rotation } = deps;
+      const result = await rotateKeys(rotation);
       deps.logger?.info("rotation done", {
         sequence: result.sequence,
         changed: result.changed,
