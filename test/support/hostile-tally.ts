@@ -136,5 +136,14 @@ export function nonZero(records: readonly TallyRecord[]): string[] {
   );
 }
 
-/** Soak runs (npm run test:soak) multiply the suites' counts by this. */
-export const SOAK = process.env.SVID_BRIDGE_SOAK === "1" ? 10 : 1;
+/**
+ * Soak runs multiply the suites' counts by this: `npm run test:soak` (which sets
+ * FUZZ_REQUESTS=200000, the fuzz suite's request count) or SVID_BRIDGE_SOAK=1.
+ */
+export const SOAK = process.env.SVID_BRIDGE_SOAK === "1" || process.env.FUZZ_REQUESTS !== undefined ? 10 : 1;
+
+/** Fuzz requests per run: FUZZ_REQUESTS when set, else 10 000 (100 000 with SVID_BRIDGE_SOAK=1). */
+export const FUZZ_REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_000 * SOAK);
+
+/** The fuzz seed: FUZZ_SEED (or SVID_BRIDGE_FUZZ_SEED) when set. */
+export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? process.env.SVID_BRIDGE_FUZZ_SEED ?? 20261129);
