@@ -51,6 +51,8 @@ export interface Plan {
   requests: Planned[];
   /** At most this many of the requests may get an SVID (a replayed proof buys one). */
   maxIssued: number;
+  /** A legitimate, well-formed ask with a fresh proof: refusing it is a fault too. */
+  mustIssue?: boolean;
 }
 
 const ROUTES: Route[] = ["jwt", "x509", "batch"];
@@ -211,6 +213,16 @@ export function askMayIssue(ask: Ask, ctx: CaseContext): boolean {
   return spiffeOk && (ask.route === "jwt" || ctx.csrs[ask.csr]!.mayIssue);
 }
 
+/** The exchange's audience rule (lib/exchange/requests.ts), restated: 1–10 unique printable ASCII strings of 1–1000. */
+function audienceValid(audience: readonly string[]): boolean {
+  return (
+    audience.length >= 1 &&
+    audience.length <= 10 &&
+    new Set(audience).size === audience.length &&
+    audience.every((a) => a.length >= 1 && a.length <= 1000 && /^[\x21-\x7e]+$/.test(a))
+  );
+}
+
 function signed(ask: Ask, ctx: CaseContext, who: keyof Principals = "dev"): RawRequest {
   const { fields, binding } = askBody(ask, ctx);
   return jsonRequest(ask.route, { ...fields, proof: signProof(baseSpec(ctx, who, binding)) });
@@ -218,8 +230,10 @@ function signed(ask: Ask, ctx: CaseContext, who: keyof Principals = "dev"): RawR
 
 export function materialise(c: Case, ctx: CaseContext): Plan {
   switch (c.t) {
-    case "legit":
-      return one(`legit ${c.ask.route}`, signed(c.ask, ctx), askMayIssue(c.ask, ctx), c.ask);
+    case "legit": {
+      const plan = one(`legit ${c.ask.route}`, signed(c.ask, ctx), askMayIssue(c.ask, ctx), c.ask);
+      return { ...plan, mustIssue: askMayIssue(c.ask, ctx) && audienceValid(c.ask.audience) };
+    }
     case "proof": {
       const { fields, binding } = askBody(c.ask, ctx);
       const { proof, benign } = mutatedProof(c.mutation, c.n, baseSpec(ctx, "dev", binding), signProof);

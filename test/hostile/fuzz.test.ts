@@ -25,6 +25,7 @@ let target: FuzzTarget;
 let ctx: CaseContext;
 const tally = new Tally("fuzz");
 const findings: string[] = [];
+let legitimateRefused = 0;
 
 beforeAll(async () => {
   target = await startFuzzTarget(REGION);
@@ -64,6 +65,10 @@ async function runPlan(index: number, plan: Plan, via: Via): Promise<void> {
       finding(index, plan, `unauthorised issue ${problems.join("; ")}`, outcome);
     }
   });
+  if (plan.mustIssue && outcomes[0]?.status !== 200) {
+    legitimateRefused++;
+    finding(index, plan, "a legitimate request refused", outcomes[0]!);
+  }
   if (issued > plan.maxIssued) {
     tally.add("unauthorisedIssues", issued - plan.maxIssued);
     finding(index, plan, `${issued} SVIDs for one proof`, outcomes[0]!);
@@ -97,13 +102,15 @@ describe("fuzz: the dev exchange under generated hostile requests", () => {
       const r = tally.record;
       tally.note(
         `seed ${SEED}, ${cases.length} cases, ${r.requests} requests (${http} cases over HTTP) in ${seconds.toFixed(1)} s, ` +
-          `${r.statuses["200"] ?? 0} answered 200`,
+          `${r.statuses["200"] ?? 0} answered 200, ${legitimateRefused} legitimate requests refused`,
       );
       const context = `seed ${SEED} (rerun: FUZZ_SEED=${SEED} npx vitest run test/hostile/fuzz.test.ts)\n${findings.join("\n")}`;
       expect(r.requests, context).toBeGreaterThanOrEqual(MIN_REQUESTS);
       expect(r.unauthorisedIssues, context).toBe(0);
       expect(r.unexpected5xx, context).toBe(0);
       expect(r.crashes, context).toBe(0);
+      // Refusing everything would pass the checks above: every legitimate ask must be answered.
+      expect(legitimateRefused, context).toBe(0);
       // The generator reaches every outcome it is meant to: refusals and legitimate issues alike.
       expect(r.statuses["200"] ?? 0, context).toBeGreaterThan(100);
       for (const status of ["400", "401", "403", "404", "405", "413", "415"])
