@@ -16,7 +16,7 @@ import { type RunningDynamoDb, startDynalite } from "../../lib/local/dynamodb-se
 import type { NewRegistration, RegistrationEntry } from "../../lib/ports/registration-store.js";
 import { SOAK, Tally } from "../support/hostile-tally.js";
 
-const WRITERS = 24 * SOAK;
+const WRITERS = SOAK === 1 ? 24 : 64;
 const TABLE = "races";
 let db: RunningDynamoDb;
 let store: DynamoDbRegistrationStore;
