@@ -19,6 +19,29 @@ const MIN_REQUESTS = FUZZ_REQUESTS;
 // A case is 1.07 requests on average (replays send two to four).
 const CASES = Math.ceil(MIN_REQUESTS * 0.96);
 const CONCURRENCY = 16;
+/** Codes the generator aims at: each must come back at least once, or a rule went unexercised. */
+const AIMED_AT = [
+  "invalid_request",
+  "unknown_field",
+  "body_too_large",
+  "unsupported_media_type",
+  "not_found",
+  "method_not_allowed",
+  "proof_malformed",
+  "proof_invalid",
+  "proof_expired",
+  "proof_replayed",
+  "proof_rejected",
+  "proof_server_id_mismatch",
+  "proof_binding_mismatch",
+  "proof_region_not_allowed",
+  "principal_not_allowed",
+  "no_registration",
+  "invalid_spiffe_id",
+  "csr_malformed",
+  "csr_signature_invalid",
+  "unsupported_key",
+];
 const REGION = "eu-west-1";
 
 let target: FuzzTarget;
@@ -26,6 +49,17 @@ let ctx: CaseContext;
 const tally = new Tally("fuzz");
 const findings: string[] = [];
 let legitimateRefused = 0;
+/** Refusals by error code: the generator must reach each rule it aims at. */
+const codes = new Map<string, number>();
+
+function countCode(outcome: Outcome): void {
+  if (outcome.status === 200 || outcome.status === "net") return;
+  let code = "(no code)";
+  try {
+    code = String((JSON.parse(outcome.body) as { error?: unknown }).error ?? code);
+  } catch {}
+  codes.set(code, (codes.get(code) ?? 0) + 1);
+}
 
 beforeAll(async () => {
   target = await startFuzzTarget(REGION);
@@ -49,6 +83,7 @@ async function runPlan(index: number, plan: Plan, via: Via): Promise<void> {
   outcomes.forEach((outcome, i) => {
     const planned = plan.requests[i]!;
     tally.response(outcome.status, outcome.ms, `${plan.label} via ${via}`);
+    countCode(outcome);
     if (outcome.crashed) {
       tally.add("crashes");
       finding(index, plan, "crash", outcome);
@@ -100,6 +135,8 @@ describe("fuzz: the dev exchange under generated hostile requests", () => {
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       const seconds = (performance.now() - started) / 1000;
       const r = tally.record;
+      const top = [...codes].sort((a, b) => b[1] - a[1]);
+      tally.note(`refusals by code: ${top.map(([c, n]) => `${c} ${n}`).join(", ")}`);
       tally.note(
         `seed ${SEED}, ${cases.length} cases, ${r.requests} requests (${http} cases over HTTP) in ${seconds.toFixed(1)} s, ` +
           `${r.statuses["200"] ?? 0} answered 200, ${legitimateRefused} legitimate requests refused`,
@@ -115,6 +152,7 @@ describe("fuzz: the dev exchange under generated hostile requests", () => {
       expect(r.statuses["200"] ?? 0, context).toBeGreaterThan(100);
       for (const status of ["400", "401", "403", "404", "405", "413", "415"])
         expect(r.statuses[status] ?? 0, `${status} ${context}`).toBeGreaterThan(0);
+      for (const code of AIMED_AT) expect(codes.get(code) ?? 0, `${code} ${context}`).toBeGreaterThan(0);
     },
     Math.max(240_000, MIN_REQUESTS * 10),
   );
