@@ -81,6 +81,17 @@ fi
 
 step "npm install the tarball into an empty project"
 (cd "$work/project" && npm init -y >/dev/null && npm install --silent --prefer-offline "$tarball")
+step "import what the package exports"
+(cd "$work/project" && node --input-type=module -e '
+  const checks = {
+    "svid-bridge": (m) => typeof m.main === "function",
+    "svid-bridge/client": (m) => typeof m.SvidBridgeClient === "function",
+    "svid-bridge/client/middy": (m) => Object.keys(m).length > 0,
+    "svid-bridge/spiffe/spiffe-id": (m) => typeof m.SpiffeId === "function",
+  };
+  for (const [name, ok] of Object.entries(checks))
+    if (!ok(await import(name))) throw new Error(`${name}: not what it should export`);
+')
 smoke "$work/project" "$work/project/node_modules/.bin/svid-bridge" npx --no-install svid-bridge
 
 step "a clone of HEAD with npm ci --omit=dev"
