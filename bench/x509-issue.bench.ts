@@ -1,6 +1,7 @@
 /**
- * X.509-SVID issue time in intermediate mode with local keys (budget p50 <= 10 ms), set
- * against one raw ECDSA P-256 sign with node:crypto from the same run; and, for
+ * "x509-svid issue p50": X.509-SVID issue time in process, intermediate mode, local keys
+ * (ES256 intermediate, P-256 workload key), against one raw ECDSA P-256 sign with
+ * node:crypto from the same run (budget: ratio <= 10); and, for
  * information, signing through KmsKeyManager against the KMS stand-in on loopback
  * versus local signing (the stand-in's cost is HTTP + JSON + SigV4, not AWS's latency).
  */
@@ -19,36 +20,40 @@ export async function run(): Promise<BenchResult[]> {
   const workload = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign"]);
   const spki = new Uint8Array(await webcrypto.subtle.exportKey("spki", workload.publicKey));
 
-  const issue = await latencies(
-    () => ca.issue({ spiffeId, subjectPublicKey: spki, ttlSeconds: 3600 }),
-    400,
-    50,
-  );
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   const tbs = Buffer.alloc(400, 7); // about a leaf's TBSCertificate
-  const raw = await latencies(
-    () => sign("sha256", tbs, { key: privateKey, dsaEncoding: "ieee-p1363" }),
-    2000,
-    200,
-  );
+  // Alternating windows (issue, raw, issue, raw, …) so a drift of this shared machine moves both.
+  const issue: number[] = [];
+  const raw: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    issue.push(
+      ...(await latencies(() => ca.issue({ spiffeId, subjectPublicKey: spki, ttlSeconds: 3600 }), 100, 20)),
+    );
+    raw.push(
+      ...(await latencies(
+        () => sign("sha256", tbs, { key: privateKey, dsaEncoding: "ieee-p1363" }),
+        400,
+        40,
+      )),
+    );
+  }
+  issue.sort((x, y) => x - y);
+  raw.sort((x, y) => x - y);
   const p50 = percentile(issue, 50);
   const rawP50 = percentile(raw, 50);
+  const ratio = p50 / rawP50;
   const results: BenchResult[] = [
     { name: "raw ECDSA P-256 sign p50 (node:crypto)", value: round(rawP50, 4), unit: "ms" },
     {
-      name: "x509-svid issue p50, intermediate mode, local keys",
-      value: round(p50),
+      name: "x509-svid issue p50",
+      value: round(p50, 4),
       unit: "ms",
       reference: "raw ECDSA P-256 sign p50 (node:crypto)",
-      ratio: round(p50 / rawP50, 1),
-      budget: "p50 <= 10 ms",
-      met: p50 <= 10,
+      ratio: round(ratio, 1),
+      budget: "ratio <= 10",
+      met: ratio <= 10,
     },
-    {
-      name: "x509-svid issue p99, intermediate mode, local keys",
-      value: round(percentile(issue, 99)),
-      unit: "ms",
-    },
+    { name: "x509-svid issue p99", value: round(percentile(issue, 99), 4), unit: "ms" },
   ];
 
   const kms = new FakeKms();

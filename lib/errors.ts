@@ -43,6 +43,8 @@ export type ErrorCode =
   | "proof_replayed"
   | "proof_rejected"
   | "sts_unavailable"
+  // too many STS calls in flight in this sandbox: shed with 429 and Retry-After (issue 14, fault 8)
+  | "sts_busy"
   | "principal_not_allowed"
   // proof of identity: rules with their own code (lib/proof/proof-rules.ts)
   | "proof_server_id_mismatch"
@@ -99,6 +101,7 @@ const DEFAULT_STATUS: Partial<Record<ErrorCode, number>> = {
   proof_binding_mismatch: 401,
   proof_region_not_allowed: 401,
   sts_unavailable: 503,
+  sts_busy: 429,
   no_registration: 403,
   role_id_mismatch: 403,
   invalid_rendered_id: 403,

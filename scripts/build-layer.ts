@@ -5,6 +5,8 @@
  *   extensions/svid-bridge            launcher (0755), what Lambda starts
  *   svid-bridge/extension.cjs         the bundle (0644)
  *   svid-bridge/svid-bridge-wrapper   AWS_LAMBDA_EXEC_WRAPPER (0755)
+ *   svid-bridge/workload-grpc.cjs     the Workload API's gRPC half, loaded on first connection
+ *   svid-bridge/workload.proto        its service definition (read by @grpc/proto-loader)
  * The zip is written with the `zip` CLI (Info-ZIP keeps Unix modes) and is reproducible:
  * the same sources give the same bytes, so `cdk deploy` publishes a new layer version
  * only when the extension changed. Every entry gets one fixed timestamp (zip stores DOS
@@ -53,6 +55,8 @@ export const LAYER_FILES = [
   { path: "extensions/svid-bridge", mode: 0o755 },
   { path: "svid-bridge/extension.cjs", mode: 0o644 },
   { path: "svid-bridge/svid-bridge-wrapper", mode: 0o755 },
+  { path: "svid-bridge/workload-grpc.cjs", mode: 0o644 },
+  { path: "svid-bridge/workload.proto", mode: 0o644 },
 ] as const;
 
 /** The one timestamp every entry carries (2000-01-01T00:00:00Z; DOS time starts in 1980). */
@@ -68,9 +72,8 @@ export async function buildLayerTree(outDir: string): Promise<BuiltLayerTree> {
   mkdirSync(join(dir, "extensions"), { recursive: true });
   mkdirSync(join(dir, "svid-bridge"), { recursive: true });
   const bundle = join(dir, "svid-bridge", "extension.cjs");
-  await build({
-    entryPoints: [join(root, `layers/extension/src/main${EXT}`)],
-    outfile: bundle,
+  const grpc = join(dir, "svid-bridge", "workload-grpc.cjs");
+  const common: import("esbuild").BuildOptions = {
     bundle: true,
     minify: true,
     platform: "node",
@@ -81,8 +84,32 @@ export async function buildLayerTree(outDir: string): Promise<BuiltLayerTree> {
     mainFields: ["module", "main"],
     legalComments: "eof",
     logLevel: "warning",
+    // grpc-server.ts finds workload.proto through __dirname in the bundle.
+    logOverride: { "empty-import-meta": "silent" },
+  };
+  // gRPC in a file of its own: an extension whose function never connects does not parse it.
+  const grpcApart = {
+    name: "workload-grpc-apart",
+    setup(b: import("esbuild").PluginBuild) {
+      b.onResolve({ filter: /\/grpc-server\.js$/ }, () => ({ path: "./workload-grpc.cjs", external: true }));
+    },
+  };
+  await build({
+    ...common,
+    entryPoints: [join(root, `layers/extension/src/main${EXT}`)],
+    outfile: bundle,
+    plugins: [grpcApart],
   });
-  chmodSync(bundle, 0o644);
+  await build({
+    ...common,
+    entryPoints: [join(root, `layers/extension/src/workload-api/grpc-server${EXT}`)],
+    outfile: grpc,
+  });
+  copyFileSync(
+    join(root, "layers/extension/src/workload-api/workload.proto"),
+    join(dir, "svid-bridge", "workload.proto"),
+  );
+  for (const f of [bundle, grpc, join(dir, "svid-bridge", "workload.proto")]) chmodSync(f, 0o644);
   const launcher = join(dir, "extensions", "svid-bridge");
   copyFileSync(join(root, "layers/extension/svid-bridge"), launcher);
   chmodSync(launcher, 0o755);

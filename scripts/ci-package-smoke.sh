@@ -85,7 +85,7 @@ step "import what the package exports"
 (cd "$work/project" && node --input-type=module -e '
   const checks = {
     "svid-bridge": (m) => typeof m.main === "function",
-    "svid-bridge/client": (m) => typeof m.SvidBridgeClient === "function",
+    "svid-bridge/client": (m) => typeof m.SvidBridgeClient === "function" && typeof m.InProcessSvidSource === "function",
     "svid-bridge/client/middy": (m) => Object.keys(m).length > 0,
     "svid-bridge/spiffe/spiffe-id": (m) => typeof m.SpiffeId === "function",
   };

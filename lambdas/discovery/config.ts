@@ -8,9 +8,11 @@
  *   SVID_BRIDGE_CACHE_MAX_AGE       Cache-Control max-age, seconds (0–3600)             default 300
  *   SVID_BRIDGE_BUNDLE_REFRESH_HINT spiffe_refresh_hint, seconds (1–86400)              default 300
  *   SVID_BRIDGE_KEY_SET_CACHE       seconds a sandbox reuses a key set read (0–60)      default 5
- *   SVID_BRIDGE_CA_MODE             intermediate | direct                               default intermediate
+ *   SVID_BRIDGE_CA_MODE             intermediate | direct | none                        default intermediate
  *   SVID_BRIDGE_PCA_ARN             ACM PCA CA whose root the bundle publishes          required for direct
  */
+
+import { checkCanonicalIssuer } from "../../lib/discovery/issuer-url.js";
 import {
   type Env,
   integer,
@@ -20,7 +22,6 @@ import {
   requiredString,
   requiredWhen,
 } from "../../lib/http/env.js";
-import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export interface DiscoveryConfig {
@@ -37,11 +38,16 @@ export interface DiscoveryConfig {
 
 export function loadDiscoveryConfig(env: Env): Readonly<DiscoveryConfig> {
   const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
-  parsed("SVID_BRIDGE_ISSUER", () => checkIssuerUrl(issuer));
+  parsed("SVID_BRIDGE_ISSUER", () => checkCanonicalIssuer(issuer));
   const trustDomain = parsed("SVID_BRIDGE_TRUST_DOMAIN", () =>
     TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
   );
-  const caMode = oneOf(env, "SVID_BRIDGE_CA_MODE", ["intermediate", "direct"] as const, "intermediate");
+  const caMode = oneOf(
+    env,
+    "SVID_BRIDGE_CA_MODE",
+    ["intermediate", "direct", "none"] as const,
+    "intermediate",
+  );
   const pcaArn = requiredWhen(
     "SVID_BRIDGE_PCA_ARN",
     optionalString(env, "SVID_BRIDGE_PCA_ARN"),

@@ -14,6 +14,7 @@ import type { HttpRequest, HttpResponse } from "../../lib/http/http-types.js";
 import { DEFAULT_MAX_BODY_BYTES, parseJsonBody } from "../../lib/http/json-body.js";
 import { jsonResponse } from "../../lib/http/responses.js";
 import type { CallerIdentity } from "../../lib/ports/caller-verifier.js";
+import type { SvidKind } from "../../lib/ports/registration-store.js";
 import type { TrustBundle } from "../../lib/spiffe/bundle.js";
 
 export interface ExchangeLogger extends ErrorLogger {
@@ -30,10 +31,11 @@ export interface ExchangeAppDeps {
 
 const NO_STORE = { "cache-control": "no-store" };
 
-type Route = "jwt" | "x509" | "bundle";
+type Route = "jwt" | "x509" | "batch" | "bundle";
 const ROUTES: Record<string, { method: string; route: Route }> = {
   "/v1/svid/jwt": { method: "POST", route: "jwt" },
   "/v1/svid/x509": { method: "POST", route: "x509" },
+  "/v1/svid/batch": { method: "POST", route: "batch" },
   "/v1/bundle": { method: "GET", route: "bundle" },
 };
 
@@ -50,6 +52,36 @@ export function auditIssued(logger: ExchangeLogger | undefined, event: IssuanceE
       : { serial: event.serialOrJti }),
     expiresAt: new Date(event.expiresAt * 1000).toISOString(),
   });
+}
+
+type Issued = [kind: SvidKind, count: number, spiffeIds: string[]];
+const idsOf = (svids: ReadonlyArray<{ spiffe_id: string }>) => svids.map((s) => s.spiffe_id);
+
+/** Calls the service for one SVID route; says what was issued, per kind, for metrics and the decision log. */
+async function issue(
+  service: ExchangeService,
+  route: Exclude<Route, "bundle">,
+  body: unknown,
+  observe: (identity: CallerIdentity) => void,
+): Promise<{ answer: unknown; issued: Issued[] }> {
+  if (route === "jwt") {
+    const answer = await service.issueJwtSvids(body, observe);
+    return { answer, issued: [["jwt", answer.svids.length, idsOf(answer.svids)]] };
+  }
+  if (route === "x509") {
+    const answer = await service.issueX509Svids(body, observe);
+    return { answer, issued: [["x509", answer.svids.length, idsOf(answer.svids)]] };
+  }
+  const answer = await service.issueBatch(body, observe);
+  const jwt = answer.jwt.flatMap((a) => a.svids);
+  const x509 = answer.x509?.svids ?? [];
+  return {
+    answer,
+    issued: [
+      ["jwt", jwt.length, idsOf(jwt)],
+      ["x509", x509.length, idsOf(x509)],
+    ],
+  };
 }
 
 export function createExchangeEndpoint(deps: ExchangeAppDeps) {
@@ -69,16 +101,13 @@ export function createExchangeEndpoint(deps: ExchangeAppDeps) {
     };
     try {
       const body = parseJsonBody(request, { maxBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
-      const answer =
-        match.route === "jwt"
-          ? await deps.service.issueJwtSvids(body, observe)
-          : await deps.service.issueX509Svids(body, observe);
-      metrics.issued(match.route, answer.svids.length);
+      const { answer, issued } = await issue(deps.service, match.route, body, observe);
+      for (const [kind, count] of issued) if (count > 0) metrics.issued(kind, count);
       deps.logger?.info("exchange allowed", {
         decision: "allow",
         route: match.route,
         callerArn: caller?.arn,
-        spiffeIds: answer.svids.map((s) => s.spiffe_id),
+        spiffeIds: [...new Set(issued.flatMap(([, , ids]) => ids))],
       });
       return jsonResponse(200, answer, NO_STORE);
     } catch (error) {

@@ -11,15 +11,18 @@
  *   SVID_BRIDGE_REPLAY_TABLE         replay table (single-use proofs)               required
  *   SVID_BRIDGE_KEY_MANAGER          kms | kms-wrapped                              default kms
  *   SVID_BRIDGE_WRAPPING_KEY_ID      symmetric KMS key (kms-wrapped only)           required for kms-wrapped
- *   SVID_BRIDGE_CA_MODE              intermediate | direct                          default intermediate
+ *   SVID_BRIDGE_CA_MODE              intermediate | direct | none (JWT-SVIDs only)  default intermediate
  *   SVID_BRIDGE_PCA_ARN              ACM PCA CA ARN                                 required for direct
  *   SVID_BRIDGE_ALLOWED_REGIONS      regions whose STS may vouch (comma list)       default AWS_REGION
+ *   SVID_BRIDGE_OWN_REGION_ONLY      only proofs for AWS_REGION (issue 14, fault 9) default false
  *   SVID_BRIDGE_ALLOW_IAM_USERS      accept IAM users, not only role sessions       default false
  *   SVID_BRIDGE_MAX_JWT_TTL          longest JWT-SVID, seconds                      default 3600
  *   SVID_BRIDGE_MAX_X509_TTL         longest X.509-SVID, seconds                    default 86400
  *   SVID_BRIDGE_SIGNING_KEY_CACHE    seconds the key set is cached in a sandbox     default 60
  *   SVID_BRIDGE_REGISTRATION_CACHE   seconds a registration lookup is cached        default 5
  */
+
+import { checkCanonicalIssuer } from "../../lib/discovery/issuer-url.js";
 import { BridgeError } from "../../lib/errors.js";
 import {
   boolean,
@@ -31,11 +34,13 @@ import {
   requiredString,
   requiredWhen,
 } from "../../lib/http/env.js";
+import { isRegionName } from "../../lib/proof/sts-endpoints.js";
+import { MAX_JWT_SVID_TTL_SECONDS } from "../../lib/spiffe/jwt-strict.js";
 import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export const EXCHANGE_KEY_MANAGERS = ["kms", "kms-wrapped"] as const;
-export const CA_MODES = ["intermediate", "direct"] as const;
+export const CA_MODES = ["intermediate", "direct", "none"] as const;
 
 export interface ExchangeConfig {
   trustDomain: TrustDomain;
@@ -50,6 +55,8 @@ export interface ExchangeConfig {
   caMode: (typeof CA_MODES)[number];
   pcaArn: string | undefined;
   allowedRegions: string[];
+  /** AWS_REGION when SVID_BRIDGE_OWN_REGION_ONLY is true: proofs for other regions are refused. */
+  ownRegion: string | undefined;
   allowIamUsers: boolean;
   maxJwtTtlSeconds: number;
   maxX509TtlSeconds: number;
@@ -62,7 +69,7 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
     TrustDomain.parse(requiredString(env, "SVID_BRIDGE_TRUST_DOMAIN")),
   );
   const issuer = requiredString(env, "SVID_BRIDGE_ISSUER");
-  parsed("SVID_BRIDGE_ISSUER", () => checkIssuerUrl(issuer));
+  parsed("SVID_BRIDGE_ISSUER", () => checkCanonicalIssuer(issuer));
   const keyManager = oneOf(env, "SVID_BRIDGE_KEY_MANAGER", EXCHANGE_KEY_MANAGERS, "kms");
   const wrappingKeyId = requiredWhen(
     "SVID_BRIDGE_WRAPPING_KEY_ID",
@@ -85,11 +92,22 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
     .map((r) => r.trim())
     .filter(Boolean);
   for (const r of allowedRegions)
-    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(r))
+    if (!isRegionName(r))
+      // the verifier's own rule (lib/proof/sts-endpoints.ts)
       throw new BridgeError(
         "config_invalid",
         `SVID_BRIDGE_ALLOWED_REGIONS: ${JSON.stringify(r)} is not a region name`,
       );
+  const ownRegion = boolean(env, "SVID_BRIDGE_OWN_REGION_ONLY", false)
+    ? optionalString(env, "AWS_REGION")
+    : undefined;
+  if (ownRegion !== undefined && !allowedRegions.includes(ownRegion))
+    throw new BridgeError(
+      "config_invalid",
+      `SVID_BRIDGE_OWN_REGION_ONLY: AWS_REGION ${ownRegion} is not in SVID_BRIDGE_ALLOWED_REGIONS`,
+    );
+  if (boolean(env, "SVID_BRIDGE_OWN_REGION_ONLY", false) && ownRegion === undefined)
+    throw new BridgeError("config_invalid", "SVID_BRIDGE_OWN_REGION_ONLY needs AWS_REGION");
   return Object.freeze({
     trustDomain,
     issuer,
@@ -103,8 +121,12 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
     caMode,
     pcaArn,
     allowedRegions,
+    ownRegion,
     allowIamUsers: boolean(env, "SVID_BRIDGE_ALLOW_IAM_USERS", false),
-    maxJwtTtlSeconds: integer(env, "SVID_BRIDGE_MAX_JWT_TTL", 3600, { min: 60, max: 48 * 3600 }),
+    maxJwtTtlSeconds: integer(env, "SVID_BRIDGE_MAX_JWT_TTL", 3600, {
+      min: 60,
+      max: MAX_JWT_SVID_TTL_SECONDS,
+    }),
     maxX509TtlSeconds: integer(env, "SVID_BRIDGE_MAX_X509_TTL", 86_400, { min: 60, max: 7 * 86_400 }),
     signingKeyCacheSeconds: integer(env, "SVID_BRIDGE_SIGNING_KEY_CACHE", 60, { min: 1, max: 3600 }),
     registrationCacheSeconds: integer(env, "SVID_BRIDGE_REGISTRATION_CACHE", 5, { max: 300 }),

@@ -13,7 +13,9 @@ import { KmsKeyManager } from "../../lib/aws/kms-key-manager.js";
 import { KmsWrappedKeyManager } from "../../lib/aws/kms-wrapped-key-manager.js";
 import { PcaDirectCertificateAuthority } from "../../lib/aws/pca-direct-certificate-authority.js";
 import { systemClock } from "../../lib/clock.js";
+import { BridgeError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/http/logger.js";
+import type { CertificateAuthority } from "../../lib/ports/certificate-authority.js";
 import type { KeyManager } from "../../lib/ports/key-manager.js";
 import { StsCallerVerifier } from "../../lib/proof/sts-caller-verifier.js";
 import { CachingRegistrationStore } from "../../lib/registrations/caching-registration-store.js";
@@ -27,6 +29,18 @@ const logger = createLogger({ serviceName: "svid-bridge-exchange" });
 const metrics = powertoolsMetrics();
 const dynamodb = new DynamoDBClient({});
 const kms = new KMSClient({});
+
+/** SVID_BRIDGE_CA_MODE=none: a bridge deployed without a PCA issues JWT-SVIDs only (403 for X.509). */
+const jwtOnly: CertificateAuthority = {
+  issue: async () => {
+    // A 403, not a 503: retrying cannot help; the function should set SVID_BRIDGE_X509=off.
+    throw new BridgeError(
+      "svid_kind_not_allowed",
+      "this bridge issues JWT-SVIDs only: it was deployed without a PCA (set SVID_BRIDGE_X509=off)",
+    );
+  },
+  trustAnchors: async () => [],
+};
 
 const keys: KeyManager =
   config.keyManager === "kms-wrapped"
@@ -43,6 +57,7 @@ const { service, bundle } = composeExchange({
   verifier: new StsCallerVerifier({
     serverIdValue: config.serverId,
     regions: config.allowedRegions,
+    ...(config.ownRegion !== undefined && { ownRegion: config.ownRegion }),
     allowIamUsers: config.allowIamUsers,
     replayCache: new DynamoDbReplayCache({ client: dynamodb, tableName: config.replayTable }),
   }),
@@ -56,6 +71,7 @@ const { service, bundle } = composeExchange({
     setId: config.keySetId,
   }),
   keys,
+  ...(config.caMode === "none" && { ca: jwtOnly }),
   ...(config.caMode === "direct" && {
     ca: new PcaDirectCertificateAuthority({
       client: new ACMPCAClient({}),

@@ -6,8 +6,11 @@
  *   SVID_BRIDGE_KEY_MANAGER         kms | kms-wrapped | memory (memory: tests, dev) default kms
  *   SVID_BRIDGE_TRUST_DOMAIN        tags KMS keys; names the intermediate CA       required unless memory
  *   SVID_BRIDGE_WRAPPING_KEY_ID     symmetric KMS key (kms-wrapped only)           required for kms-wrapped
- *   SVID_BRIDGE_CA_MODE             intermediate | direct                          default intermediate
+ *   SVID_BRIDGE_CA_MODE             intermediate | direct | none (JWT-SVIDs only)  default intermediate
  *   SVID_BRIDGE_PCA_ARN             ACM PCA CA issuing the intermediate            required for intermediate (unless memory)
+ *   SVID_BRIDGE_ROTATION_ROLE_ARN   this Lambda's role: creates, signs, retires    required for kms
+ *   SVID_BRIDGE_SIGNER_ROLE_ARNS    roles that sign with the keys (comma list)     required for kms
+ *                                   (both go into each new key's policy: kms-key-policy.ts)
  *   SVID_BRIDGE_INTERMEDIATE_TTL    intermediate CA lifetime, seconds              default 518400 (6 days)
  *   SVID_BRIDGE_JWT_ALG             RS256 | ES256 | ES384                          default RS256
  *   SVID_BRIDGE_ROTATION_PERIOD     seconds a key signs                            default 86400
@@ -17,6 +20,7 @@
  *   SVID_BRIDGE_SIGNING_KEY_CACHE   seconds an exchange sandbox caches the key     default 60
  */
 
+import { signingKeyPolicy } from "../../lib/aws/kms-key-policy.js";
 import { SIGNING_ALGORITHMS } from "../../lib/crypto/algorithms.js";
 import { BridgeError } from "../../lib/errors.js";
 import {
@@ -32,7 +36,7 @@ import { type RotationConfig, resolveRotationConfig } from "../../lib/rotation/r
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export const KEY_MANAGER_KINDS = ["kms", "kms-wrapped", "memory"] as const;
-export const CA_MODES = ["intermediate", "direct"] as const;
+export const CA_MODES = ["intermediate", "direct", "none"] as const;
 export type KeyManagerKind = (typeof KEY_MANAGER_KINDS)[number];
 
 export interface RotationLambdaConfig {
@@ -45,6 +49,8 @@ export interface RotationLambdaConfig {
   caMode: (typeof CA_MODES)[number];
   pcaArn: string | undefined;
   intermediateTtlSeconds: number;
+  /** The key policy of every KMS key it creates (kms mode). */
+  keyPolicy: string | undefined;
 }
 
 export function loadRotationConfig(env: Env): Readonly<RotationLambdaConfig> {
@@ -86,7 +92,10 @@ export function loadRotationConfig(env: Env): Readonly<RotationLambdaConfig> {
     keyManager !== "memory" && caMode === "intermediate",
     "SVID_BRIDGE_CA_MODE=intermediate",
   );
+  if (caMode === "none" && pcaArn)
+    throw new BridgeError("config_invalid", "SVID_BRIDGE_PCA_ARN is set but SVID_BRIDGE_CA_MODE is none");
   return Object.freeze({
+    keyPolicy: keyManager === "kms" ? keyPolicyFrom(env) : undefined,
     keySetTable: requiredString(env, "SVID_BRIDGE_KEY_SET_TABLE"),
     keySetId: optionalString(env, "SVID_BRIDGE_KEY_SET_ID") ?? "default",
     keyManager,
@@ -100,4 +109,15 @@ export function loadRotationConfig(env: Env): Readonly<RotationLambdaConfig> {
       max: 365 * 86_400,
     }),
   });
+}
+
+function keyPolicyFrom(env: Env): string {
+  const rotationRoleArn = requiredString(env, "SVID_BRIDGE_ROTATION_ROLE_ARN");
+  const signerRoleArns = requiredString(env, "SVID_BRIDGE_SIGNER_ROLE_ARNS")
+    .split(",")
+    .map((arn) => arn.trim())
+    .filter(Boolean);
+  return parsed("SVID_BRIDGE_ROTATION_ROLE_ARN / SVID_BRIDGE_SIGNER_ROLE_ARNS", () =>
+    signingKeyPolicy({ rotationRoleArn, signerRoleArns }),
+  );
 }

@@ -19,7 +19,12 @@ export type KeyManagerFactory = (
 
 export const keyManagerFactories: Record<KeyManagerKind, KeyManagerFactory> = {
   // config.ts guarantees trustDomain and wrappingKeyId where these need them.
-  kms: (config, { kms }) => new KmsKeyManager({ client: kms(), trustDomain: config.trustDomain! }),
+  kms: (config, { kms }) =>
+    new KmsKeyManager({
+      client: kms(),
+      trustDomain: config.trustDomain!,
+      ...(config.keyPolicy && { keyPolicy: config.keyPolicy }),
+    }),
   "kms-wrapped": (config, { dynamodb, kms }) =>
     new KmsWrappedKeyManager({
       client: kms(),

@@ -1,19 +1,21 @@
 /**
- * middy middlewares for functions that attach the layer:
+ * middy middlewares, for either SvidSource (the layer's extension, or in process: see
+ * source-from-env.ts; by default the process's shared source):
  * - `svidBridge()` puts the function's SVIDs on the handler's context
  *   (`context.svid.jwt` for a configured audience, `context.svid.x509`);
  * - `verifyJwtSvid()` checks the JWT-SVID an incoming request carries
- *   (`Authorization: Bearer …`) against the bridge's bundle, through the extension,
+ *   (`Authorization: Bearer …`) against the bridge's bundle,
  *   puts the caller on `context.caller`, and answers 401 `{error, message}` otherwise.
  */
 import type { MiddlewareObj } from "@middy/core";
+import { sharedSvidSource } from "./source-from-env.js";
 import {
   type JwtSvid,
-  SvidBridgeClient,
   SvidBridgeClientError,
+  type SvidSource,
   type ValidatedJwtSvid,
   type X509Svid,
-} from "./svid-bridge-client.js";
+} from "./svid-source.js";
 
 export interface SvidContext {
   svid: { jwt?: JwtSvid; x509?: X509Svid };
@@ -28,14 +30,15 @@ export interface SvidBridgeMiddlewareOptions {
   audience?: string;
   /** Fetch the X.509-SVID (with key and bundle) before the handler runs. */
   x509?: boolean;
-  client?: SvidBridgeClient;
+  /** Default: sharedSvidSource(), the mode the environment names. */
+  client?: SvidSource;
 }
 
 export function svidBridge(options: SvidBridgeMiddlewareOptions = {}): MiddlewareObj {
   let client = options.client;
   return {
     before: async (request) => {
-      client ??= new SvidBridgeClient();
+      client ??= sharedSvidSource();
       const svid: SvidContext["svid"] = {};
       const [jwt, x509] = await Promise.all([
         options.audience ? client.jwtSvid(options.audience) : undefined,
@@ -53,7 +56,8 @@ export interface VerifyJwtSvidOptions {
   audience: string;
   /** Default "authorization" (a Bearer token). */
   header?: string;
-  client?: SvidBridgeClient;
+  /** Default: sharedSvidSource(), the mode the environment names. */
+  client?: SvidSource;
 }
 
 function unauthorized(code: string, message: string) {
@@ -69,7 +73,7 @@ export function verifyJwtSvid(options: VerifyJwtSvidOptions): MiddlewareObj {
   const header = (options.header ?? "authorization").toLowerCase();
   return {
     before: async (request) => {
-      client ??= new SvidBridgeClient();
+      client ??= sharedSvidSource();
       const headers = ((request.event as { headers?: Record<string, string | undefined> })?.headers ??
         {}) as Record<string, string | undefined>;
       const raw = Object.entries(headers).find(([k]) => k.toLowerCase() === header)?.[1];
@@ -79,8 +83,9 @@ export function verifyJwtSvid(options: VerifyJwtSvidOptions): MiddlewareObj {
         const caller = await client.validateJwtSvid(token, options.audience);
         Object.assign(request.context as object, { caller });
       } catch (error) {
-        // A token the bridge refuses is the caller's fault; an unreachable extension is ours.
-        if (error instanceof SvidBridgeClientError && error.status === 401)
+        // A token the bridge refuses is the caller's fault; an unreachable bridge is ours.
+        // (400: the extension's local API refused the token's shape before validating it.)
+        if (error instanceof SvidBridgeClientError && (error.status === 401 || error.status === 400))
           return unauthorized(error.code, error.message);
         throw error;
       }

@@ -1,36 +1,24 @@
 /**
  * The function side of the extension's local API, for Node.js functions: no dependency,
- * nothing from lib/ (a function's bundle stays small). Reads the endpoint from
+ * nothing from lib/ (a function's bundle stays small). One of the two SvidSources. Reads the endpoint from
  * SVID_BRIDGE_ENDPOINT (set by the exec wrapper) and the guard token from the function's
  * own AWS_SESSION_TOKEN (or AWS_CONTAINER_AUTHORIZATION_TOKEN under SnapStart).
  */
 
+import {
+  type BundleDocument,
+  type JwtSvid,
+  SvidBridgeClientError,
+  type SvidSource,
+  type ValidatedJwtSvid,
+  type X509Svid,
+} from "./svid-source.js";
+
 export const DEFAULT_ENDPOINT = "http://127.0.0.1:2775";
 export const TOKEN_HEADER = "X-Svid-Bridge-Token";
 
-export interface JwtSvid {
-  spiffeId: string;
-  token: string;
-  audience: string;
-  /** Epoch seconds. */
-  expiresAt: number;
-}
-
-export interface X509Svid {
-  spiffeId: string;
-  /** PEM, leaf first. */
-  certificateChain: string;
-  /** PKCS#8 PEM. */
-  privateKey: string;
-  /** PEM of the trust domain's X.509 roots. */
-  bundle: string;
-  expiresAt: number;
-}
-
-export interface ValidatedJwtSvid {
-  spiffeId: string;
-  claims: Record<string, unknown>;
-}
+export type { BundleDocument, JwtSvid, ValidatedJwtSvid, X509Svid } from "./svid-source.js";
+export { SvidBridgeClientError };
 
 export interface SvidBridgeClientOptions {
   endpoint?: string;
@@ -39,19 +27,8 @@ export interface SvidBridgeClientOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** What the extension answered with, when it was not a success: `code` is its stable error code. */
-export class SvidBridgeClientError extends Error {
-  constructor(
-    readonly code: string,
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "SvidBridgeClientError";
-  }
-}
-
-export class SvidBridgeClient {
+export class SvidBridgeClient implements SvidSource {
+  readonly mode = "extension";
   readonly endpoint: string;
   readonly #token: string;
   readonly #timeoutMs: number;
@@ -98,11 +75,7 @@ export class SvidBridgeClient {
   }
 
   /** The SPIFFE bundle document (JWT authorities and X.509 roots). */
-  bundle(): Promise<{
-    keys: Record<string, unknown>[];
-    spiffe_sequence?: number;
-    spiffe_refresh_hint?: number;
-  }> {
+  bundle(): Promise<BundleDocument> {
     return this.#call("/v1/bundle");
   }
 
@@ -113,6 +86,9 @@ export class SvidBridgeClient {
     });
     return { spiffeId: b.spiffe_id, claims: b.claims };
   }
+
+  /** The extension fetched the configured SVIDs in its own init: nothing to do. */
+  async prefetch(): Promise<void> {}
 
   async #call<T>(path: string, body?: unknown): Promise<T> {
     let res: Response;

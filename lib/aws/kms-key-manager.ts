@@ -84,14 +84,27 @@ export interface KmsKeyManagerInit {
   client: KMSClient;
   /** Tagged on every key it creates (`svid-bridge:trust-domain`), so keys are findable and scoped. */
   trustDomain: TrustDomain;
-  /** Extra tags for created keys (cost allocation, ownership). */
+  /** Extra tags for created keys (cost allocation, ownership). Not used with `keyPolicy`. */
   tags?: Record<string, string>;
+  /**
+   * The key policy created keys get (CreateKey `Policy`, see kms-key-policy.ts). With it,
+   * keys are created untagged: tagging at creation needs `kms:TagResource` on every key of
+   * the account, a right a deployed bridge does not hold. Without it, KMS's default policy.
+   */
+  keyPolicy?: string;
+  /** How long a fresh key may answer NotFound/AccessDenied (KMS is eventually consistent). @default 20 000 ms */
+  freshKeyWaitMs?: number;
 }
+
+/** Errors a key just created can give while KMS propagates it. */
+const FRESH_KEY_ERRORS = new Set(["NotFoundException", "AccessDeniedException"]);
 
 export class KmsKeyManager implements KeyManager {
   readonly #client: KMSClient;
   readonly #trustDomain: TrustDomain;
   readonly #tags: Record<string, string>;
+  readonly #keyPolicy: string | undefined;
+  readonly #freshKeyWaitMs: number;
   /** GetPublicKey is a billed asymmetric request and a key's public half never changes: one per key per sandbox. */
   readonly #publicKeys = new Map<string, Promise<PublicKeyInfo>>();
 
@@ -99,6 +112,8 @@ export class KmsKeyManager implements KeyManager {
     this.#client = init.client;
     this.#trustDomain = init.trustDomain;
     this.#tags = init.tags ?? {};
+    this.#keyPolicy = init.keyPolicy;
+    this.#freshKeyWaitMs = init.freshKeyWaitMs ?? 20_000;
   }
 
   async createKey(alg: SigningAlgorithm = DEFAULT_KMS_ALGORITHM, options: CreateKeyOptions = {}) {
@@ -118,7 +133,9 @@ export class KmsKeyManager implements KeyManager {
           Description:
             options.description ??
             `svid-bridge ${alg} signing key for trust domain ${this.#trustDomain.name}`,
-          Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
+          ...(this.#keyPolicy
+            ? { Policy: this.#keyPolicy }
+            : { Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) }),
         }),
       );
       arn = created.KeyMetadata?.Arn;
@@ -126,7 +143,27 @@ export class KmsKeyManager implements KeyManager {
       throw kmsError("CreateKey", kms.keySpec, cause);
     }
     if (!arn) throw new BridgeError("key_unavailable", "KMS CreateKey answered without a key ARN");
-    return this.getPublicKey(arn);
+    try {
+      return await this.#freshPublicKey(arn);
+    } catch (error) {
+      // A key nobody will ever use still costs US$ 1 a month: retire it before failing.
+      await this.scheduleDeletion(arn).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** GetPublicKey on a key just made, retried while KMS still answers NotFound or AccessDenied. */
+  async #freshPublicKey(arn: string): Promise<PublicKeyInfo> {
+    const deadline = Date.now() + this.#freshKeyWaitMs;
+    for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
+      try {
+        return await this.getPublicKey(arn);
+      } catch (error) {
+        const name = ((error as BridgeError).details?.kmsError as string | undefined) ?? "";
+        if (!FRESH_KEY_ERRORS.has(name) || Date.now() + delay > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   getPublicKey(keyId: string): Promise<PublicKeyInfo> {

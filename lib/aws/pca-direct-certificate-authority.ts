@@ -31,6 +31,7 @@ import {
   type PcaCaCertificates,
   type PcaPollOptions,
   sameCertificate,
+  templateInPartitionOf,
 } from "./pca-issuance.js";
 
 /** Key usage and EKU are set by the API, not fixed by the template (which would add keyEncipherment to EC keys). */
@@ -62,7 +63,8 @@ export class PcaDirectCertificateAuthority implements CertificateAuthority {
     this.#client = init.client;
     this.#caArn = init.certificateAuthorityArn;
     this.#trustDomain = init.trustDomain;
-    this.#templateArn = init.templateArn ?? DIRECT_MODE_TEMPLATE_ARN;
+    this.#templateArn =
+      init.templateArn ?? templateInPartitionOf(init.certificateAuthorityArn, DIRECT_MODE_TEMPLATE_ARN);
     if (!this.#templateArn.includes("APIPassthrough"))
       throw new BridgeError(
         "config_invalid",

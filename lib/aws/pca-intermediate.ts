@@ -28,6 +28,7 @@ import {
   PCA_TEMPLATE_PREFIX,
   type PcaPollOptions,
   sameCertificate,
+  templateInPartitionOf,
 } from "./pca-issuance.js";
 
 export const INTERMEDIATE_TEMPLATE_ARN = `${PCA_TEMPLATE_PREFIX}SubordinateCACertificate_PathLen0/V1`;
@@ -74,7 +75,8 @@ export async function issuePcaIntermediate(input: IssuePcaIntermediateInput): Pr
       CertificateAuthorityArn: input.certificateAuthorityArn,
       Csr: new TextEncoder().encode(csr),
       SigningAlgorithm: pcaCa.signingAlgorithm,
-      TemplateArn: input.templateArn ?? INTERMEDIATE_TEMPLATE_ARN,
+      TemplateArn:
+        input.templateArn ?? templateInPartitionOf(input.certificateAuthorityArn, INTERMEDIATE_TEMPLATE_ARN),
       Validity: { Type: "ABSOLUTE", Value: now + (input.ttlSeconds ?? DEFAULT_INTERMEDIATE_TTL_SECONDS) },
       ValidityNotBefore: { Type: "ABSOLUTE", Value: now - BACKDATE_SECONDS },
       IdempotencyToken: randomUUID(),

@@ -23,6 +23,15 @@ import { parseCertificatesPem } from "../spiffe/x509-svid.js";
 export const PCA_RETRY_AFTER_SECONDS = 1;
 export const PCA_TEMPLATE_PREFIX = "arn:aws:acm-pca:::template/";
 
+/**
+ * A template ARN in the partition of the CA that issues with it (`arn:aws-cn:…` for a CA
+ * in China, `arn:aws-us-gov:…` in GovCloud): the deployed roles allow exactly that ARN.
+ */
+export function templateInPartitionOf(caArn: string, templateArn: string): string {
+  const partition = /^arn:(aws[a-z-]*):/.exec(caArn)?.[1];
+  return partition ? templateArn.replace(/^arn:aws[a-z-]*:/, `arn:${partition}:`) : templateArn;
+}
+
 const BUSY = new Set(["ThrottlingException", "LimitExceededException", "TooManyRequestsException"]);
 
 export function pcaError(operation: string, cause: unknown): BridgeError {

@@ -15,10 +15,12 @@ export function logicalRef(element: CfnElement): string {
   return `<${Stack.of(element).getLogicalId(element)}>`;
 }
 
-/** `arn:<AWS::Partition>:<service>:<region>:<account>:`, as cdk-nag renders this stack's ARNs. */
+/** `arn:<partition>:<service>:<region>:<account>:`, as cdk-nag renders this stack's ARNs. */
 export function nagArnPrefix(scope: IConstruct, service: string): string {
   const stack = Stack.of(scope);
   const region = Token.isUnresolved(stack.region) ? "<AWS::Region>" : stack.region;
   const account = Token.isUnresolved(stack.account) ? "<AWS::AccountId>" : stack.account;
-  return `arn:<AWS::Partition>:${service}:${region}:${account}:`;
+  // With @aws-cdk/core:enablePartitionLiterals, a stack with a known region has a literal partition.
+  const partition = Token.isUnresolved(stack.partition) ? "<AWS::Partition>" : stack.partition;
+  return `arn:${partition}:${service}:${region}:${account}:`;
 }

@@ -8,7 +8,7 @@
  * rotation Lambda. It does nothing on Delete: the keys and the key set outlive the stack
  * (see README, tearing down), and a rotation at teardown helps no one.
  */
-import { CustomResource, Duration, Stack } from "aws-cdk-lib";
+import { CustomResource, Duration, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -34,6 +34,7 @@ export interface FirstRotationProps {
   /** What, when it changes, deserves a rotation at deploy time (key manager, algorithm, CA). */
   trigger: Record<string, string>;
   logRetention: logs.RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
 }
 
 export class FirstRotation extends Construct {
@@ -42,7 +43,10 @@ export class FirstRotation extends Construct {
 
   constructor(scope: Construct, id: string, props: FirstRotationProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, "Logs", { retention: props.logRetention });
+    const logGroup = new logs.LogGroup(this, "Logs", {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
     const role = new iam.Role(this, "Role", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: "SVID Bridge: invoke the rotation once at deploy",
@@ -72,7 +76,10 @@ export class FirstRotation extends Construct {
     });
     this.provider = new cr.Provider(this, "Provider", {
       onEventHandler: onEvent,
-      logGroup: new logs.LogGroup(this, "ProviderLogs", { retention: props.logRetention }),
+      logGroup: new logs.LogGroup(this, "ProviderLogs", {
+        retention: props.logRetention,
+        removalPolicy: props.logRemovalPolicy,
+      }),
     });
     acknowledge(
       onEvent,

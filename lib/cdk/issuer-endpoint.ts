@@ -1,6 +1,6 @@
 /**
  * The issuer URL: an API Gateway HTTP API in front of the discovery Lambda, optionally on
- * a custom domain (regional ACM certificate + Route 53 alias).
+ * a custom domain (regional ACM certificate + Route 53 A alias).
  *
  * Why an HTTP API rather than a Function URL: the discovery Lambda must know its own
  * issuer URL (it is in every document it serves), and a Function URL's host only exists
@@ -103,12 +103,8 @@ export class IssuerEndpoint extends Construct {
           this.domainName.regionalHostedZoneId,
         ),
       );
+      // A only: a regional API Gateway domain answers over IPv4 (an AAAA alias to it resolves to nothing).
       new route53.ARecord(this, "AliasA", { zone: domain.hostedZone, recordName: domain.domainName, target });
-      new route53.AaaaRecord(this, "AliasAAAA", {
-        zone: domain.hostedZone,
-        recordName: domain.domainName,
-        target,
-      });
     }
     this.url = `https://${domain.domainName}`;
   }

@@ -2,37 +2,29 @@
  * The bridge's IAM statements, one function per role. Hand-written rather than
  * `grant*()`: each grant helper adds actions the bridge never calls (grantReadData adds
  * Scan, BatchGetItem, ConditionCheckItem, DescribeTable...), and these statements are the
- * security boundary the tests check statement by statement.
+ * security boundary the tests check statement by statement (test/cdk/sdk-permissions.test.ts
+ * checks that every SDK command each Lambda can send has its statement here).
  *
  * KMS signing keys are made at run time by the rotation Lambda, so no key ARN exists at
- * deploy time: every key statement is scoped to this account's keys AND to the
- * trust-domain tag the KMS key manager puts on every key it makes (attribute-based
- * access control), so a role of this bridge can use no key of another bridge or of
- * anything else in the account.
+ * deploy time. No IAM statement grants their use: each key is created with a key policy
+ * (lib/aws/kms-key-policy.ts) naming the exchange and rotation roles, so neither tags nor
+ * account-wide `kms:Sign` rights decide who signs as the bridge.
  */
 import { ArnFormat, type Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
-import { ALGORITHM_TAG, TRUST_DOMAIN_TAG } from "../aws/kms-key-manager.js";
 import { WRAPPED_KEY_CONTEXT } from "../aws/kms-wrapped-key-manager.js";
 import { DIRECT_MODE_TEMPLATE_ARN } from "../aws/pca-direct-certificate-authority.js";
 import { INTERMEDIATE_TEMPLATE_ARN } from "../aws/pca-intermediate.js";
-import type { CaMode } from "./options.js";
+import type { KeyManagerMode, RuntimeCaMode } from "./options.js";
 
 /** KMS key specs the bridge signs with (RS256, ES256, ES384): the only ones rotation may create. */
 export const SIGNING_KEY_SPECS = ["RSA_2048", "ECC_NIST_P256", "ECC_NIST_P384"] as const;
 
-/** Any key in this account and region; only ever used under a trust-domain tag condition. */
-function accountKeys(scope: Stack): string {
-  return scope.formatArn({ service: "kms", resource: "key", resourceName: "*" });
-}
-
-function taggedFor(trustDomain: string) {
-  return { StringEquals: { [`aws:ResourceTag/${TRUST_DOMAIN_TAG}`]: trustDomain } };
-}
-
-/** The PCA template a role may issue with: a role of the bridge cannot mint any other kind of certificate. */
+/**
+ * The PCA template a role may issue with: a role of the bridge cannot mint any other kind
+ * of certificate. The adapters send the template in the CA's own partition, as here.
+ */
 function pcaTemplate(templateArn: string, scope: Stack): string {
-  // The library's constants say `arn:aws:`; the template ARN carries the partition.
   return templateArn.replace(/^arn:aws:/, `arn:${scope.partition}:`);
 }
 
@@ -53,19 +45,13 @@ export interface ExchangePolicyInput {
   tables: TableArns;
   /** The registrations table's `by-caller` index name. */
   byCallerIndex: string;
-  wrappingKeyArn?: string;
-  caMode: CaMode;
+  caMode: RuntimeCaMode;
   pcaArn?: string;
 }
 
+/** Statements on resources that exist at deploy time; the wrapping key's are separate (see wrappingKeyStatements). */
 export function exchangeStatements(scope: Stack, input: ExchangePolicyInput): iam.PolicyStatement[] {
   const statements = [
-    new iam.PolicyStatement({
-      sid: "SignWithTrustDomainKeys",
-      actions: ["kms:Sign", "kms:GetPublicKey"],
-      resources: [accountKeys(scope)],
-      conditions: taggedFor(input.trustDomain),
-    }),
     new iam.PolicyStatement({
       sid: "FindRegistrationsByCaller",
       actions: ["dynamodb:Query"],
@@ -82,15 +68,6 @@ export function exchangeStatements(scope: Stack, input: ExchangePolicyInput): ia
       resources: [input.tables.replay],
     }),
   ];
-  if (input.wrappingKeyArn)
-    statements.push(
-      new iam.PolicyStatement({
-        sid: "UnwrapSigningKeys",
-        actions: ["kms:Decrypt"],
-        resources: [input.wrappingKeyArn],
-        conditions: boundToWrappedKeyRecord,
-      }),
-    );
   if (input.caMode === "direct" && input.pcaArn)
     statements.push(
       new iam.PolicyStatement({
@@ -100,8 +77,9 @@ export function exchangeStatements(scope: Stack, input: ExchangePolicyInput): ia
         conditions: { StringEquals: { "acm-pca:TemplateArn": pcaTemplate(DIRECT_MODE_TEMPLATE_ARN, scope) } },
       }),
       new iam.PolicyStatement({
-        sid: "FetchIssuedLeaves",
-        actions: ["acm-pca:GetCertificate"],
+        // GetCertificateAuthorityCertificate: the PCA root the bundle and chains carry.
+        sid: "FetchIssuedLeavesAndRoot",
+        actions: ["acm-pca:GetCertificate", "acm-pca:GetCertificateAuthorityCertificate"],
         resources: [input.pcaArn],
       }),
     );
@@ -109,63 +87,33 @@ export function exchangeStatements(scope: Stack, input: ExchangePolicyInput): ia
 }
 
 export interface RotationPolicyInput {
-  trustDomain: string;
   keySetTable: string;
-  wrappingKeyArn?: string;
-  caMode: CaMode;
+  keyManager: KeyManagerMode;
+  caMode: RuntimeCaMode;
   pcaArn?: string;
 }
 
 export function rotationStatements(scope: Stack, input: RotationPolicyInput): iam.PolicyStatement[] {
   const statements = [
     new iam.PolicyStatement({
-      sid: "CreateTaggedSigningKeys",
-      actions: ["kms:CreateKey"],
-      // kms:CreateKey acts on no existing resource, so IAM only accepts "*" here; the
-      // conditions make it "a signing key of one of our specs, tagged for this trust domain".
-      resources: ["*"],
-      conditions: {
-        StringEquals: {
-          [`aws:RequestTag/${TRUST_DOMAIN_TAG}`]: input.trustDomain,
-          "kms:KeyUsage": "SIGN_VERIFY",
-        },
-        "ForAllValues:StringEquals": {
-          "aws:TagKeys": [TRUST_DOMAIN_TAG, ALGORITHM_TAG],
-          "kms:KeySpec": [...SIGNING_KEY_SPECS],
-        },
-        Bool: { "kms:BypassPolicyLockoutSafetyCheck": "false" },
-      },
-    }),
-    new iam.PolicyStatement({
-      sid: "TagKeysOnCreate",
-      // CreateKey with Tags also needs kms:TagResource; only with the trust-domain tag.
-      actions: ["kms:TagResource"],
-      resources: [accountKeys(scope)],
-      conditions: {
-        StringEquals: { [`aws:RequestTag/${TRUST_DOMAIN_TAG}`]: input.trustDomain },
-        "ForAllValues:StringEquals": { "aws:TagKeys": [TRUST_DOMAIN_TAG, ALGORITHM_TAG] },
-      },
-    }),
-    new iam.PolicyStatement({
-      sid: "UseAndRetireTrustDomainKeys",
-      // Sign: the intermediate CA's CSR is signed with its own (KMS) key.
-      actions: ["kms:GetPublicKey", "kms:Sign", "kms:ScheduleKeyDeletion"],
-      resources: [accountKeys(scope)],
-      conditions: taggedFor(input.trustDomain),
-    }),
-    new iam.PolicyStatement({
       sid: "ReadWriteKeySet",
       actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
       resources: [input.keySetTable],
     }),
   ];
-  if (input.wrappingKeyArn)
+  // Use, retirement and policy of the keys it creates: the key policy each key is created with.
+  if (input.keyManager === "kms")
     statements.push(
       new iam.PolicyStatement({
-        sid: "MakeWrappedKeyPairs",
-        actions: ["kms:GenerateDataKeyPair"],
-        resources: [input.wrappingKeyArn],
-        conditions: boundToWrappedKeyRecord,
+        sid: "CreateSigningKeys",
+        actions: ["kms:CreateKey"],
+        // kms:CreateKey acts on no existing resource, so IAM only accepts "*" here; the
+        // conditions make it "a signing key of one of our specs, lockout check kept".
+        resources: ["*"],
+        conditions: {
+          StringEquals: { "kms:KeyUsage": "SIGN_VERIFY", "kms:KeySpec": [...SIGNING_KEY_SPECS] },
+          Bool: { "kms:BypassPolicyLockoutSafetyCheck": "false" },
+        },
       }),
     );
   if (input.caMode === "intermediate" && input.pcaArn)
@@ -185,6 +133,29 @@ export function rotationStatements(scope: Stack, input: RotationPolicyInput): ia
       }),
     );
   return statements;
+}
+
+/**
+ * The wrapping key's data-key operations (kms-wrapped mode), bound to the wrapped-key
+ * encryption context: Decrypt for the exchange, GenerateDataKeyPair for rotation. Kept out of
+ * the roles' inline policies because the key's policy names the roles (no reference cycle).
+ */
+export function wrappingKeyStatements(wrappingKeyArn: string, role: "exchange" | "rotation") {
+  return [
+    role === "exchange"
+      ? new iam.PolicyStatement({
+          sid: "UnwrapSigningKeys",
+          actions: ["kms:Decrypt"],
+          resources: [wrappingKeyArn],
+          conditions: boundToWrappedKeyRecord,
+        })
+      : new iam.PolicyStatement({
+          sid: "MakeWrappedKeyPairs",
+          actions: ["kms:GenerateDataKeyPair"],
+          resources: [wrappingKeyArn],
+          conditions: boundToWrappedKeyRecord,
+        }),
+  ];
 }
 
 export function discoveryStatements(keySetTable: string, directModePcaArn?: string): iam.PolicyStatement[] {

@@ -76,11 +76,22 @@ export interface AttachSvidBridgeOptions {
    */
   filesDir?: string;
   /**
-   * Audience of the JWT-SVID written to AWS_WEB_IDENTITY_TOKEN_FILE / AZURE_FEDERATED_TOKEN_FILE
-   * (SVID_BRIDGE_TOKEN_AUDIENCE); set those variables yourself.
+   * Audience of the JWT-SVID written to AWS_WEB_IDENTITY_TOKEN_FILE (SVID_BRIDGE_AWS_TOKEN_AUDIENCE);
+   * set the file variable yourself.
+   * @default - the extension's: "sts.amazonaws.com"
+   */
+  awsTokenAudience?: string;
+  /**
+   * Audience of the JWT-SVID written to AZURE_FEDERATED_TOKEN_FILE (SVID_BRIDGE_AZURE_TOKEN_AUDIENCE).
+   * @default - the extension's: "api://AzureADTokenExchange"
+   */
+  azureTokenAudience?: string;
+  /**
+   * The Entra ID identity the function signs in as (docs/federation-azure.md): sets
+   * AZURE_CLIENT_ID and AZURE_TENANT_ID, which the Azure SDKs read.
    * @default - none
    */
-  tokenAudience?: string;
+  azure?: { clientId: string; tenantId: string };
   /**
    * What an init failure does (SVID_BRIDGE_INIT_FAILURE): `fail` the sandbox, or start `degraded`.
    * @default "fail"
@@ -115,7 +126,10 @@ export function attachSvidBridge(
     SVID_BRIDGE_SPIFFE_ID: options.spiffeId,
     SVID_BRIDGE_X509: options.x509 === false ? "off" : "on",
     SVID_BRIDGE_FILES_DIR: options.filesDir,
-    SVID_BRIDGE_TOKEN_AUDIENCE: options.tokenAudience,
+    SVID_BRIDGE_AWS_TOKEN_AUDIENCE: options.awsTokenAudience,
+    SVID_BRIDGE_AZURE_TOKEN_AUDIENCE: options.azureTokenAudience,
+    AZURE_CLIENT_ID: options.azure?.clientId,
+    AZURE_TENANT_ID: options.azure?.tenantId,
     SVID_BRIDGE_INIT_FAILURE: options.initFailure,
     SVID_BRIDGE_HTTP_PORT: options.httpPort === undefined ? undefined : String(options.httpPort),
     AWS_LAMBDA_EXEC_WRAPPER: options.execWrapper === false ? undefined : EXEC_WRAPPER_PATH,

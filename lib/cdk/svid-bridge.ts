@@ -17,17 +17,22 @@ import { Construct } from "constructs";
 import { keySetTableDefinition } from "../aws/dynamodb-key-set-store.js";
 import { REGISTRATION_INDEXES, registrationTableDefinition } from "../aws/dynamodb-registration-store.js";
 import { REPLAY_CACHE_TTL_ATTRIBUTE, replayCacheTableDefinition } from "../aws/dynamodb-replay-cache.js";
-import { TRUST_DOMAIN_TAG } from "../aws/kms-key-manager.js";
 import { isSigningAlgorithm, type SigningAlgorithm } from "../crypto/algorithms.js";
-import { checkIssuerUrl } from "../spiffe/oidc.js";
+import { checkCanonicalIssuer } from "../discovery/issuer-url.js";
 import { TrustDomain } from "../spiffe/spiffe-id.js";
-import { acknowledge, nagArnPrefix } from "./acknowledge.js";
+import { acknowledge } from "./acknowledge.js";
 import { BridgeCertificateAuthority, type CreatePcaOptions } from "./bridge-certificate-authority.js";
 import { BridgeFunction, LAMBDA_ENTRIES } from "./bridge-function.js";
+import { BridgeConfigError, checkRelyingParties, type RelyingParty, resolveCaMode } from "./check-props.js";
 import { FirstRotation } from "./first-rotation.js";
 import { type IssuerDomainOptions, IssuerEndpoint } from "./issuer-endpoint.js";
-import type { CaMode, KeyManagerMode } from "./options.js";
-import { discoveryStatements, exchangeStatements, rotationStatements, type TableArns } from "./policies.js";
+import type { CaMode, KeyManagerMode, RuntimeCaMode } from "./options.js";
+import {
+  discoveryStatements,
+  exchangeStatements,
+  rotationStatements,
+  wrappingKeyStatements,
+} from "./policies.js";
 import { type SvidBridgeEndpoint, SvidBridgeLayer } from "./svid-bridge-layer.js";
 import { tableKeyProps } from "./table-from-definition.js";
 
@@ -42,18 +47,19 @@ export interface SvidBridgeProps {
   issuerDomain?: IssuerDomainOptions;
   /**
    * An existing ACM PCA (the organisation's, or SPIRE's aws_pca upstream) that anchors X.509-SVIDs.
+   * Not with createPca.
    * @default - createPca if given, else no PCA: the bridge issues JWT-SVIDs only
    */
   pcaArn?: string;
   /**
-   * Create a PCA for the bridge (ignored when pcaArn is given).
+   * Create a PCA for the bridge. Not with pcaArn.
    * @default - none
    */
   createPca?: CreatePcaOptions;
   /**
    * `intermediate`: PCA signs an intermediate CA the bridge holds; leaves signed in ms.
-   * `direct`: every leaf from PCA IssueCertificate.
-   * @default "intermediate"
+   * `direct`: every leaf from PCA IssueCertificate. Either needs pcaArn or createPca.
+   * @default "intermediate" with a PCA; without one the bridge issues JWT-SVIDs only
    */
   caMode?: CaMode;
   /**
@@ -79,6 +85,12 @@ export interface SvidBridgeProps {
   allowedRegions?: string[];
   /** @default Duration.hours(1) */
   maxJwtTtl?: Duration;
+  /**
+   * The relying parties the bridge federates with: synth refuses a jwtAlg or maxJwtTtl one
+   * of them would refuse (Google: RS256/ES256, exp < 48 h after iat; Microsoft: RS256, ≤ 25 h).
+   * @default - none checked
+   */
+  relyingParties?: RelyingParty[];
   /** @default Duration.hours(1) */
   maxX509Ttl?: Duration;
   /**
@@ -118,16 +130,21 @@ export interface SvidBridgeProps {
   deletionProtection?: boolean;
   /**
    * What happens to tables, the wrapping key, a created PCA and log groups when they leave the stack.
-   * @default RemovalPolicy.RETAIN
+   * @default - RETAIN_ON_UPDATE_OR_DELETE (CloudFormation's RetainExceptOnCreate: a failed first
+   * deploy removes them) for the wrapping key, a created PCA and log groups; RETAIN for the
+   * tables (deletion protection would fail the rollback's delete; empty tables cost nothing)
    */
   removalPolicy?: RemovalPolicy;
   /** @default logs.RetentionDays.THREE_MONTHS */
   logRetention?: logs.RetentionDays;
   /**
-   * Reserved concurrency per function (also a cost ceiling for the public exchange).
-   * @default - none: the account's unreserved pool
+   * Reserved concurrency per function. The exchange is public (auth NONE): its reservation
+   * is also its ceiling, so unauthenticated traffic cannot take the account's unreserved
+   * concurrency from other functions. `"none"` where the account's concurrency quota cannot
+   * spare it (Lambda keeps at least 100 unreserved; new accounts may have a quota of 10).
+   * @default - exchange 100 (about 2,000 exchanges a second at 50 ms); others: none
    */
-  reservedConcurrency?: { exchange?: number; discovery?: number; rotation?: number };
+  reservedConcurrency?: { exchange?: number | "none"; discovery?: number; rotation?: number };
   /** @default 256 */
   exchangeMemorySize?: number;
   /**
@@ -157,6 +174,9 @@ export interface SvidBridgeProps {
   layerOrganizationId?: string;
 }
 
+/** The exchange's default reserved concurrency (README, "Deploying with CDK"). */
+export const DEFAULT_EXCHANGE_CONCURRENCY = 100;
+
 export class SvidBridge extends Construct implements SvidBridgeEndpoint {
   readonly trustDomain: string;
   readonly issuerUrl: string;
@@ -176,17 +196,84 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
 
   constructor(scope: Construct, id: string, props: SvidBridgeProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     this.trustDomain = TrustDomain.parse(props.trustDomain).name;
-    const caMode = props.caMode ?? "intermediate";
-    const keyManager = props.keyManager ?? "kms";
-    const jwtAlg = props.jwtAlg ?? "RS256";
-    if (!isSigningAlgorithm(jwtAlg)) throw new Error(`jwtAlg ${String(jwtAlg)} is not RS256, ES256 or ES384`);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    const seconds = (d: Duration | undefined, fallback: Duration) => String((d ?? fallback).toSeconds());
+    // Every check that can fail runs here, before any construct (and any bundling).
+    const r = resolveProps(props);
 
-    // --- tables: keys and indexes come from the adapters' own CreateTable definitions
+    const tables = this.#makeTables(props, r);
+    this.registrationsTable = tables.registrations;
+    this.keySetTable = tables.keySet;
+    this.replayTable = tables.replay;
+
+    // --- the symmetric key that wraps software key pairs (kms-wrapped mode)
+    if (r.keyManager === "kms-wrapped")
+      this.wrappingKey = new kms.Key(this, "WrappingKey", {
+        description: `SVID Bridge ${this.trustDomain}: wraps JWT and CA key pairs kept in DynamoDB`,
+        enableKeyRotation: true,
+        removalPolicy: r.removalPolicy,
+        pendingWindow: Duration.days(30),
+      });
+
+    // --- the PCA: imported, created, or none (JWT-SVIDs only)
+    const pca =
+      props.createPca && r.caMode !== "none"
+        ? new BridgeCertificateAuthority(this, "CertificateAuthority", {
+            ...props.createPca,
+            trustDomain: this.trustDomain,
+            caMode: r.caMode,
+            removalPolicy: r.removalPolicy,
+          })
+        : undefined;
+    this.pcaArn = props.pcaArn ?? pca?.arn;
+
+    // --- the issuer URL (needed by the discovery and exchange environments)
+    this.issuer = new IssuerEndpoint(this, "Issuer", {
+      ...(props.issuerDomain && { domain: props.issuerDomain }),
+      throttle: props.discoveryThrottle ?? { rateLimit: 50, burstLimit: 100 },
+      logRetention: r.logRetention,
+      logRemovalPolicy: r.removalPolicy,
+    });
+    this.issuerUrl = this.issuer.url;
+    if (props.issuerDomain) checkCanonicalIssuer(this.issuerUrl);
+    this.serverId = props.serverId ?? this.issuerUrl;
+
+    this.exchange = this.#makeExchange(props, r);
+    // auth NONE: the signed GetCallerIdentity proof in the body is the authentication.
+    this.exchangeUrl = this.exchange.function.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.NONE,
+    }).url;
+    this.discovery = this.#makeDiscovery(props, r);
+    this.issuer.serve(this.discovery.function);
+    this.rotation = this.#makeRotation(props, r);
+    this.#grantKeys(r.keyManager);
+
+    new events.Rule(this, "RotationSchedule", {
+      description: `SVID Bridge ${this.trustDomain}: rotate keys and renew the intermediate CA`,
+      schedule: events.Schedule.rate(props.rotationSchedule ?? Duration.hours(1)),
+      targets: [new eventsTargets.LambdaFunction(this.rotation.function, { retryAttempts: 2 })],
+    });
+    this.firstRotation = new FirstRotation(this, "FirstRotation", {
+      rotation: this.rotation.function,
+      trigger: {
+        keyManager: r.keyManager,
+        jwtAlg: r.jwtAlg,
+        caMode: r.caMode,
+        pca: this.pcaArn ?? "none",
+        keySetId: props.keySetId ?? "default",
+      },
+      logRetention: r.logRetention,
+      logRemovalPolicy: r.removalPolicy,
+    });
+    if (pca) this.firstRotation.node.addDependency(pca.activation);
+
+    this.layer = new SvidBridgeLayer(this, "Layer", {
+      ...(props.layerZipPath && { zipPath: props.layerZipPath }),
+      ...(props.layerOrganizationId && { organizationId: props.layerOrganizationId }),
+    }).layer;
+  }
+
+  /** Keys and indexes come from the adapters' own CreateTable definitions. */
+  #makeTables(props: SvidBridgeProps, r: ResolvedProps) {
     const table = (tableId: string, definition: Parameters<typeof tableKeyProps>[0], ttl?: string) =>
       new dynamodb.TableV2(this, tableId, {
         ...tableKeyProps(definition),
@@ -196,92 +283,59 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
         encryption: props.tableEncryptionKey
           ? dynamodb.TableEncryptionV2.customerManagedKey(props.tableEncryptionKey)
           : dynamodb.TableEncryptionV2.dynamoOwnedKey(),
-        removalPolicy,
+        removalPolicy: r.tableRemovalPolicy,
         ...(ttl && { timeToLiveAttribute: ttl }),
       });
-    this.registrationsTable = table("Registrations", registrationTableDefinition("registrations"));
-    this.keySetTable = table("KeySet", keySetTableDefinition("key-set"));
-    // Expired replay records are ignored on read; TTL only keeps the table small.
-    this.replayTable = table("Replay", replayCacheTableDefinition("replay"), REPLAY_CACHE_TTL_ATTRIBUTE);
-    const tables: TableArns = {
-      registrations: this.registrationsTable.tableArn,
-      keySet: this.keySetTable.tableArn,
-      replay: this.replayTable.tableArn,
+    return {
+      registrations: table("Registrations", registrationTableDefinition("registrations")),
+      keySet: table("KeySet", keySetTableDefinition("key-set")),
+      // Expired replay records are ignored on read; TTL only keeps the table small.
+      replay: table("Replay", replayCacheTableDefinition("replay"), REPLAY_CACHE_TTL_ATTRIBUTE),
     };
+  }
 
-    // --- the symmetric key that wraps software key pairs (kms-wrapped mode)
-    if (keyManager === "kms-wrapped") {
-      this.wrappingKey = new kms.Key(this, "WrappingKey", {
-        description: `SVID Bridge ${this.trustDomain}: wraps JWT and CA key pairs kept in DynamoDB`,
-        enableKeyRotation: true,
-        removalPolicy,
-        pendingWindow: Duration.days(30),
-      });
-      // Only this bridge's roles (tagged with its trust domain) may use the key's data-key
-      // operations, whatever IAM policies elsewhere in the account say.
-      this.wrappingKey.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: "OnlyThisBridgeUnwraps",
-          effect: iam.Effect.DENY,
-          principals: [new iam.AnyPrincipal()],
-          actions: ["kms:Decrypt", "kms:GenerateDataKeyPair"],
-          resources: ["*"], // in a key policy, "*" is this key
-          conditions: { StringNotEquals: { [`aws:PrincipalTag/${TRUST_DOMAIN_TAG}`]: this.trustDomain } },
-        }),
-      );
-    }
-    const wrappingKeyArn = this.wrappingKey?.keyArn;
+  /** What every function shares: its role's trust domain, logs, alarms, and the key set's location. */
+  #common(props: SvidBridgeProps, r: ResolvedProps) {
+    return {
+      trustDomain: this.trustDomain,
+      logRetention: r.logRetention,
+      logRemovalPolicy: r.removalPolicy,
+      ...(props.alarmTopic && { alarmTopic: props.alarmTopic }),
+    };
+  }
 
-    // --- the PCA: imported, created, or none (JWT-SVIDs only)
-    let pca: BridgeCertificateAuthority | undefined;
-    if (!props.pcaArn && props.createPca) {
-      pca = new BridgeCertificateAuthority(this, "CertificateAuthority", {
-        ...props.createPca,
-        trustDomain: this.trustDomain,
-        caMode,
-        removalPolicy,
-      });
-    }
-    this.pcaArn = props.pcaArn ?? pca?.arn;
-
-    // --- the issuer URL (needed by the discovery and exchange environments)
-    this.issuer = new IssuerEndpoint(this, "Issuer", {
-      ...(props.issuerDomain && { domain: props.issuerDomain }),
-      throttle: props.discoveryThrottle ?? { rateLimit: 50, burstLimit: 100 },
-      logRetention,
-      logRemovalPolicy: removalPolicy,
-    });
-    this.issuerUrl = this.issuer.url;
-    if (props.issuerDomain) checkIssuerUrl(this.issuerUrl);
-    this.serverId = props.serverId ?? this.issuerUrl;
-
-    const shared = {
+  #sharedEnvironment(props: SvidBridgeProps) {
+    return {
       SVID_BRIDGE_TRUST_DOMAIN: this.trustDomain,
       SVID_BRIDGE_KEY_SET_TABLE: this.keySetTable.tableName,
       SVID_BRIDGE_KEY_SET_ID: props.keySetId ?? "default",
     };
-    const keys = {
-      SVID_BRIDGE_KEY_MANAGER: keyManager,
-      ...(wrappingKeyArn && { SVID_BRIDGE_WRAPPING_KEY_ID: wrappingKeyArn }),
-      SVID_BRIDGE_CA_MODE: caMode,
+  }
+
+  /** The key and CA settings the exchange and rotation must agree on. */
+  #keyEnvironment(props: SvidBridgeProps, r: ResolvedProps) {
+    return {
+      SVID_BRIDGE_KEY_MANAGER: r.keyManager,
+      ...(this.wrappingKey && { SVID_BRIDGE_WRAPPING_KEY_ID: this.wrappingKey.keyArn }),
+      SVID_BRIDGE_CA_MODE: r.caMode,
       ...(this.pcaArn && { SVID_BRIDGE_PCA_ARN: this.pcaArn }),
       SVID_BRIDGE_MAX_JWT_TTL: seconds(props.maxJwtTtl, Duration.hours(1)),
       SVID_BRIDGE_SIGNING_KEY_CACHE: seconds(props.signingKeyCache, Duration.seconds(60)),
     };
-    const common = { trustDomain: this.trustDomain, logRetention, logRemovalPolicy: removalPolicy };
-    const alarmTopic = props.alarmTopic && { alarmTopic: props.alarmTopic };
+  }
 
-    this.exchange = new BridgeFunction(this, "Exchange", {
-      ...common,
-      ...alarmTopic,
+  #makeExchange(props: SvidBridgeProps, r: ResolvedProps): BridgeFunction {
+    const stack = Stack.of(this);
+    return new BridgeFunction(this, "Exchange", {
+      ...this.#common(props, r),
       entry: LAMBDA_ENTRIES.exchange,
       description: `SVID Bridge exchange (${this.trustDomain}): IAM proof in, SVIDs out`,
       memorySize: props.exchangeMemorySize ?? 256,
       timeout: Duration.seconds(15),
-      reservedConcurrentExecutions: props.reservedConcurrency?.exchange,
+      ...(r.exchangeConcurrency !== undefined && { reservedConcurrentExecutions: r.exchangeConcurrency }),
       environment: {
-        ...shared,
-        ...keys,
+        ...this.#sharedEnvironment(props),
+        ...this.#keyEnvironment(props, r),
         SVID_BRIDGE_ISSUER: this.issuerUrl,
         SVID_BRIDGE_SERVER_ID: this.serverId,
         SVID_BRIDGE_REGISTRATIONS_TABLE: this.registrationsTable.tableName,
@@ -292,44 +346,46 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
       statements: [
         ...exchangeStatements(stack, {
           trustDomain: this.trustDomain,
-          tables,
+          tables: {
+            registrations: this.registrationsTable.tableArn,
+            keySet: this.keySetTable.tableArn,
+            replay: this.replayTable.tableArn,
+          },
           byCallerIndex: REGISTRATION_INDEXES.byCaller,
-          caMode,
-          ...(wrappingKeyArn && { wrappingKeyArn }),
+          caMode: r.caMode,
           ...(this.pcaArn && { pcaArn: this.pcaArn }),
         }),
         ...tableKeyStatements(props.tableEncryptionKey, stack, "write"),
       ],
     });
-    // auth NONE: the signed GetCallerIdentity proof in the body is the authentication.
-    const exchangeUrl = this.exchange.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-    this.exchangeUrl = exchangeUrl.url;
+  }
 
-    this.discovery = new BridgeFunction(this, "Discovery", {
-      ...common,
-      ...alarmTopic,
+  #makeDiscovery(props: SvidBridgeProps, r: ResolvedProps): BridgeFunction {
+    const directPca = r.caMode === "direct" ? this.pcaArn : undefined;
+    return new BridgeFunction(this, "Discovery", {
+      ...this.#common(props, r),
       entry: LAMBDA_ENTRIES.discovery,
       description: `SVID Bridge discovery (${this.trustDomain}): OIDC discovery, JWKS, SPIFFE bundle`,
       memorySize: 256,
       timeout: Duration.seconds(10),
       reservedConcurrentExecutions: props.reservedConcurrency?.discovery,
       environment: {
-        ...shared,
+        ...this.#sharedEnvironment(props),
         SVID_BRIDGE_ISSUER: this.issuerUrl,
         SVID_BRIDGE_CACHE_MAX_AGE: seconds(props.discoveryCacheMaxAge, Duration.minutes(5)),
-        ...(caMode === "direct" &&
-          this.pcaArn && { SVID_BRIDGE_CA_MODE: caMode, SVID_BRIDGE_PCA_ARN: this.pcaArn }),
+        SVID_BRIDGE_CA_MODE: r.caMode,
+        ...(directPca && { SVID_BRIDGE_PCA_ARN: directPca }),
       },
       statements: [
-        ...discoveryStatements(this.keySetTable.tableArn, caMode === "direct" ? this.pcaArn : undefined),
-        ...tableKeyStatements(props.tableEncryptionKey, stack, "read"),
+        ...discoveryStatements(this.keySetTable.tableArn, directPca),
+        ...tableKeyStatements(props.tableEncryptionKey, Stack.of(this), "read"),
       ],
     });
-    this.issuer.serve(this.discovery.function);
+  }
 
-    this.rotation = new BridgeFunction(this, "Rotation", {
-      ...common,
-      ...alarmTopic,
+  #makeRotation(props: SvidBridgeProps, r: ResolvedProps): BridgeFunction {
+    return new BridgeFunction(this, "Rotation", {
+      ...this.#common(props, r),
       entry: LAMBDA_ENTRIES.rotation,
       description: `SVID Bridge rotation (${this.trustDomain}): JWT keys and the intermediate CA`,
       memorySize: 256,
@@ -337,60 +393,110 @@ export class SvidBridge extends Construct implements SvidBridgeEndpoint {
       timeout: Duration.minutes(2),
       reservedConcurrentExecutions: props.reservedConcurrency?.rotation,
       environment: {
-        ...shared,
-        ...keys,
-        SVID_BRIDGE_JWT_ALG: jwtAlg,
+        ...this.#sharedEnvironment(props),
+        ...this.#keyEnvironment(props, r),
+        SVID_BRIDGE_JWT_ALG: r.jwtAlg,
         SVID_BRIDGE_ROTATION_PERIOD: seconds(props.rotationPeriod, Duration.days(1)),
         SVID_BRIDGE_PUBLICATION_LEAD: seconds(props.publicationLead, Duration.hours(1)),
       },
       statements: [
-        ...rotationStatements(stack, {
-          trustDomain: this.trustDomain,
+        ...rotationStatements(Stack.of(this), {
           keySetTable: this.keySetTable.tableArn,
-          caMode,
-          ...(wrappingKeyArn && { wrappingKeyArn }),
+          keyManager: r.keyManager,
+          caMode: r.caMode,
           ...(this.pcaArn && { pcaArn: this.pcaArn }),
         }),
-        ...tableKeyStatements(props.tableEncryptionKey, stack, "write"),
+        ...tableKeyStatements(props.tableEncryptionKey, Stack.of(this), "write"),
       ],
     });
-
-    const taggedKeys = `IAM5[Resource::${nagArnPrefix(this, "kms")}key/*]`;
-    const abac =
-      "signing keys are created at run time by rotation, so no ARN exists at deploy time; every statement on key/* requires the key's svid-bridge:trust-domain tag to be this trust domain";
-    acknowledge(this.exchange.role, taggedKeys, abac);
-    acknowledge(this.rotation.role, taggedKeys, abac);
-    acknowledge(
-      this.rotation.role,
-      "IAM5[Resource::*]",
-      "kms:CreateKey acts on no existing resource, so IAM accepts only '*'; the statement requires the trust-domain request tag, SIGN_VERIFY usage and one of the bridge's key specs",
-    );
-
-    new events.Rule(this, "RotationSchedule", {
-      description: `SVID Bridge ${this.trustDomain}: rotate keys and renew the intermediate CA`,
-      schedule: events.Schedule.rate(props.rotationSchedule ?? Duration.hours(1)),
-      targets: [new eventsTargets.LambdaFunction(this.rotation.function, { retryAttempts: 2 })],
-    });
-
-    this.firstRotation = new FirstRotation(this, "FirstRotation", {
-      rotation: this.rotation.function,
-      trigger: {
-        keyManager,
-        jwtAlg,
-        caMode,
-        pca: this.pcaArn ?? "none",
-        keySetId: shared.SVID_BRIDGE_KEY_SET_ID,
-      },
-      logRetention,
-    });
-    if (pca) this.firstRotation.node.addDependency(pca.activation);
-
-    const layer = new SvidBridgeLayer(this, "Layer", {
-      ...(props.layerZipPath && { zipPath: props.layerZipPath }),
-      ...(props.layerOrganizationId && { organizationId: props.layerOrganizationId }),
-    });
-    this.layer = layer.layer;
   }
+
+  /**
+   * Who may use the bridge's KMS keys. kms: every signing key is created with a key policy
+   * naming the exchange and rotation roles (the rotation Lambda reads their ARNs). kms-wrapped:
+   * the wrapping key's policy refuses its data-key operations (ReEncrypt included, which
+   * could move a wrapped key under another key) to every principal but the two roles, by
+   * ARN; the roles' own statements are in a separate policy, as the key names the roles.
+   */
+  #grantKeys(keyManager: KeyManagerMode): void {
+    const exchangeRole = this.exchange.role.roleArn;
+    const rotationRole = this.rotation.role.roleArn;
+    if (keyManager === "kms") {
+      this.rotation.function.addEnvironment("SVID_BRIDGE_ROTATION_ROLE_ARN", rotationRole);
+      this.rotation.function.addEnvironment("SVID_BRIDGE_SIGNER_ROLE_ARNS", exchangeRole);
+      acknowledge(
+        this.rotation.role,
+        "IAM5[Resource::*]",
+        "kms:CreateKey acts on no existing resource, so IAM accepts only '*'; the statement requires SIGN_VERIFY usage, one of the bridge's key specs and the lockout safety check",
+      );
+      return;
+    }
+    const key = this.wrappingKey!;
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "OnlyThisBridgeUsesWrappedKeys",
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: [...WRAPPING_KEY_DATA_ACTIONS],
+        resources: ["*"], // in a key policy, "*" is this key
+        conditions: { ArnNotEquals: { "aws:PrincipalArn": [exchangeRole, rotationRole] } },
+      }),
+    );
+    for (const statement of wrappingKeyStatements(key.keyArn, "exchange"))
+      this.exchange.role.addToPrincipalPolicy(statement);
+    for (const statement of wrappingKeyStatements(key.keyArn, "rotation"))
+      this.rotation.role.addToPrincipalPolicy(statement);
+  }
+}
+
+/** Every wrapping-key operation that yields or moves key material. */
+export const WRAPPING_KEY_DATA_ACTIONS = [
+  "kms:Decrypt",
+  "kms:GenerateDataKeyPair",
+  "kms:GenerateDataKeyPairWithoutPlaintext",
+  "kms:ReEncryptFrom",
+  "kms:ReEncryptTo",
+] as const;
+
+const seconds = (d: Duration | undefined, fallback: Duration) => String((d ?? fallback).toSeconds());
+
+interface ResolvedProps {
+  caMode: RuntimeCaMode;
+  keyManager: KeyManagerMode;
+  jwtAlg: SigningAlgorithm;
+  exchangeConcurrency: number | undefined;
+  removalPolicy: RemovalPolicy;
+  tableRemovalPolicy: RemovalPolicy;
+  logRetention: logs.RetentionDays;
+}
+
+/** The props' defaults, and every synth-time refusal (BridgeConfigError, one line). */
+function resolveProps(props: SvidBridgeProps): ResolvedProps {
+  const caMode = resolveCaMode(props);
+  const jwtAlg = props.jwtAlg ?? "RS256";
+  if (!isSigningAlgorithm(jwtAlg))
+    throw new BridgeConfigError(`jwtAlg must be RS256, ES256 or ES384, not ${String(jwtAlg)}`);
+  checkRelyingParties(props.relyingParties ?? [], jwtAlg, (props.maxJwtTtl ?? Duration.hours(1)).toSeconds());
+  return {
+    caMode,
+    keyManager: props.keyManager ?? "kms",
+    jwtAlg,
+    exchangeConcurrency: checkExchangeConcurrency(props.reservedConcurrency?.exchange),
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    tableRemovalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+  };
+}
+
+/** The exchange's reserved concurrency: 100 unless given; "none" for no reservation. */
+function checkExchangeConcurrency(value: number | "none" | undefined): number | undefined {
+  if (value === "none") return undefined;
+  if (value === undefined) return DEFAULT_EXCHANGE_CONCURRENCY;
+  if (!Number.isInteger(value) || value < 1)
+    throw new BridgeConfigError(
+      `reservedConcurrency.exchange must be a positive integer or "none", not ${value}`,
+    );
+  return value;
 }
 
 /**

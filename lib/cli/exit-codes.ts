@@ -74,13 +74,22 @@ export interface ErrorReport {
   message: string;
 }
 
+/** Joins lines with one space, each trimmed (linear: no regex around the newline to backtrack). */
+function oneLine(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join(" ");
+}
+
 /** What an error is called and says, for the line and for `--json`. */
 export function errorReport(error: unknown): ErrorReport {
   if (error instanceof CommanderError)
     return {
       code: "usage",
       // One line: commander puts its "(Did you mean --audience?)" on a line of its own.
-      message: `${error.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ")} (see --help)`,
+      message: `${oneLine(error.message.replace(/^error: /, ""))} (see --help)`,
     };
   if (error instanceof UsageError) return { code: "usage", message: error.message };
   const noCredentials = credentialsMissing(error);

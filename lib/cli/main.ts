@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
+import * as agentCommand from "./commands/agent.js";
 import * as deleteCommand from "./commands/delete.js";
 import * as demoCommand from "./commands/demo.js";
 import * as devCommand from "./commands/dev.js";
@@ -37,6 +38,7 @@ export const COMMANDS: readonly CliCommandModule[] = [
   x509Command,
   verifyCommand,
   demoCommand,
+  agentCommand,
   registerCommand,
   listCommand,
   showCommand,

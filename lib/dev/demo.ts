@@ -8,15 +8,19 @@
  *      own process with Lambda's environment and the caller's credentials as the
  *      function's role, the function as its own process through the layer's
  *      AWS_LAMBDA_EXEC_WRAPPER; init proves the role to the bridge and fetches SVIDs;
- *   3. invoke the function once with the event; it reads its SVIDs from the extension;
+ *   3. invoke the function once with the event; it reads its SVIDs from the extension
+ *      (local API, files, and the SPIFFE Workload API socket);
  *   4. check what it returned as a relying party would, from the bridge's public
  *      documents only: the JWT-SVID through OIDC discovery, the X.509 chain against the
  *      SPIFFE bundle endpoint;
  *   5. SHUTDOWN, as Lambda ends a sandbox; the extension must exit within its 2 s.
  *
+ * In `in-process` mode the same function runs with no layer at all (an empty layer tree,
+ * no exec wrapper): its own process proves the role and calls the exchange during init.
+ *
  * Not core code: it is dev tooling beside dev-stack.ts and uses the same stand-ins.
  */
-import { rmSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,8 +56,12 @@ export interface DemoBridge {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
 }
 
+export type DemoMode = "extension" | "in-process";
+
 export interface DemoOptions {
   bridge: DemoBridge;
+  /** With the layer (default), or in process with no layer. */
+  mode?: DemoMode;
   /** The invoke's payload; the sample function reads `audience` from it. */
   event: unknown;
   /** Builds go here (layer/, function/, files/); removed afterwards unless `keep`. */
@@ -71,10 +79,15 @@ export interface DemoOptions {
 export interface DemoChecks {
   jwt: { spiffeId: string; audience: string; kid: string; alg: string; expiresAt: string };
   x509: { spiffeId: string; notAfter: string; path: string[] };
+  /** The X.509-SVID the function read through the Workload API socket: the same one. */
+  workloadApi?: { socket: string; spiffeId: string; sameCertificate: boolean };
 }
 
 export interface DemoReport {
+  mode: DemoMode;
   init: Extract<InitResult, { ok: true }>;
+  /** Resident memory in MiB after the invoke: the function's process, and the extension's (0 in process). */
+  memory: { functionMiB: number; extensionMiB: number };
   /** What the function answered (its JSON result). */
   result: Record<string, unknown>;
   checks: DemoChecks;
@@ -95,6 +108,10 @@ async function bundleFunction(entry: string, outDir: string): Promise<void> {
     platform: "node",
     target: "node22",
     format: "esm",
+    // CommonJS dependencies (the sample's @grpc/grpc-js) call require() on node builtins.
+    banner: {
+      js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
+    },
     logLevel: "error",
   });
 }
@@ -111,32 +128,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   let sandbox: LambdaSandbox | undefined;
   try {
     const started = Date.now();
-    const layerDir = options.layerDir ?? (await buildLayerTree(options.workDir)).dir;
+    const mode = options.mode ?? "extension";
+    const layerDir =
+      mode === "in-process"
+        ? await emptyLayerTree(options.workDir)
+        : (options.layerDir ?? (await buildLayerTree(options.workDir)).dir);
     const taskRoot = join(options.workDir, "function");
     await bundleFunction(options.functionEntry ?? DEMO_FUNCTION_ENTRY, taskRoot);
+    // The sample function's Workload API client loads the proto at run time (the layer's
+    // wrapper exports SPIFFE_ENDPOINT_SOCKET; in process there is no layer and no socket).
+    if (mode === "extension")
+      copyFileSync(join(layerDir, "svid-bridge", "workload.proto"), join(taskRoot, "workload.proto"));
     log.info("demo: layer and function built", { ms: Date.now() - started, layer: layerDir });
 
     // The sandbox needs only the credentials to put in Lambda's environment; who they
     // belong to is for the bridge's STS to say.
     const principal: DevPrincipal = { ...bridge.credentials, arn: "", userId: "" };
-    const httpPort = await freePort();
     sandbox = await LambdaSandbox.start({
       layerDir,
       principal,
       functionName: DEMO_FUNCTION_NAME,
       runtime: { taskRoot, handler: "index.handler" },
-      env: {
-        AWS_REGION: bridge.region,
-        AWS_DEFAULT_REGION: bridge.region,
-        AWS_LAMBDA_EXEC_WRAPPER: join(layerDir, "svid-bridge", "svid-bridge-wrapper"),
-        SVID_BRIDGE_URL: bridge.url,
-        SVID_BRIDGE_SERVER_ID: bridge.serverId,
-        SVID_BRIDGE_HTTP_PORT: String(httpPort),
-        SVID_BRIDGE_JWT_AUDIENCES: audience,
-        SVID_BRIDGE_FILES_DIR: join(options.workDir, "files"),
-        // No retries to wait out: a refusal is the demo's answer.
-        SVID_BRIDGE_INIT_TIMEOUT_MS: "3000",
-      },
+      env: sandboxEnv(mode, bridge, audience, layerDir, options.workDir, await freePort()),
       ...(options.onOutput && { onOutput: options.onOutput }),
     });
     const init = sandbox.initResult!;
@@ -145,7 +158,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         "function_init_failed",
         `the sandbox did not start (${init.errorType}): ${initMessage(init.message)}`,
       );
-    log.info("demo: sandbox initialised (extension ready, SVIDs fetched)", { ms: init.ms });
+    log.info(
+      `demo: sandbox initialised (${mode === "in-process" ? "the function" : "extension ready,"} SVIDs fetched)`,
+      { ms: init.ms },
+    );
 
     const outcome: InvokeOutcome = await sandbox.invokeEvent(options.event, 10_000);
     if (!outcome.ok)
@@ -156,40 +172,34 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const result = outcome.result as Record<string, unknown>;
     log.info("demo: function invoked", { spiffeId: result.spiffeId });
 
-    const jwtToken = (result.jwtSvid as { token?: unknown } | undefined)?.token;
-    const chain = (result.x509Svid as { certificateChain?: unknown } | undefined)?.certificateChain;
-    if (typeof jwtToken !== "string" || typeof chain !== "string")
-      throw new BridgeError(
-        "function_failed",
-        "the function's answer has no jwtSvid.token or x509Svid.certificateChain",
-      );
-    const jwt = await verifyJwtSvidThroughDiscovery(jwtToken, {
-      issuer: bridge.issuer,
-      audience,
-      trustDomain,
-    });
-    const x509 = await verifyX509SvidThroughBundle(chain, { issuer: bridge.issuer, trustDomain });
-    const checks: DemoChecks = {
-      jwt: {
-        spiffeId: jwt.spiffeId.toString(),
-        audience,
-        kid: jwt.kid,
-        alg: jwt.alg,
-        expiresAt: new Date((jwt.claims.exp ?? 0) * 1000).toISOString(),
-      },
-      x509: {
-        spiffeId: x509.spiffeId.toString(),
-        notAfter: x509.path[0]!.notAfter.toISOString(),
-        path: x509.path.map((c) => c.subject || "(empty subject)"),
-      },
-    };
+    const checks = await checkFromOutside(result, bridge, audience, trustDomain);
+    const viaSocket = result.workloadApi as
+      | { socket: string; spiffeId: string; serialNumber: string }
+      | undefined;
+    if (viaSocket) {
+      const serial = (result.x509Svid as { serialNumber?: unknown }).serialNumber;
+      checks.workloadApi = {
+        socket: viaSocket.socket,
+        spiffeId: viaSocket.spiffeId,
+        sameCertificate: viaSocket.serialNumber === serial && viaSocket.spiffeId === checks.x509.spiffeId,
+      };
+      if (!checks.workloadApi.sameCertificate)
+        throw new BridgeError(
+          "function_failed",
+          "the Workload API served another X.509-SVID than the local API",
+        );
+    }
     log.info("demo: JWT-SVID and X.509-SVID verified from the bridge's public documents", {
       spiffeId: checks.x509.spiffeId,
     });
 
+    const memory = {
+      functionMiB: mib(Number(result.rssBytes)),
+      extensionMiB: sandbox.extensions[0] ? mib(residentBytes(sandbox.extensions[0].child.pid!)) : 0,
+    };
     const shutdown = await sandbox.shutdown();
     log.info("demo: sandbox shut down", { ms: shutdown.ms, extensionExit: shutdown.code });
-    return { init, result, checks, shutdown };
+    return { mode, init, memory, result, checks, shutdown };
   } finally {
     await sandbox?.close();
     if (!options.keep) {
@@ -198,6 +208,85 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     }
   }
 }
+
+/** What a relying party does with what the function returned: the bridge's public documents only. */
+async function checkFromOutside(
+  result: Record<string, unknown>,
+  bridge: DemoBridge,
+  audience: string,
+  trustDomain: TrustDomain,
+): Promise<DemoChecks> {
+  const jwtToken = (result.jwtSvid as { token?: unknown } | undefined)?.token;
+  const chain = (result.x509Svid as { certificateChain?: unknown } | undefined)?.certificateChain;
+  if (typeof jwtToken !== "string" || typeof chain !== "string")
+    throw new BridgeError(
+      "function_failed",
+      "the function's answer has no jwtSvid.token or x509Svid.certificateChain",
+    );
+  const jwt = await verifyJwtSvidThroughDiscovery(jwtToken, {
+    issuer: bridge.issuer,
+    audience,
+    trustDomain,
+  });
+  const x509 = await verifyX509SvidThroughBundle(chain, { issuer: bridge.issuer, trustDomain });
+  return {
+    jwt: {
+      spiffeId: jwt.spiffeId.toString(),
+      audience,
+      kid: jwt.kid,
+      alg: jwt.alg,
+      expiresAt: new Date((jwt.claims.exp ?? 0) * 1000).toISOString(),
+    },
+    x509: {
+      spiffeId: x509.spiffeId.toString(),
+      notAfter: x509.path[0]!.notAfter.toISOString(),
+      path: x509.path.map((c) => c.subject || "(empty subject)"),
+    },
+  };
+}
+
+/** What Lambda's environment adds for the function (and, with the layer, its extension). */
+function sandboxEnv(
+  mode: DemoMode,
+  bridge: DemoBridge,
+  audience: string,
+  layerDir: string,
+  workDir: string,
+  httpPort: number,
+): Record<string, string> {
+  const common = {
+    AWS_REGION: bridge.region,
+    AWS_DEFAULT_REGION: bridge.region,
+    SVID_BRIDGE_URL: bridge.url,
+    SVID_BRIDGE_SERVER_ID: bridge.serverId,
+    SVID_BRIDGE_JWT_AUDIENCES: audience,
+  };
+  if (mode === "in-process") return common;
+  return {
+    ...common,
+    AWS_LAMBDA_EXEC_WRAPPER: join(layerDir, "svid-bridge", "svid-bridge-wrapper"),
+    SVID_BRIDGE_HTTP_PORT: String(httpPort),
+    SVID_BRIDGE_FILES_DIR: join(workDir, "files"),
+    // No retries to wait out: a refusal is the demo's answer.
+    SVID_BRIDGE_INIT_TIMEOUT_MS: "3000",
+  };
+}
+
+/** No layer: a layer tree with no extensions in it, as a function without layers has. */
+async function emptyLayerTree(workDir: string): Promise<string> {
+  const dir = join(workDir, "no-layer");
+  await mkdir(join(dir, "extensions"), { recursive: true });
+  return dir;
+}
+
+function residentBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? Number.NaN) * 1024;
+}
+
+const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 /** The extension's init error body is Lambda's `{errorMessage, errorType}` JSON; show the message. */
 function initMessage(body: string): string {

@@ -30,7 +30,6 @@ import {
 } from "../aws/dynamodb-registration-store.js";
 import { DynamoDbReplayCache, replayCacheTableDefinition } from "../aws/dynamodb-replay-cache.js";
 import { systemClock } from "../clock.js";
-import { X509Certificate } from "../crypto/x509.js";
 import { createDiscoveryEndpoint } from "../discovery/discovery-endpoint.js";
 import { BridgeError } from "../errors.js";
 import { type RunningDynamoDb, startDynalite } from "../local/dynamodb-server.js";
@@ -42,6 +41,7 @@ import { rotateNow } from "../rotation/operations.js";
 import type { RotationResult } from "../rotation/rotate-keys.js";
 import { type RotationConfig, resolveRotationConfig } from "../rotation/rotation-config.js";
 import { TrustDomain } from "../spiffe/spiffe-id.js";
+import { parseCertificatesPem } from "../spiffe/x509-svid.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import { DEMO_ENTRY_ID, DEV_LAMBDAS, DEV_ROLE, DEV_TABLES, type DevLambda } from "./dev-defaults.js";
 import { DevKeyManager } from "./dev-key-manager.js";
@@ -133,7 +133,9 @@ async function localCa(
         "config_invalid",
         `--data-dir holds the trust domain ${saved.trustDomain}, not ${trustDomain.name}: use another directory`,
       );
-    return LocalCaRenewer.restore(new X509Certificate(saved.certificatePem), saved.rootKeyId, options);
+    const [root] = parseCertificatesPem(saved.certificatePem, "config_invalid"); // strict PEM reader
+    if (!root) throw new BridgeError("config_invalid", `${path} holds no root certificate`);
+    return LocalCaRenewer.restore(root, saved.rootKeyId, options);
   }
   const renewer = await LocalCaRenewer.create(options);
   await writeFile(

@@ -15,11 +15,12 @@ import type { X509Certificate } from "../crypto/x509.js";
 import { BridgeError } from "../errors.js";
 import type { HttpRequest, HttpResponse } from "../http/http-types.js";
 import { errorToResponse } from "../http/responses.js";
+import type { KeySet } from "../keyset/key-set.js";
 import { KeySetCache } from "../keyset/key-set-cache.js";
 import type { KeySetStore } from "../keyset/key-set-store.js";
-import { checkIssuerUrl } from "../spiffe/oidc.js";
 import type { TrustDomain } from "../spiffe/spiffe-id.js";
 import { buildDiscoveryDocuments } from "./discovery-documents.js";
+import { checkCanonicalIssuer } from "./issuer-url.js";
 
 export const OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration";
 export const JWKS_DOCUMENT_PATH = "/.well-known/jwks.json";
@@ -64,7 +65,7 @@ export function discoveryPaths(issuer: string) {
 export function createDiscoveryEndpoint(
   options: DiscoveryEndpointOptions,
 ): (request: HttpRequest) => Promise<HttpResponse> {
-  checkIssuerUrl(options.issuer, { allowHttpLoopback: options.allowHttpLoopback ?? false });
+  checkCanonicalIssuer(options.issuer, { allowHttpLoopback: options.allowHttpLoopback ?? false });
   const maxAge = options.cacheMaxAgeSeconds ?? 300;
   const refreshHintSeconds = options.refreshHintSeconds ?? 300;
   const keySets = new KeySetCache({
@@ -78,8 +79,9 @@ export function createDiscoveryEndpoint(
     [paths.jwks, "jwks"],
     [paths.bundle, "bundle"],
   ]);
-  // Documents are rebuilt only when the set's sequence moves.
-  let rendered: { sequence: number; docs: Record<string, Rendered> } | undefined;
+  // Documents are rebuilt only when the set's sequence (or, for the bundle, the roots) moves.
+  let renderedJwt: { sequence: number; docs: Record<string, Rendered> } | undefined;
+  let renderedBundle: { sequence: number; anchors: X509Certificate[]; doc: Rendered } | undefined;
 
   let extraAnchors: Promise<X509Certificate[]> | undefined;
   function anchors(): Promise<X509Certificate[]> {
@@ -94,23 +96,43 @@ export function createDiscoveryEndpoint(
     }
     return extraAnchors;
   }
+  // Start fetching the roots at once (cold start), so the first bundle request waits less.
+  anchors().catch(() => undefined);
 
-  async function documents(): Promise<Record<string, Rendered>> {
-    const [set, extra] = await Promise.all([keySets.get(), anchors()]);
-    if (rendered?.sequence === set.sequence) return rendered.docs;
-    const built = await buildDiscoveryDocuments(set, {
+  const build = (set: KeySet, extra: X509Certificate[]) =>
+    buildDiscoveryDocuments(set, {
       issuer: options.issuer,
       trustDomain: options.trustDomain,
       refreshHintSeconds,
       extraTrustAnchors: extra,
     });
-    const docs: Record<string, Rendered> = {};
-    for (const [name, doc] of Object.entries(built)) {
-      const body = JSON.stringify(doc);
-      docs[name] = { body, etag: `"${createHash("sha256").update(body).digest("base64url")}"` };
+
+  /**
+   * OIDC discovery and the JWKS come from the key set alone: they never wait on the PCA
+   * roots, so a PCA outage or a slow root fetch cannot fail or slow what AWS STS and
+   * Google fetch (within their few-second budget) to verify JWT-SVIDs.
+   */
+  async function jwtDocument(route: "openIdConfiguration" | "jwks"): Promise<Rendered> {
+    const set = await keySets.get();
+    if (renderedJwt?.sequence !== set.sequence) {
+      const built = await build(set, []);
+      renderedJwt = {
+        sequence: set.sequence,
+        docs: { openIdConfiguration: render(built.openIdConfiguration), jwks: render(built.jwks) },
+      };
     }
-    rendered = { sequence: set.sequence, docs };
-    return docs;
+    return renderedJwt.docs[route]!;
+  }
+
+  async function bundleDocument(): Promise<Rendered> {
+    const [set, extra] = await Promise.all([keySets.get(), anchors()]);
+    if (renderedBundle?.sequence !== set.sequence || renderedBundle.anchors !== extra)
+      renderedBundle = {
+        sequence: set.sequence,
+        anchors: extra,
+        doc: render((await build(set, extra)).bundle),
+      };
+    return renderedBundle.doc;
   }
 
   return async (request) => {
@@ -119,7 +141,7 @@ export function createDiscoveryEndpoint(
       if (!route) throw new BridgeError("not_found", "no such document");
       if (request.method !== "GET" && request.method !== "HEAD")
         throw new BridgeError("method_not_allowed", `${request.method} is not allowed here; use GET or HEAD`);
-      const doc = (await documents())[route]!;
+      const doc = route === "bundle" ? await bundleDocument() : await jwtDocument(route);
       const headers = {
         "content-type": "application/json",
         "cache-control": `public, max-age=${maxAge}`,
@@ -138,6 +160,11 @@ export function createDiscoveryEndpoint(
       return response;
     }
   };
+}
+
+function render(doc: unknown): Rendered {
+  const body = JSON.stringify(doc);
+  return { body, etag: `"${createHash("sha256").update(body).digest("base64url")}"` };
 }
 
 /** If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/ is ignored; `*` matches. */

@@ -11,6 +11,7 @@ import type { CallerIdentity, CallerVerifier } from "../ports/caller-verifier.js
 import type { CertificateAuthority } from "../ports/certificate-authority.js";
 import type { Signer } from "../ports/key-manager.js";
 import type { SvidKind } from "../ports/registration-store.js";
+import type { BatchAsk } from "../proof/binding.js";
 import type { RegistrationMatch } from "../registrations/match-registrations.js";
 import type { TrustBundle } from "../spiffe/bundle.js";
 import { mintJwtSvid } from "../spiffe/jwt-svid.js";
@@ -18,6 +19,7 @@ import type { SpiffeId } from "../spiffe/spiffe-id.js";
 import { certificatesToPem, checkCsr, parseCsr } from "../spiffe/x509-svid.js";
 import {
   type JwtSvidRequest,
+  parseBatchRequest,
   parseJwtSvidRequest,
   parseX509SvidRequest,
   type X509SvidRequest,
@@ -31,7 +33,8 @@ export type RegistrationResolver = (identity: CallerIdentity) => Promise<Registr
 /** How a request's binding is computed: must equal what the client signed (lib/proof). */
 export interface BindingFunctions {
   jwt(audience: readonly string[], spiffeId?: string): string;
-  x509(spki: Uint8Array): string;
+  x509(csr: string, spiffeId?: string): string;
+  batch(ask: BatchAsk): string;
 }
 
 export interface ExchangeLimits {
@@ -84,6 +87,18 @@ export interface X509SvidResponse {
   bundle: string;
 }
 
+/** The answer to POST /v1/svid/batch: `jwt` in the order asked, `x509` when it was asked. */
+export interface BatchResponse {
+  jwt: Array<{ audience: string[]; svids: JwtSvidResponse["svids"] }>;
+  x509?: X509SvidResponse;
+}
+
+interface CheckedX509Ask {
+  spki: Uint8Array;
+  csrPem: string;
+  spiffeId?: SpiffeId;
+}
+
 export class ExchangeService {
   readonly #deps: ExchangeServiceDeps;
   readonly #limits: ExchangeLimits;
@@ -95,7 +110,7 @@ export class ExchangeService {
     this.#clock = deps.clock ?? systemClock;
   }
 
-  /** The caller whose proof was accepted, for logs; set as early as it is known. */
+  /** `observe` learns the caller whose proof was accepted, for logs, as early as it is known. */
   async issueJwtSvids(body: unknown, observe?: (identity: CallerIdentity) => void): Promise<JwtSvidResponse> {
     const request: JwtSvidRequest = parseJwtSvidRequest(body);
     const identity = await this.#deps.verifier.verify({
@@ -103,49 +118,16 @@ export class ExchangeService {
       expectedBinding: this.#deps.bindings.jwt(request.audience, request.spiffeId?.toString()),
     });
     observe?.(identity);
-    const matches = this.#select(await this.#deps.resolveRegistrations(identity), "jwt", request.spiffeId);
-    for (const m of matches) {
-      const allowed = m.entry.audiences;
-      if (allowed && allowed.length > 0) {
-        const refused = request.audience.filter((a) => !allowed.includes(a));
-        if (refused.length > 0)
-          throw new BridgeError(
-            "audience_not_allowed",
-            `audience ${JSON.stringify(refused[0])} is not allowed for ${m.spiffeId}`,
-            {
-              details: { entryId: m.entry.id, spiffeId: m.spiffeId.toString() },
-            },
-          );
-      }
-    }
-    const signer = await this.#deps.jwtSigner();
-    const svids: JwtSvidResponse["svids"] = [];
-    for (const m of matches) {
-      const ttl = Math.min(
-        m.entry.jwtTtlSeconds ?? this.#limits.defaultJwtTtlSeconds,
-        this.#limits.maxJwtTtlSeconds,
-      );
-      const jti = randomUUID();
-      const svid = await mintJwtSvid({
-        spiffeId: m.spiffeId,
-        audience: request.audience,
-        ttlSeconds: ttl,
-        signer,
-        issuer: this.#deps.issuer,
-        jti,
-        clock: this.#clock,
-      });
-      svids.push({ spiffe_id: m.spiffeId.toString(), token: svid.token, expires_at: svid.expiresAt });
-      this.#deps.onIssued?.({
-        kind: "jwt",
-        callerArn: identity.arn,
-        entryId: m.entry.id,
-        spiffeId: m.spiffeId.toString(),
-        serialOrJti: jti,
-        expiresAt: svid.expiresAt,
-        audience: request.audience,
-      });
-    }
+    const matches = this.#planJwt(await this.#deps.resolveRegistrations(identity), request);
+    const events: IssuanceEvent[] = [];
+    const svids = await this.#mintJwt(
+      matches,
+      request.audience,
+      await this.#deps.jwtSigner(),
+      identity,
+      events,
+    );
+    this.#emit(events);
     return { svids };
   }
 
@@ -154,15 +136,127 @@ export class ExchangeService {
     observe?: (identity: CallerIdentity) => void,
   ): Promise<X509SvidResponse> {
     const request: X509SvidRequest = parseX509SvidRequest(body);
-    const csr = parseCsr(request.csr);
-    const checked = await checkCsr(csr);
-    const identity = await this.#deps.verifier.verify({
+    const proof = {
       proof: request.proof,
-      expectedBinding: this.#deps.bindings.x509(checked.spki),
-    });
+      expectedBinding: this.#deps.bindings.x509(request.csr, request.spiffeId?.toString()),
+    };
+    this.#deps.verifier.checkLocally?.(proof); // every proof rule before any CSR parsing (issue 14)
+    const ask = await checkX509Ask(request.csr, request.spiffeId);
+    const identity = await this.#deps.verifier.verify(proof);
     observe?.(identity);
-    const matches = this.#select(await this.#deps.resolveRegistrations(identity), "x509", request.spiffeId);
-    const csrPem = csr.toString("pem");
+    const matches = this.#select(await this.#deps.resolveRegistrations(identity), "x509", ask.spiffeId);
+    const events: IssuanceEvent[] = [];
+    const answer = await this.#issueX509(matches, ask, identity, events);
+    this.#emit(events);
+    return answer;
+  }
+
+  /**
+   * Every ask of one refresh cycle under one proof: one STS call, one replay write, one
+   * registration lookup. All or nothing: every ask is checked against the caller's
+   * registrations before anything is signed, and the first refused ask refuses the whole
+   * batch with that ask's code (`details.ask` names it, e.g. "jwt[1]" or "x509"). Nothing
+   * is returned or audited unless every ask was issued.
+   */
+  async issueBatch(body: unknown, observe?: (identity: CallerIdentity) => void): Promise<BatchResponse> {
+    const request = parseBatchRequest(body);
+    const asked = request.x509;
+    const proof = {
+      proof: request.proof,
+      expectedBinding: this.#deps.bindings.batch({
+        jwt: request.jwt.map((a) => ({
+          audience: a.audience,
+          ...(a.spiffeId && { spiffeId: a.spiffeId.toString() }),
+        })),
+        ...(asked && {
+          x509: { csr: asked.csr, ...(asked.spiffeId && { spiffeId: asked.spiffeId.toString() }) },
+        }),
+      }),
+    };
+    this.#deps.verifier.checkLocally?.(proof); // every proof rule before any CSR parsing (issue 14)
+    const x509 = asked && (await checkX509Ask(asked.csr, asked.spiffeId));
+    const identity = await this.#deps.verifier.verify(proof);
+    observe?.(identity);
+    const all = await this.#deps.resolveRegistrations(identity);
+    const jwtPlans = request.jwt.map((ask, i) => askRefused(`jwt[${i}]`, () => this.#planJwt(all, ask)));
+    const x509Plan = x509 && askRefused("x509", () => this.#select(all, "x509", x509.spiffeId));
+    const events: IssuanceEvent[] = [];
+    // JWT signatures and the X.509 issue run together: with KMS each is a round trip.
+    const signer = jwtPlans.length > 0 ? this.#deps.jwtSigner() : undefined;
+    const [jwt, x509Answer] = await Promise.all([
+      Promise.all(
+        jwtPlans.map(async (matches, i) => {
+          const audience = request.jwt[i]!.audience;
+          return { audience, svids: await this.#mintJwt(matches, audience, await signer!, identity, events) };
+        }),
+      ),
+      x509 && x509Plan ? this.#issueX509(x509Plan, x509, identity, events) : undefined,
+    ]);
+    this.#emit(events);
+    return { jwt, ...(x509Answer && { x509: x509Answer }) };
+  }
+
+  /** The entries a JWT ask may be answered from, its audiences checked against each. */
+  #planJwt(all: RegistrationMatch[], ask: { audience: string[]; spiffeId?: SpiffeId }): RegistrationMatch[] {
+    const matches = this.#select(all, "jwt", ask.spiffeId);
+    for (const m of matches) {
+      const allowed = m.entry.audiences;
+      if (!allowed || allowed.length === 0) continue;
+      const refused = ask.audience.find((a) => !allowed.includes(a));
+      if (refused !== undefined)
+        throw new BridgeError(
+          "audience_not_allowed",
+          `audience ${JSON.stringify(refused)} is not allowed for ${m.spiffeId}`,
+          { details: { entryId: m.entry.id, spiffeId: m.spiffeId.toString() } },
+        );
+    }
+    return matches;
+  }
+
+  async #mintJwt(
+    matches: RegistrationMatch[],
+    audience: string[],
+    signer: Signer,
+    identity: CallerIdentity,
+    events: IssuanceEvent[],
+  ): Promise<JwtSvidResponse["svids"]> {
+    const svids: JwtSvidResponse["svids"] = [];
+    for (const m of matches) {
+      const ttl = Math.min(
+        m.entry.jwtTtlSeconds ?? this.#limits.defaultJwtTtlSeconds,
+        this.#limits.maxJwtTtlSeconds,
+      );
+      const jti = randomUUID();
+      const spiffeId = m.spiffeId.toString();
+      const svid = await mintJwtSvid({
+        spiffeId: m.spiffeId,
+        audience,
+        ttlSeconds: ttl,
+        signer,
+        issuer: this.#deps.issuer,
+        jti,
+        clock: this.#clock,
+      });
+      svids.push({ spiffe_id: spiffeId, token: svid.token, expires_at: svid.expiresAt });
+      events.push({
+        kind: "jwt",
+        callerArn: identity.arn,
+        entryId: m.entry.id,
+        spiffeId,
+        serialOrJti: jti,
+        expiresAt: svid.expiresAt,
+        audience,
+      });
+    }
+    return svids;
+  }
+
+  async #issueX509(
+    matches: RegistrationMatch[],
+    ask: CheckedX509Ask,
+    identity: CallerIdentity,
+    events: IssuanceEvent[],
+  ): Promise<X509SvidResponse> {
     const svids: X509SvidResponse["svids"] = [];
     for (const m of matches) {
       const ttl = Math.min(
@@ -171,27 +265,33 @@ export class ExchangeService {
       );
       const issued = await this.#deps.ca.issue({
         spiffeId: m.spiffeId,
-        subjectPublicKey: checked.spki,
+        subjectPublicKey: ask.spki,
         ttlSeconds: ttl,
         ...(m.entry.dnsNames && m.entry.dnsNames.length > 0 && { dnsNames: m.entry.dnsNames }),
-        csrPem,
+        csrPem: ask.csrPem,
       });
+      const spiffeId = m.spiffeId.toString();
       svids.push({
-        spiffe_id: m.spiffeId.toString(),
+        spiffe_id: spiffeId,
         certificate_chain: certificatesToPem(issued.chain),
         expires_at: issued.expiresAt,
       });
-      this.#deps.onIssued?.({
+      events.push({
         kind: "x509",
         callerArn: identity.arn,
         entryId: m.entry.id,
-        spiffeId: m.spiffeId.toString(),
+        spiffeId,
         serialOrJti: issued.serialNumber,
         expiresAt: issued.expiresAt,
       });
     }
     const bundle = await this.#deps.bundle();
     return { svids, bundle: bundle.toX509Pem() };
+  }
+
+  #emit(events: readonly IssuanceEvent[]): void {
+    const onIssued = this.#deps.onIssued;
+    if (onIssued) for (const event of events) onIssued(event);
   }
 
   /** Keeps the entries that may get this kind (and the asked SPIFFE ID); refuses when none is left. */
@@ -214,6 +314,31 @@ export class ExchangeService {
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
+    });
+  }
+}
+
+/**
+ * Parses the CSR and checks its signature: after the proof's local rules (so an
+ * unauthenticated request never reaches the parser) and before STS and the replay write
+ * (so a bad CSR does not burn the proof).
+ */
+async function checkX509Ask(csrText: string, spiffeId: SpiffeId | undefined): Promise<CheckedX509Ask> {
+  const csr = parseCsr(csrText);
+  const checked = await checkCsr(csr);
+  return { spki: checked.spki, csrPem: csr.toString("pem"), ...(spiffeId && { spiffeId }) };
+}
+
+/** Runs one ask's checks; a refusal names the ask (`details.ask`) so the caller knows which one. */
+function askRefused<T>(ask: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof BridgeError)) throw error;
+    throw new BridgeError(error.code, `${ask}: ${error.message}`, {
+      status: error.status,
+      details: { ...error.details, ask },
+      cause: error,
     });
   }
 }

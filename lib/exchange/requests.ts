@@ -51,9 +51,9 @@ function requireProof(value: unknown): unknown {
   return value;
 }
 
-export function parseJwtSvidRequest(body: unknown): JwtSvidRequest {
-  const obj = asObject(body, ["audience", "spiffe_id", "proof"]);
-  const aud = typeof obj.audience === "string" ? [obj.audience] : obj.audience;
+/** The audience list of one JWT ask: 1 to MAX_AUDIENCES printable strings, none repeated. */
+function audienceOf(value: unknown): string[] {
+  const aud = typeof value === "string" ? [value] : value;
   if (!Array.isArray(aud) || aud.length === 0) invalid("audience must be a non-empty array of strings");
   if (aud.length > MAX_AUDIENCES) invalid(`at most ${MAX_AUDIENCES} audiences per JWT-SVID`);
   for (const a of aud) {
@@ -63,8 +63,14 @@ export function parseJwtSvidRequest(body: unknown): JwtSvidRequest {
     if (!PRINTABLE.test(a)) invalid("audiences may contain only printable ASCII without spaces");
   }
   if (new Set(aud).size !== aud.length) invalid("audiences must not repeat");
+  return aud as string[];
+}
+
+export function parseJwtSvidRequest(body: unknown): JwtSvidRequest {
+  const obj = asObject(body, ["audience", "spiffe_id", "proof"]);
+  const audience = audienceOf(obj.audience);
   const spiffeId = optionalSpiffeId(obj.spiffe_id);
-  return { audience: aud as string[], ...(spiffeId && { spiffeId }), proof: requireProof(obj.proof) };
+  return { audience, ...(spiffeId && { spiffeId }), proof: requireProof(obj.proof) };
 }
 
 export function parseX509SvidRequest(body: unknown): X509SvidRequest {
@@ -72,4 +78,52 @@ export function parseX509SvidRequest(body: unknown): X509SvidRequest {
   if (typeof obj.csr !== "string" || obj.csr.length === 0) invalid("csr must be a PEM or base64 DER string");
   const spiffeId = optionalSpiffeId(obj.spiffe_id);
   return { csr: obj.csr, ...(spiffeId && { spiffeId }), proof: requireProof(obj.proof) };
+}
+
+/** At most this many JWT asks in one batch: a refresh cycle asks once per configured audience set. */
+export const MAX_BATCH_JWT_ASKS = 16;
+
+export interface BatchJwtAsk {
+  audience: string[];
+  spiffeId?: SpiffeId;
+}
+
+export interface BatchRequest {
+  /** In the order asked; the answer keeps it. */
+  jwt: BatchJwtAsk[];
+  x509?: { csr: string; spiffeId?: SpiffeId };
+  proof: unknown;
+}
+
+/** The key two JWT asks share when they ask the same thing (audiences as a set). */
+function jwtAskKey(ask: BatchJwtAsk): string {
+  return JSON.stringify([[...ask.audience].sort(), ask.spiffeId?.toString() ?? null]);
+}
+
+/**
+ * `{jwt?: [{audience, spiffe_id?}, …], x509?: {csr, spiffe_id?}, proof}`: at least one
+ * ask, at most MAX_BATCH_JWT_ASKS JWT asks, no JWT ask repeated, unknown fields refused
+ * at every level.
+ */
+export function parseBatchRequest(body: unknown): BatchRequest {
+  const obj = asObject(body, ["jwt", "x509", "proof"]);
+  const rawJwt = obj.jwt ?? [];
+  if (!Array.isArray(rawJwt)) invalid("jwt must be an array of JWT-SVID asks");
+  if (rawJwt.length > MAX_BATCH_JWT_ASKS) invalid(`at most ${MAX_BATCH_JWT_ASKS} JWT-SVID asks per batch`);
+  const jwt = rawJwt.map((raw): BatchJwtAsk => {
+    const ask = asObject(raw, ["audience", "spiffe_id"]);
+    const spiffeId = optionalSpiffeId(ask.spiffe_id);
+    return { audience: audienceOf(ask.audience), ...(spiffeId && { spiffeId }) };
+  });
+  if (new Set(jwt.map(jwtAskKey)).size !== jwt.length) invalid("a batch must not repeat a JWT-SVID ask");
+  let x509: BatchRequest["x509"];
+  if (obj.x509 !== undefined) {
+    const ask = asObject(obj.x509, ["csr", "spiffe_id"]);
+    if (typeof ask.csr !== "string" || ask.csr.length === 0)
+      invalid("x509.csr must be a PEM or base64 DER string");
+    const spiffeId = optionalSpiffeId(ask.spiffe_id);
+    x509 = { csr: ask.csr, ...(spiffeId && { spiffeId }) };
+  }
+  if (jwt.length === 0 && !x509) invalid("a batch must ask for at least one SVID");
+  return { jwt, ...(x509 && { x509 }), proof: requireProof(obj.proof) };
 }

@@ -8,7 +8,9 @@ import { Logger } from "@aws-lambda-powertools/logger";
 
 const SECRET_FIELD =
   /^(authorization|proof|token|id_?token|access_?token|jwt|jwt_?svid|svid|x-amz-security-token|x-aws-session-token|session_?token|aws_session_token|secret|secret_?access_?key|password|private_?key|privatekey|private_?key_?pem|d|p|q|dp|dq|qi|k|key_?material|plaintext)$/i;
-const JWS_LIKE = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
+// Starts only where a base64url run starts: without the look-behind a failed match was
+// retried at every "eyJ" inside one run, quadratic in a logged string (issue 14, fault 1).
+const JWS_LIKE = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
 const PRIVATE_PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g;
 
 export const REDACTED = "[redacted]";

@@ -36,7 +36,13 @@ export function errorToResponse(error: unknown, headers: Record<string, string> 
       Number.isInteger(error.status) && error.status >= 400 && error.status <= 599 ? error.status : 500;
     const body: ErrorBody =
       status >= 500 && !error.expose ? { error: error.code, message: "internal error" } : error.toJSON();
-    return jsonResponse(status, body, { "cache-control": "no-store", ...headers });
+    // A refusal that says when to come back (sts_busy, ca_busy, KMS/PCA throttling) says it in HTTP too.
+    const retryAfter = error.details?.retryAfterSeconds;
+    const retry: Record<string, string> =
+      typeof retryAfter === "number" && Number.isInteger(retryAfter) && retryAfter > 0
+        ? { "retry-after": String(retryAfter) }
+        : {};
+    return jsonResponse(status, body, { "cache-control": "no-store", ...retry, ...headers });
   }
   return jsonResponse(500, INTERNAL_ERROR_BODY, { "cache-control": "no-store", ...headers });
 }

@@ -19,7 +19,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -27,6 +27,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type DevPrincipal, makeDevRolePrincipal } from "./sts-server.js";
@@ -119,6 +120,8 @@ export class LambdaSandbox {
   #runtime: RuntimeProcess | undefined;
   /** Kills every child if this process exits first: a frozen (SIGSTOPped) child would outlive it. */
   readonly #onExit = () => this.killNow();
+  /** This sandbox's own /tmp stand-in: sandboxes on one host must not share the Workload API socket. */
+  readonly #tmp = mkdtempSync(join(tmpdir(), "svid-sandbox-"));
 
   private constructor(options: LambdaSandboxOptions) {
     this.#options = options;
@@ -322,6 +325,12 @@ export class LambdaSandbox {
     await this.#until(() => this.extensions.every((e) => e.exited) && !this.#runtimeAlive(), 2_000);
     this.#server.closeAllConnections();
     await new Promise<void>((r) => this.#server.close(() => r()));
+    rmSync(this.#tmp, { recursive: true, force: true });
+  }
+
+  /** The extension's Workload API socket path (SVID_BRIDGE_WORKLOAD_SOCKET), per sandbox. */
+  get workloadSocket(): string {
+    return this.#functionEnv.SVID_BRIDGE_WORKLOAD_SOCKET ?? join(this.#tmp, "workload.sock");
   }
 
   // ---------------------------------------------------------------- internals
@@ -341,6 +350,7 @@ export class LambdaSandbox {
       AWS_ACCESS_KEY_ID: this.principal.accessKeyId,
       AWS_SECRET_ACCESS_KEY: this.principal.secretAccessKey,
       ...(this.principal.sessionToken && { AWS_SESSION_TOKEN: this.principal.sessionToken }),
+      SVID_BRIDGE_WORKLOAD_SOCKET: join(this.#tmp, "workload.sock"),
       ...this.#options.env,
     };
   }

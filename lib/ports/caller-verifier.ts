@@ -2,12 +2,13 @@
  * CallerVerifier: turns a proof of IAM identity into the caller's verified identity.
  * The proof (a signed, unsent sts:GetCallerIdentity) and its checks are in lib/proof/.
  */
+import type { Partition } from "../proof/sts-endpoints.js";
 import type { PrincipalType } from "./registration-store.js";
 
 export interface CallerIdentity {
   /** As STS returned it, e.g. arn:aws:sts::111122223333:assumed-role/app/my-function. */
   arn: string;
-  partition: "aws" | "aws-cn" | "aws-us-gov";
+  partition: Partition;
   account: string;
   principalType: PrincipalType;
   /** Role name for an assumed role, user name for an IAM user. */
@@ -32,4 +33,10 @@ export interface CallerVerifier {
    * 503 `sts_unavailable` / `store_unavailable`. Each proof is accepted once.
    */
   verify(request: VerifyProofRequest): Promise<CallerIdentity>;
+  /**
+   * Runs every local rule `verify` would (no network, no store, microseconds) and throws
+   * its refusal; lets the exchange refuse an unauthenticated request before it parses
+   * anything costly. `verify` runs them again.
+   */
+  checkLocally?(request: VerifyProofRequest): void;
 }

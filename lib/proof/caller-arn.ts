@@ -5,6 +5,7 @@
  */
 import { BridgeError } from "../errors.js";
 import type { CallerIdentity } from "../ports/caller-verifier.js";
+import { isPartition } from "./sts-endpoints.js";
 import type { StsCallerIdentity } from "./sts-response.js";
 
 export interface IdentityPolicy {
@@ -13,7 +14,7 @@ export interface IdentityPolicy {
 
 // IAM names: [\w+=,.@-]; role and user names ≤ 64, session names 2–64.
 const NAME = "[\\w+=,.@-]{1,64}";
-const ARN = /^arn:(aws|aws-cn|aws-us-gov):(sts|iam)::(\d{12}):(.+)$/;
+const ARN = /^arn:([a-z-]{1,16}):(sts|iam)::(\d{12}):(.+)$/; // partition checked by isPartition
 const ASSUMED_ROLE = new RegExp(`^assumed-role/(${NAME})/([\\w+=,.@-]{2,64})$`);
 // Users may have a path (user/division/name); the path is not part of the name.
 const IAM_USER = new RegExp(`^user/(?:[\\x21-\\x7e]{1,510}/)?(${NAME})$`);
@@ -32,7 +33,7 @@ function inconsistent(reason: string): never {
 
 export function callerIdentityFrom(answer: StsCallerIdentity, policy: IdentityPolicy): CallerIdentity {
   const m = ARN.exec(answer.arn);
-  if (!m) inconsistent("the ARN is not an IAM or STS ARN");
+  if (!m || !isPartition(m[1]!)) inconsistent("the ARN is not an IAM or STS ARN of a known partition");
   const [, partition, service, account, resource] = m as unknown as [
     string,
     CallerIdentity["partition"],

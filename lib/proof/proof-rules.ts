@@ -20,6 +20,11 @@ export interface ProofRules {
   endpoints: ReadonlyMap<string, string>;
   /** Regions whose credential scope the bridge accepts. */
   regions: ReadonlySet<string>;
+  /**
+   * When set, only proofs scoped to this region (the exchange's own): a proof made for a
+   * deployment in another region that shares the server ID is refused (issue 14, fault 9).
+   */
+  ownRegion?: string;
   maxAgeSeconds: number;
   maxAheadSeconds: number;
   /** Cap on the whole proof: method, body, every header name and value. */
@@ -249,6 +254,12 @@ export function checkProof(
 
   if (!rules.regions.has(region))
     refuse("proof_region_not_allowed", "region", `region ${region} is not one this bridge accepts`);
+  if (rules.ownRegion !== undefined && region !== rules.ownRegion)
+    refuse(
+      "proof_region_not_allowed",
+      "own-region",
+      `this bridge accepts proofs for ${rules.ownRegion} only`,
+    );
   const host = byName.get("host")!;
   if (rules.endpoints.get(host) !== region)
     invalid("host", `Host ${JSON.stringify(host)} is not the STS endpoint this bridge uses for ${region}`);

@@ -13,8 +13,15 @@ import type { ReplayCache } from "../ports/replay-cache.js";
 import { callerIdentityFrom } from "./caller-arn.js";
 import { DEFAULT_BINDING_HEADER, DEFAULT_SERVER_ID_HEADER, NONCE_HEADER } from "./proof-format.js";
 import { type CheckedProof, checkProof, type ProofRules } from "./proof-rules.js";
-import { GLOBAL_STS_HOST, GLOBAL_STS_REGION, isRegionName, regionalStsHost } from "./sts-endpoints.js";
+import {
+  GLOBAL_STS_HOST,
+  GLOBAL_STS_REGION,
+  isRegionName,
+  partitionOfRegion,
+  regionalStsHost,
+} from "./sts-endpoints.js";
 import { StsForwarder } from "./sts-forwarder.js";
+import { STS_BUSY_RETRY_AFTER_SECONDS, StsGuard } from "./sts-guard.js";
 import { parseGetCallerIdentityResponse, parseStsError } from "./sts-response.js";
 
 export interface StsCallerVerifierOptions {
@@ -26,6 +33,12 @@ export interface StsCallerVerifierOptions {
   bindingHeader?: string;
   /** Regions whose STS the bridge will ask. The STS URL is built from this list, never from the caller. */
   regions: readonly string[];
+  /**
+   * The exchange's own region: when set, a proof scoped to any other region is refused,
+   * whatever `regions` says, so deployments in other regions that share this server ID
+   * cannot spend a proof here too (issue 14, fault 9). Must be one of `regions`.
+   */
+  ownRegion?: string;
   /** Also accept proofs for sts.amazonaws.com (scope us-east-1) when us-east-1 is allowed. @default true */
   allowGlobalEndpoint?: boolean;
   /** @default false */
@@ -54,6 +67,10 @@ export interface StsCallerVerifierOptions {
   retries?: number;
   /** @default 65536 */
   maxResponseBytes?: number;
+  /** Concurrent STS calls per sandbox before 429 sts_busy (lib/proof/sts-guard.ts). @default 32 */
+  maxConcurrentStsCalls?: number;
+  /** Seconds credentials STS refused as unknown or expired are refused locally. @default 60 */
+  refusedCredentialsTtlSeconds?: number;
 }
 
 // STS answers these with 4xx, but they say "ask again later", not "your proof is bad".
@@ -76,6 +93,7 @@ export class StsCallerVerifier implements CallerVerifier {
   readonly #allowIamUsers: boolean;
   readonly #endpointFor: (region: string, host: string) => string;
   readonly #forwarder: StsForwarder;
+  readonly #guard: StsGuard;
 
   constructor(options: StsCallerVerifierOptions) {
     if (options.serverIdValue.length === 0 || !/^[\x20-\x7e]+$/.test(options.serverIdValue))
@@ -92,6 +110,8 @@ export class StsCallerVerifier implements CallerVerifier {
       if (!isRegionName(region)) configError(`not a region: ${JSON.stringify(region)}`);
       endpoints.set(regionalStsHost(region), region);
     }
+    if (options.ownRegion !== undefined && !options.regions.includes(options.ownRegion))
+      configError(`ownRegion ${JSON.stringify(options.ownRegion)} must be one of regions`);
     if (options.allowGlobalEndpoint !== false && options.regions.includes(GLOBAL_STS_REGION))
       endpoints.set(GLOBAL_STS_HOST, GLOBAL_STS_REGION);
     this.rules = {
@@ -100,6 +120,7 @@ export class StsCallerVerifier implements CallerVerifier {
       bindingHeader: header(options.bindingHeader, DEFAULT_BINDING_HEADER, "bindingHeader"),
       endpoints,
       regions: new Set(options.regions),
+      ...(options.ownRegion !== undefined && { ownRegion: options.ownRegion }),
       maxAgeSeconds: positive(options.maxAgeSeconds, 120, "maxAgeSeconds"),
       maxAheadSeconds: positive(options.maxAheadSeconds, 30, "maxAheadSeconds"),
       maxProofBytes: positive(options.maxProofBytes, 16_384, "maxProofBytes"),
@@ -121,27 +142,82 @@ export class StsCallerVerifier implements CallerVerifier {
       retries: positive(options.retries, 2, "retries"),
       maxResponseBytes: positive(options.maxResponseBytes, 65_536, "maxResponseBytes"),
     });
+    this.#guard = new StsGuard({
+      maxConcurrent: Math.max(1, positive(options.maxConcurrentStsCalls, 32, "maxConcurrentStsCalls")),
+      negativeTtlSeconds: positive(options.refusedCredentialsTtlSeconds, 60, "refusedCredentialsTtlSeconds"),
+      maxNegativeEntries: 10_000,
+      clock: this.#clock,
+    });
   }
 
+  checkLocally(request: VerifyProofRequest): void {
+    checkProof(request.proof, request.expectedBinding, this.rules, this.#clock.now());
+  }
+
+  /**
+   * The replay write and the STS call run in parallel: GetCallerIdentity has no side
+   * effect, so asking STS before the proof is spent reveals nothing the caller did not
+   * already know, and STS's answer is used only once the conditional write has
+   * succeeded. A replayed proof is refused whatever STS said and whenever it said it.
+   */
   async verify(request: VerifyProofRequest): Promise<CallerIdentity> {
     const checked = checkProof(request.proof, request.expectedBinding, this.rules, this.#clock.now());
-    await this.#spend(checked);
+    this.#guard.assertNotRefused(checked);
+    return this.#guard.withSlot(() => this.#ask(checked));
+  }
+
+  /** Spends the proof and asks STS in parallel: what the guard bounds. */
+  async #ask(checked: CheckedProof): Promise<CallerIdentity> {
     const url = new URL(this.#endpointFor(checked.region, checked.host));
-    const answer = await this.#forwarder.forward(url, checked.headers, checked.body);
-    if (answer.status === 200)
-      return callerIdentityFrom(parseGetCallerIdentityResponse(answer.body), {
+    const asked = this.#forwarder.forward(url, checked.headers, checked.body);
+    // Settled here so a failing STS call never surfaces as an unhandled rejection while the spend is pending.
+    const answered = asked.then(
+      (answer) => ({ answer }),
+      (error: unknown) => ({ error }),
+    );
+    try {
+      await this.#spend(checked);
+    } catch (error) {
+      // No call outlives the request: Lambda may freeze the sandbox as soon as it answers.
+      await answered;
+      throw error;
+    }
+    const outcome = await answered;
+    if ("error" in outcome) throw outcome.error;
+    return this.#identityFrom(checked, outcome.answer);
+  }
+
+  #identityFrom(checked: CheckedProof, answer: { status: number; body: string }): CallerIdentity {
+    if (answer.status === 200) {
+      const identity = callerIdentityFrom(parseGetCallerIdentityResponse(answer.body), {
         allowIamUsers: this.#allowIamUsers,
       });
+      if (identity.partition !== partitionOfRegion(checked.region))
+        throw new BridgeError(
+          "proof_rejected",
+          "STS's answer names another partition than the proof's region",
+          {
+            details: { rule: "sts-answer", reason: "partition" },
+          },
+        );
+      return identity;
+    }
     const sts = parseStsError(answer.body);
-    if (answer.status >= 400 && answer.status < 500 && !(sts.code && STS_BUSY.has(sts.code)))
+    if (answer.status >= 400 && answer.status < 500 && !(sts.code && STS_BUSY.has(sts.code))) {
+      this.#guard.noteRefusal(checked, sts.code);
       throw new BridgeError("proof_rejected", `STS refused the proof${sts.code ? ` (${sts.code})` : ""}`, {
         details: { rule: "sts", stsStatus: answer.status, stsCode: sts.code },
       });
+    }
     throw new BridgeError(
       "sts_unavailable",
       `STS answered ${answer.status}${sts.code ? ` (${sts.code})` : ""}`,
       {
-        details: { stsStatus: answer.status, stsCode: sts.code },
+        details: {
+          stsStatus: answer.status,
+          stsCode: sts.code,
+          retryAfterSeconds: STS_BUSY_RETRY_AFTER_SECONDS,
+        },
       },
     );
   }

@@ -45,7 +45,7 @@ export class StsForwarder {
     }
     throw new BridgeError("sts_unavailable", "STS could not be reached", {
       cause: last,
-      details: { endpoint: url.origin, attempts: this.options.retries + 1 },
+      details: { endpoint: url.origin, attempts: this.options.retries + 1, retryAfterSeconds: 1 },
     });
   }
 

@@ -37,6 +37,35 @@ export function parseTemplate(template: string): { parts: Part[] } | { rule: str
   return { parts };
 }
 
+/**
+ * Each placeholder must be the only one in its path segment (a literal prefix or suffix
+ * is fine: `r-{role}`). Two in one segment (`{role}{session}`, `{role}-{session}`) let two
+ * callers render one ID: role `a` + session `bcd` and role `ab` + session `cd` both give
+ * `abcd` (issue 14, fault 3). Values never contain '/', so with one placeholder per
+ * segment a rendered ID names exactly one set of values.
+ * @returns the rule broken, or undefined.
+ */
+export function sharedSegmentRule(parts: readonly Part[]): string | undefined {
+  let previous: TemplateVariable | undefined;
+  for (const part of parts) {
+    if ("text" in part) {
+      if (part.text.includes("/")) previous = undefined;
+      continue;
+    }
+    if (previous !== undefined)
+      return `{${previous}} and {${part.variable}} share a path segment, so two callers could render the same ID: give each placeholder a segment of its own`;
+    previous = part.variable;
+  }
+  return undefined;
+}
+
+/** The rule a stored SPIFFE ID template breaks (for `list`), or undefined. */
+export function templateProblem(template: string): string | undefined {
+  if (!isTemplate(template)) return undefined;
+  const parsed = parseTemplate(template);
+  return "rule" in parsed ? parsed.rule : sharedSegmentRule(parsed.parts);
+}
+
 export function isTemplate(spiffeId: string): boolean {
   return spiffeId.includes("{") || spiffeId.includes("}");
 }
@@ -73,6 +102,8 @@ export function renderSpiffeId(template: string, values: TemplateValues, trustDo
   };
   const parsed = parseTemplate(template);
   if ("rule" in parsed) return fail(parsed.rule);
+  const shared = sharedSegmentRule(parsed.parts);
+  if (shared) return fail(shared);
   let out = "";
   for (const part of parsed.parts) {
     if ("text" in part) {

@@ -9,6 +9,7 @@ import { createPublicKey } from "node:crypto";
 import { exportJWK, type JWK } from "jose";
 import { JWT_SVID_ALGORITHMS, type JwtSvidAlgorithm } from "../crypto/algorithms.js";
 import { publicJwk } from "../crypto/public-key.js";
+import { assertSoundPublicKey } from "../crypto/sound-key.js";
 import { X509Certificate } from "../crypto/x509.js";
 import { BridgeError } from "../errors.js";
 import type { TrustDomain } from "./spiffe-id.js";
@@ -134,6 +135,7 @@ export class TrustBundle {
           cause,
         });
       }
+      assertSoundPublicKey(keyObject, "bundle_malformed", `keys[${i}]: `);
       if (key.use === "x509-svid") {
         if (!Array.isArray(key.x5c) || key.x5c.length !== 1 || typeof key.x5c[0] !== "string")
           malformed(`keys[${i}] (x509-svid) must carry exactly one certificate in x5c`);

@@ -3,13 +3,25 @@
  * Signer port, and validation of a presented chain against a trust bundle. ASN.1 is
  * @peculiar/x509's; signature and issuer checks are node:crypto's (OpenSSL).
  */
-import { createPublicKey, X509Certificate as NodeX509Certificate, randomBytes } from "node:crypto";
+import { X509Certificate as NodeX509Certificate, randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "../clock.js";
+import {
+  extensions as certificateExtensions,
+  emptyName,
+  keyIdentifierOf,
+  parseCertificateSchema,
+  parseSpki,
+  type SchemaExtension,
+  type SchemaName,
+  type SubjectPublicKeyInfo,
+  signCertificate as signCertificateFromSchema,
+} from "../crypto/certificate-builder.js";
+import { readPemBlock, readPemBlocks } from "../crypto/pem.js";
+import { assertSoundPublicKey, type SoundKeyKind } from "../crypto/sound-key.js";
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
   ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
   type Extension,
   KeyUsageFlags,
   KeyUsagesExtension,
@@ -21,7 +33,7 @@ import {
   X509CertificateGenerator,
 } from "../crypto/x509.js";
 import { portSigning } from "../crypto/x509-signing.js";
-import { BridgeError } from "../errors.js";
+import { BridgeError, type ErrorCode } from "../errors.js";
 import type { Signer } from "../ports/key-manager.js";
 import { BundleSet, type TrustBundle } from "./bundle.js";
 import { SpiffeId } from "./spiffe-id.js";
@@ -32,39 +44,53 @@ const SERIAL_BYTES = 16; // 128 random bits; CA/B asks for ≥ 64.
 const MAX_CSR_BYTES = 16 * 1024;
 const MAX_CHAIN_DEPTH = 8;
 const SAN_OID = "2.5.29.17";
+/** Base64 (or base64url) DER of a CSR sent without PEM armour. One character class: linear. */
+export const BASE64_DER = /^[A-Za-z0-9+/=_-]+$/;
+const CSR_PEM = {
+  labels: ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"],
+  code: "csr_malformed",
+  maxChars: MAX_CSR_BYTES,
+  what: "the CSR",
+} as const;
+const CERTIFICATES_PEM = {
+  labels: ["CERTIFICATE"],
+  maxChars: 64 * 1024,
+  maxBlocks: MAX_CHAIN_DEPTH + 1,
+  what: "the certificate chain",
+} as const;
 
 // ---------------------------------------------------------------------------- keys
 
-export type SubjectKeyKind = "ec-p256" | "ec-p384" | `rsa-${number}`;
+export type SubjectKeyKind = SoundKeyKind;
 
-/** Only EC P-256/P-384 and RSA ≥ 2048 keys may be certified. Returns the key's kind. */
-export function checkSubjectKey(spki: Uint8Array): SubjectKeyKind {
-  let key: ReturnType<typeof createPublicKey>;
+// The verdicts of checkSubjectKey for keys seen lately, with the key's schema form: the
+// exchange checks the CSR's key, then the builder checks it again, and a workload's key
+// comes back at every refresh. Reading the key into OpenSSL cost more than the leaf's
+// signature. Refusals are not kept.
+const KEY_VERDICTS_MAX = 512;
+const keyVerdicts = new Map<string, { kind: SubjectKeyKind; info: SubjectPublicKeyInfo }>();
+
+/** checkSubjectKey, answered from the recent verdicts when this exact SPKI was accepted before. */
+function checkedSubjectKey(spki: Uint8Array): { kind: SubjectKeyKind; info: SubjectPublicKeyInfo } {
+  const key = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString("base64");
+  const known = keyVerdicts.get(key);
+  if (known) return known;
+  const kind = checkSubjectKey(spki);
+  let info: SubjectPublicKeyInfo;
   try {
-    key = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+    info = parseSpki(spki);
   } catch (cause) {
-    throw new BridgeError("unsupported_key", "the public key cannot be read", { cause });
+    throw new BridgeError("unsupported_key", "the public key is not a DER SubjectPublicKeyInfo", { cause });
   }
-  const details = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === "ec") {
-    if (details.namedCurve === "prime256v1") return "ec-p256";
-    if (details.namedCurve === "secp384r1") return "ec-p384";
-    throw new BridgeError(
-      "unsupported_key",
-      `EC curve ${details.namedCurve} is not accepted; use P-256 or P-384`,
-    );
-  }
-  if (key.asymmetricKeyType === "rsa") {
-    const bits = details.modulusLength ?? 0;
-    if (bits < 2048)
-      throw new BridgeError("unsupported_key", `RSA keys need at least 2048 bits, this one has ${bits}`);
-    if (bits > 8192) throw new BridgeError("unsupported_key", `RSA keys above 8192 bits are not accepted`);
-    return `rsa-${bits}`;
-  }
-  throw new BridgeError(
-    "unsupported_key",
-    `key type ${key.asymmetricKeyType} is not accepted; use EC P-256/P-384 or RSA`,
-  );
+  const verdict = { kind, info };
+  if (keyVerdicts.size >= KEY_VERDICTS_MAX) keyVerdicts.delete(keyVerdicts.keys().next().value!);
+  keyVerdicts.set(key, verdict);
+  return verdict;
+}
+
+/** Only sound keys may be certified (lib/crypto/sound-key.ts): RSA 2048–8192 with e = 65537, EC P-256/P-384. */
+export function checkSubjectKey(spki: Uint8Array): SubjectKeyKind {
+  return assertSoundPublicKey(spki, "unsupported_key");
 }
 
 // ---------------------------------------------------------------------------- CSRs
@@ -78,12 +104,9 @@ export function parseCsr(input: string | Uint8Array): Pkcs10CertificateRequest {
   try {
     if (typeof input !== "string") return new Pkcs10CertificateRequest(Buffer.from(input));
     const text = input.trim();
-    if (text.startsWith("-----BEGIN")) {
-      if (!/^-----BEGIN (NEW )?CERTIFICATE REQUEST-----/.test(text))
-        throw new BridgeError("csr_malformed", "the PEM block is not a CERTIFICATE REQUEST");
-      return new Pkcs10CertificateRequest(text);
-    }
-    if (!/^[A-Za-z0-9+/=_-]+$/.test(text))
+    // Our own linear PEM reader: the library's backtracks on header-like lines (issue 14, fault 1).
+    if (text.startsWith("-----")) return new Pkcs10CertificateRequest(readPemBlock(text, CSR_PEM));
+    if (!BASE64_DER.test(text))
       throw new BridgeError("csr_malformed", "the CSR is neither PEM nor base64 DER");
     return new Pkcs10CertificateRequest(Buffer.from(text, "base64"));
   } catch (cause) {
@@ -104,7 +127,7 @@ export interface CheckedCsr {
 export async function checkCsr(input: string | Uint8Array | Pkcs10CertificateRequest): Promise<CheckedCsr> {
   const csr = input instanceof Pkcs10CertificateRequest ? input : parseCsr(input);
   const spki = new Uint8Array(csr.publicKey.rawData);
-  const keyKind = checkSubjectKey(spki);
+  const keyKind = checkedSubjectKey(spki).kind;
   let ok = false;
   try {
     ok = await csr.verify();
@@ -117,6 +140,14 @@ export async function checkCsr(input: string | Uint8Array | Pkcs10CertificateReq
 }
 
 // ---------------------------------------------------------------------------- building
+
+/** 128 random bits as a positive DER INTEGER without a leading 00 byte. */
+function randomSerial(): Uint8Array {
+  const bytes = randomBytes(SERIAL_BYTES);
+  bytes[0] = bytes[0]! & 0x7f;
+  if (bytes[0] === 0) bytes[0] = 0x01;
+  return bytes;
+}
 
 function randomSerialHex(): string {
   const bytes = randomBytes(SERIAL_BYTES);
@@ -154,43 +185,76 @@ export interface BuildX509SvidInput {
   clock?: Clock;
 }
 
+/** What a leaf needs of its issuer, read once per issuer certificate (the CA reuses one object). */
+interface IssuerProfile {
+  name: SchemaName;
+  authorityKeyId: SchemaExtension;
+  notBefore: number;
+  notAfter: number;
+}
+const issuerProfiles = new WeakMap<X509Certificate, IssuerProfile>();
+
+function issuerProfileOf(issuer: X509Certificate, signer: Signer): IssuerProfile {
+  let profile = issuerProfiles.get(issuer);
+  if (!profile) {
+    const tbs = parseCertificateSchema(new Uint8Array(issuer.rawData)).tbsCertificate;
+    const ski = issuer.getExtension(SubjectKeyIdentifierExtension);
+    profile = {
+      name: tbs.subject,
+      // As RFC 5280 §4.2.1.1 wants: the issuer's own SKI, else the hash of its key.
+      authorityKeyId: certificateExtensions.authorityKeyIdentifier(
+        ski ? Buffer.from(ski.keyId, "hex") : keyIdentifierOf(parseSpki(signer.spki)),
+      ),
+      notBefore: issuer.notBefore.getTime(),
+      notAfter: issuer.notAfter.getTime(),
+    };
+    issuerProfiles.set(issuer, profile);
+  }
+  return profile;
+}
+
 /**
  * Builds a leaf X.509-SVID: empty subject, exactly one URI SAN (critical, as RFC 5280
  * wants with an empty subject), CA=false, critical keyUsage digitalSignature (plus
  * keyEncipherment for RSA keys), EKU serverAuth+clientAuth, 128-bit random serial,
- * notBefore backdated, notAfter never beyond the issuer's.
+ * notBefore backdated, notAfter never beyond the issuer's. The TBSCertificate is built
+ * from the ASN.1 schema and signed through the Signer port (lib/crypto/certificate-builder.ts).
  */
 export async function buildX509Svid(input: BuildX509SvidInput): Promise<X509Certificate> {
   if (input.spiffeId.isTrustDomainId)
     throw new BridgeError("invalid_spiffe_id", "a leaf SVID needs a SPIFFE ID with a path");
-  const keyKind = checkSubjectKey(input.subjectPublicKey);
+  const subjectKey = checkedSubjectKey(input.subjectPublicKey);
+  const issuer = issuerProfileOf(input.issuer, input.signer);
   const now = (input.clock ?? systemClock).now();
-  const notBefore = new Date(Math.max(now - BACKDATE_SECONDS * 1000, input.issuer.notBefore.getTime()));
-  const notAfter = new Date(Math.min(now + input.ttlSeconds * 1000, input.issuer.notAfter.getTime()));
+  const notBefore = new Date(Math.max(now - BACKDATE_SECONDS * 1000, issuer.notBefore));
+  const notAfter = new Date(Math.min(now + input.ttlSeconds * 1000, issuer.notAfter));
   if (notAfter.getTime() <= now)
     throw new BridgeError("ca_unavailable", "the issuing CA has expired", { status: 503 });
   let usages = KeyUsageFlags.digitalSignature;
-  if (keyKind.startsWith("rsa")) usages |= KeyUsageFlags.keyEncipherment;
-  const sans = [
-    { type: "url" as const, value: input.spiffeId.toString() },
-    ...(input.dnsNames ?? []).map((d) => ({ type: "dns" as const, value: d })),
-  ];
-  const extensions: Extension[] = [
-    new BasicConstraintsExtension(false, undefined, true),
-    new KeyUsagesExtension(usages, true),
-    new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth], false),
-    new SubjectAlternativeNameExtension(sans, true),
-    ...(await keyIdExtensions(input.subjectPublicKey, input.issuer, input.signer.spki)),
-  ];
-  return signCertificate({
-    subject: new Name([]),
-    issuer: input.issuer.subjectName,
-    notBefore,
-    notAfter,
-    subjectPublicKey: input.subjectPublicKey,
-    signer: input.signer,
-    extensions,
-  });
+  if (subjectKey.kind.startsWith("rsa")) usages |= KeyUsageFlags.keyEncipherment;
+  const spki = subjectKey.info;
+  return signCertificateFromSchema(
+    {
+      serialNumber: randomSerial(),
+      issuer: issuer.name,
+      subject: emptyName(),
+      notBefore,
+      notAfter,
+      subjectPublicKeyInfo: spki,
+      extensions: [
+        certificateExtensions.basicConstraints(false),
+        certificateExtensions.keyUsage(usages),
+        certificateExtensions.extendedKeyUsage([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth]),
+        certificateExtensions.subjectAltName(
+          [{ uri: input.spiffeId.toString() }, ...(input.dnsNames ?? []).map((dns) => ({ dns }))],
+          true,
+        ),
+        certificateExtensions.subjectKeyIdentifier(keyIdentifierOf(spki)),
+        issuer.authorityKeyId,
+      ],
+    },
+    input.signer,
+  );
 }
 
 /** Assembles and signs a certificate through the Signer port, with a fresh random serial. */
@@ -382,8 +446,17 @@ export function certificatesToPem(certs: readonly X509Certificate[]): string {
   return certs.map((c) => `${c.toString("pem")}\n`).join("");
 }
 
-/** Parses concatenated PEM certificates. */
-export function parseCertificatesPem(pem: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new X509Certificate(b));
+/**
+ * Parses concatenated PEM certificates with the strict reader (lib/crypto/pem.ts): at most
+ * `MAX_CHAIN_DEPTH` blocks, no headers, no text between them; empty text is no certificate.
+ * @throws BridgeError `code` (default x509_chain_invalid) for anything else.
+ */
+export function parseCertificatesPem(pem: string, code: ErrorCode = "x509_chain_invalid"): X509Certificate[] {
+  if (pem.trim() === "") return [];
+  const ders = readPemBlocks(pem, { ...CERTIFICATES_PEM, code });
+  try {
+    return ders.map((der) => new X509Certificate(der));
+  } catch (cause) {
+    throw new BridgeError(code, "the certificate chain: a block is not an X.509 certificate", { cause });
+  }
 }

@@ -1,13 +1,22 @@
 /**
- * The SvidBridge construct, synthesized once for two deployments (one app, cdk-nag's
- * AwsSolutions pack as a validation plugin) and checked resource by resource, and above
- * all policy statement by policy statement:
+ * The SvidBridge construct, synthesized once for four deployments (one app with cdk.json's
+ * feature flags, cdk-nag's AwsSolutions pack as a validation plugin), one per
+ * configuration the README documents, and checked resource by resource, and above all
+ * policy statement by policy statement:
+ *   J: the documented default, trust domain only: JWT-SVIDs only (no PCA), kms keys;
  *   A: kms keys, intermediate CA mode, an imported PCA, the execute-api issuer URL;
  *   B: kms-wrapped keys, direct CA mode, a created subordinate PCA, a custom issuer
  *      domain in a hosted zone, a customer-managed table key, an Organization layer
- *      permission, and a consumer function with attachSvidBridge.
+ *      permission, and a consumer function with attachSvidBridge;
+ *   C: kms-wrapped keys, intermediate CA mode, a created root PCA, a custom domain with
+ *      an imported certificate, ES256, no reserved concurrency;
+ *   D: kms keys, intermediate CA mode, a created subordinate PCA (general-purpose: it
+ *      signs the bridge's intermediate), Google and AWS named as relying parties;
+ *   E: kms keys, direct CA mode, an imported PCA.
+ * Each Lambda's own config loader runs on the environment each template sets, and every
+ * SDK command each Lambda's code can send is checked against its role (sdk-commands.ts).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Duration, Stack, Validations } from "aws-cdk-lib";
@@ -21,15 +30,21 @@ import { loadDiscoveryConfig } from "../../lambdas/discovery/config.js";
 import { loadExchangeConfig } from "../../lambdas/exchange/config.js";
 import { loadRotationConfig } from "../../lambdas/rotation/config.js";
 import { TRUST_DOMAIN_TAG } from "../../lib/aws/kms-key-manager.js";
+import { usageModeFor } from "../../lib/cdk/bridge-certificate-authority.js";
+import { LAMBDA_ENTRIES, PROJECT_ROOT } from "../../lib/cdk/bridge-function.js";
 import { attachSvidBridge } from "../../lib/cdk/svid-bridge-layer.js";
 import { SvidBridgeStack } from "../../lib/cdk/svid-bridge-stack.js";
 import { buildLayer } from "../../scripts/build-layer.js";
+import { sdkCallsFrom } from "./sdk-commands.js";
 
 const PCA_A =
   "arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/11111111-2222-3333-4444-555555555555";
 const PARENT_PCA =
   "arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/99999999-2222-3333-4444-555555555555";
 const ENV = { account: "111122223333", region: "eu-west-1" };
+const CERTIFICATE = "arn:aws:acm:eu-west-1:111122223333:certificate/12345678-1234-1234-1234-123456789012";
+/** What `cdk synth` reads from cdk.json: the tests synthesize with the same feature flags. */
+const CDK_CONTEXT = JSON.parse(readFileSync(join(PROJECT_ROOT, "cdk.json"), "utf8")).context;
 
 type Statement = {
   Sid?: string;
@@ -40,19 +55,263 @@ type Statement = {
 };
 type Json = Record<string, unknown>;
 
+/**
+ * Where each SDK command a Lambda's code can send must be allowed, and in which
+ * configurations it is sent; `never: …` says why a command in an imported file is not
+ * sent by that Lambda. A command with no rule, or a rule no code matches, fails the test.
+ */
+type Target =
+  | "any"
+  | "pca"
+  | "wrapping-key"
+  | "signing-keys"
+  | "table:KeySet"
+  | "table:Replay"
+  | "table:Registrations/index/by-caller";
+type Configs = {
+  exchange: { keyManager: string; caMode: string };
+  discovery: { directModePcaArn: string | undefined };
+  rotation: { keyManager: string; caMode: string };
+};
+interface SendRule {
+  lambda: "exchange" | "discovery" | "rotation";
+  file: string;
+  actions: string[];
+  target: Target | `never: ${string}`;
+  when: (c: Configs) => boolean;
+}
+const always = () => true;
+const never = always;
+const KEY_SET = "lib/aws/dynamodb-key-set-store.ts";
+const REGISTRATIONS = "lib/aws/dynamodb-registration-store.ts";
+const WRAPPED_STORE = "lib/aws/dynamodb-wrapped-key-store.ts";
+const KMS_KEYS = "lib/aws/kms-key-manager.ts";
+const WRAPPED_KEYS = "lib/aws/kms-wrapped-key-manager.ts";
+const PCA = "lib/aws/pca-issuance.ts";
+const ALL_PCA = [
+  "acm-pca:IssueCertificate",
+  "acm-pca:GetCertificate",
+  "acm-pca:GetCertificateAuthorityCertificate",
+];
+const SENDS: SendRule[] = [
+  { lambda: "exchange", file: KEY_SET, actions: ["dynamodb:GetItem"], target: "table:KeySet", when: always },
+  {
+    lambda: "exchange",
+    file: KEY_SET,
+    actions: ["dynamodb:PutItem"],
+    target: "never: only rotation writes the key set",
+    when: never,
+  },
+  {
+    lambda: "exchange",
+    file: REGISTRATIONS,
+    actions: ["dynamodb:Query"],
+    target: "table:Registrations/index/by-caller",
+    when: always,
+  },
+  {
+    lambda: "exchange",
+    file: REGISTRATIONS,
+    actions: [
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Scan",
+      "dynamodb:UpdateItem",
+    ],
+    target: "never: registration administration is the CLI's; the exchange calls findByAccountAndRole only",
+    when: never,
+  },
+  {
+    lambda: "exchange",
+    file: "lib/aws/dynamodb-replay-cache.ts",
+    actions: ["dynamodb:PutItem"],
+    target: "table:Replay",
+    when: always,
+  },
+  {
+    lambda: "exchange",
+    file: WRAPPED_STORE,
+    actions: ["dynamodb:GetItem"],
+    target: "table:KeySet",
+    when: (c) => c.exchange.keyManager === "kms-wrapped",
+  },
+  {
+    lambda: "exchange",
+    file: WRAPPED_STORE,
+    actions: ["dynamodb:PutItem"],
+    target: "never: the exchange creates no key",
+    when: never,
+  },
+  {
+    lambda: "exchange",
+    file: KMS_KEYS,
+    actions: ["kms:GetPublicKey", "kms:Sign"],
+    target: "signing-keys",
+    when: (c) => c.exchange.keyManager === "kms",
+  },
+  {
+    lambda: "exchange",
+    file: KMS_KEYS,
+    actions: ["kms:CreateKey", "kms:ScheduleKeyDeletion"],
+    target: "never: only rotation creates and retires keys",
+    when: never,
+  },
+  {
+    lambda: "exchange",
+    file: WRAPPED_KEYS,
+    actions: ["kms:Decrypt"],
+    target: "wrapping-key",
+    when: (c) => c.exchange.keyManager === "kms-wrapped",
+  },
+  {
+    lambda: "exchange",
+    file: WRAPPED_KEYS,
+    actions: ["kms:GenerateDataKeyPair"],
+    target: "never: the exchange creates no key",
+    when: never,
+  },
+  {
+    lambda: "exchange",
+    file: PCA,
+    actions: ALL_PCA,
+    target: "pca",
+    when: (c) => c.exchange.caMode === "direct",
+  },
+  { lambda: "discovery", file: KEY_SET, actions: ["dynamodb:GetItem"], target: "table:KeySet", when: always },
+  {
+    lambda: "discovery",
+    file: KEY_SET,
+    actions: ["dynamodb:PutItem"],
+    target: "never: only rotation writes the key set",
+    when: never,
+  },
+  {
+    lambda: "discovery",
+    file: PCA,
+    actions: ["acm-pca:GetCertificateAuthorityCertificate"],
+    target: "pca",
+    when: (c) => c.discovery.directModePcaArn !== undefined,
+  },
+  {
+    lambda: "discovery",
+    file: PCA,
+    actions: ["acm-pca:IssueCertificate", "acm-pca:GetCertificate"],
+    target: "never: discovery calls fetchCaCertificates only",
+    when: never,
+  },
+  {
+    lambda: "rotation",
+    file: KEY_SET,
+    actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
+    target: "table:KeySet",
+    when: always,
+  },
+  {
+    lambda: "rotation",
+    file: WRAPPED_STORE,
+    actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
+    target: "table:KeySet",
+    when: (c) => c.rotation.keyManager === "kms-wrapped",
+  },
+  {
+    lambda: "rotation",
+    file: KMS_KEYS,
+    actions: ["kms:CreateKey"],
+    target: "any",
+    when: (c) => c.rotation.keyManager === "kms",
+  },
+  {
+    lambda: "rotation",
+    file: KMS_KEYS,
+    actions: ["kms:GetPublicKey", "kms:Sign", "kms:ScheduleKeyDeletion"],
+    target: "signing-keys",
+    when: (c) => c.rotation.keyManager === "kms",
+  },
+  {
+    lambda: "rotation",
+    file: WRAPPED_KEYS,
+    actions: ["kms:GenerateDataKeyPair"],
+    target: "wrapping-key",
+    when: (c) => c.rotation.keyManager === "kms-wrapped",
+  },
+  {
+    lambda: "rotation",
+    file: WRAPPED_KEYS,
+    actions: ["kms:Decrypt"],
+    target:
+      "never: rotation signs only with a key it made in the same run (the new intermediate's CSR), held unwrapped",
+    when: never,
+  },
+  {
+    lambda: "rotation",
+    file: PCA,
+    actions: ALL_PCA,
+    target: "pca",
+    when: (c) => c.rotation.caMode === "intermediate",
+  },
+];
+
 const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 describe("SvidBridge", () => {
   let outDir: string;
   let a: Template;
   let b: Template;
+  let c: Template;
+  let d: Template;
+  let e: Template;
+  let j: Template;
   let stackA: SvidBridgeStack;
   let stackB: SvidBridgeStack;
 
   beforeAll(async () => {
     outDir = mkdtempSync(join(tmpdir(), "svid-bridge-cdk-"));
     const layer = await buildLayer(join(outDir, "layer"));
-    const app = new App({ outdir: join(outDir, "cdk.out") });
+    const app = new App({ outdir: join(outDir, "cdk.out"), context: CDK_CONTEXT });
+    const stackJ = new SvidBridgeStack(
+      app,
+      "BridgeJ",
+      { trustDomain: "jwt.example.org", layerZipPath: layer.zip },
+      { env: ENV },
+    );
+    const stackD = new SvidBridgeStack(
+      app,
+      "BridgeD",
+      {
+        trustDomain: "d.example.org",
+        createPca: {
+          type: "subordinate",
+          parentCaArn: PARENT_PCA,
+          parentCertificateChainPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        },
+        relyingParties: ["aws", "gcp"],
+        jwtAlg: "ES256",
+        layerZipPath: layer.zip,
+      },
+      { env: ENV },
+    );
+    const stackE = new SvidBridgeStack(
+      app,
+      "BridgeE",
+      { trustDomain: "e.example.org", pcaArn: PCA_A, caMode: "direct", layerZipPath: layer.zip },
+      { env: ENV },
+    );
+    const stackC = new SvidBridgeStack(
+      app,
+      "BridgeC",
+      {
+        trustDomain: "c.example.net",
+        issuerDomain: "issuer.c.example.net",
+        certificateArn: CERTIFICATE,
+        createPca: { type: "root" },
+        keyManager: "kms-wrapped",
+        jwtAlg: "ES256",
+        reservedConcurrency: { exchange: "none" },
+        layerZipPath: layer.zip,
+      },
+      { env: ENV },
+    );
     stackA = new SvidBridgeStack(
       app,
       "BridgeA",
@@ -75,6 +334,7 @@ describe("SvidBridge", () => {
           type: "subordinate",
           parentCaArn: PARENT_PCA,
           parentCertificateChainPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+          parentSigningAlgorithm: "SHA256WITHRSA",
         },
         tableEncryptionKey: tableKey,
         reservedConcurrency: { exchange: 20 },
@@ -97,12 +357,23 @@ describe("SvidBridge", () => {
       id: "AwsSolutions::AwsSolutions-L1",
       reason: "test fixture: a consumer function on the bridge's supported runtime",
     });
-    attachSvidBridge(consumer, stackB.bridge, { jwtAudiences: ["sts.amazonaws.com", "gcp"], x509: false });
+    attachSvidBridge(consumer, stackB.bridge, {
+      jwtAudiences: ["sts.amazonaws.com", "gcp"],
+      x509: false,
+      azure: {
+        clientId: "11111111-2222-3333-4444-555555555555",
+        tenantId: "66666666-7777-8888-9999-000000000000",
+      },
+    });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     // One synth for every assertion below; it throws if cdk-nag finds anything unacknowledged.
     app.synth();
     a = Template.fromStack(stackA);
     b = Template.fromStack(stackB);
+    c = Template.fromStack(stackC);
+    d = Template.fromStack(stackD);
+    e = Template.fromStack(stackE);
+    j = Template.fromStack(stackJ);
   }, 180_000);
 
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
@@ -117,10 +388,24 @@ describe("SvidBridge", () => {
       Properties: { Policies: { PolicyDocument: { Statement: Statement[] } }[]; Tags?: unknown[] };
     };
   };
+  const roleId = (t: Template, fn: "Exchange" | "Discovery" | "Rotation") => {
+    const roles = t.findResources("AWS::IAM::Role", {
+      Properties: { Description: Match.stringLikeRegexp(`^SVID Bridge ${fn} `) },
+    });
+    return Object.keys(roles)[0]!;
+  };
+  /** The role's inline policy and every policy attached to it (the wrapping key's statements). */
   const statements = (t: Template, fn: "Exchange" | "Discovery" | "Rotation") => {
     const r = role(t, fn);
     expect(r.Properties.Policies).toHaveLength(1);
-    return r.Properties.Policies[0]!.PolicyDocument.Statement;
+    const attached = Object.values(
+      t.findResources("AWS::IAM::Policy", { Properties: { Roles: [{ Ref: roleId(t, fn) }] } }),
+    ).flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+          .Statement,
+    );
+    return [...r.Properties.Policies[0]!.PolicyDocument.Statement, ...attached];
   };
   const bySid = (s: Statement[]) => Object.fromEntries(s.map((x) => [x.Sid, x]));
   const actions = (s: Statement[]) => s.flatMap((x) => list(x.Action)).sort();
@@ -133,7 +418,106 @@ describe("SvidBridge", () => {
       Properties: Json & { Environment: { Variables: Record<string, unknown> } };
     };
   };
-  const tagCondition = (td: string) => ({ StringEquals: { [`aws:ResourceTag/${TRUST_DOMAIN_TAG}`]: td } });
+  const stacks = (): [string, Template][] => [
+    ["J", j],
+    ["A", a],
+    ["B", b],
+    ["C", c],
+    ["D", d],
+    ["E", e],
+  ];
+  const roleArn = (t: Template, fn: "Exchange" | "Discovery" | "Rotation") =>
+    `arn:aws:iam::${ENV.account}:role/${roleId(t, fn)}`;
+
+  /** A CloudFormation value as the function would see it, references replaced by plausible values. */
+  const resolve = (t: Template, v: unknown): string => {
+    if (typeof v === "string") return v;
+    const o = v as Json;
+    if ("Ref" in o) {
+      const id = o.Ref as string;
+      const pseudo: Record<string, string> = {
+        "AWS::Region": ENV.region,
+        "AWS::AccountId": ENV.account,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+      };
+      return pseudo[id] ?? id.toLowerCase().slice(0, 20);
+    }
+    if ("Fn::GetAtt" in o) {
+      const [id, attr] = o["Fn::GetAtt"] as [string, string];
+      const type = (t.toJSON().Resources as Record<string, { Type: string }>)[id]?.Type;
+      if (attr === "Arn" && type === "AWS::IAM::Role") return `arn:aws:iam::${ENV.account}:role/${id}`;
+      if (attr === "Arn" && type === "AWS::KMS::Key")
+        return `arn:aws:kms:${ENV.region}:${ENV.account}:key/${id}`;
+      if (attr === "Arn" && type === "AWS::ACMPCA::CertificateAuthority")
+        return `arn:aws:acm-pca:${ENV.region}:${ENV.account}:certificate-authority/11111111-0000-4000-8000-000000000000`;
+      return `${id.toLowerCase()}-${attr.toLowerCase()}`;
+    }
+    if ("Fn::Join" in o) {
+      const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
+      return parts.map((part) => resolve(t, part)).join(sep);
+    }
+    throw new Error(`cannot resolve ${JSON.stringify(v)}`);
+  };
+  const envOf = (t: Template, fn: string) => ({
+    AWS_REGION: ENV.region,
+    ...Object.fromEntries(
+      Object.entries(fnResource(t, fn).Properties.Environment.Variables).map(([k, v]) => [k, resolve(t, v)]),
+    ),
+  });
+  /** Each Lambda's own config loader on the environment the template gives it. */
+  const loadAll = (t: Template) => ({
+    exchange: loadExchangeConfig(envOf(t, "Exchange")),
+    discovery: loadDiscoveryConfig(envOf(t, "Discovery")),
+    rotation: loadRotationConfig(envOf(t, "Rotation")),
+  });
+
+  const isAllowed = (
+    t: Template,
+    fn: "Exchange" | "Discovery" | "Rotation",
+    action: string,
+    target: Target,
+    configs: ReturnType<typeof loadAll>,
+  ): boolean => {
+    if (target === "signing-keys") {
+      const policy = JSON.parse(configs.rotation.keyPolicy ?? '{"Statement":[]}') as {
+        Statement: (Statement & { Principal: { AWS: string | string[] } })[];
+      };
+      return policy.Statement.some(
+        (x) =>
+          x.Effect === "Allow" &&
+          list(x.Principal.AWS).includes(roleArn(t, fn)) &&
+          list(x.Action).includes(action),
+      );
+    }
+    const resources = t.toJSON().Resources as Record<string, { Type: string }>;
+    const matches = (resource: unknown): boolean => {
+      const json = JSON.stringify(resource);
+      if (target === "any") return json === '"*"';
+      if (target === "pca")
+        return (
+          json === JSON.stringify(fnResource(t, fn).Properties.Environment.Variables.SVID_BRIDGE_PCA_ARN)
+        );
+      if (target === "wrapping-key") {
+        const [keyId] = Object.keys(t.findResources("AWS::KMS::Key"));
+        const deny = JSON.stringify(t.findResources("AWS::KMS::Key")[keyId!]);
+        return (
+          json === JSON.stringify({ "Fn::GetAtt": [keyId, "Arn"] }) &&
+          deny.includes(JSON.stringify({ "Fn::GetAtt": [roleId(t, fn), "Arn"] }))
+        );
+      }
+      const [table, index] = target.slice("table:".length).split("/index/");
+      const tableId = Object.keys(resources).find(
+        (id) => resources[id]!.Type === "AWS::DynamoDB::GlobalTable" && id.includes(table!),
+      );
+      return (
+        json.includes(tableId!) && (index ? json.includes(`/index/${index}`) : !json.includes("/index/"))
+      );
+    };
+    return statements(t, fn).some(
+      (x) => x.Effect === "Allow" && list(x.Action).includes(action) && list(x.Resource).some(matches),
+    );
+  };
 
   describe("cdk-nag", () => {
     it("AwsSolutions finds nothing unacknowledged in either deployment (the synth above passed validation)", () => {
@@ -177,25 +561,16 @@ describe("SvidBridge", () => {
   });
 
   describe("exchange role (A: kms, intermediate)", () => {
-    it("has exactly: Sign/GetPublicKey on tagged keys, Query on by-caller, GetItem key set, PutItem replay, own logs", () => {
+    it("has exactly: Query on by-caller, GetItem key set, PutItem replay, own logs; no KMS right in IAM (item 6)", () => {
       const s = statements(a, "Exchange");
       expect(actions(s)).toEqual([
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
-        "kms:GetPublicKey",
-        "kms:Sign",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
       ]);
       const sid = bySid(s);
-      expect(sid.SignWithTrustDomainKeys).toMatchObject({
-        Effect: "Allow",
-        Condition: tagCondition("example.org"),
-        Resource: {
-          "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":kms:eu-west-1:111122223333:key/*"]],
-        },
-      });
       expect(JSON.stringify(sid.FindRegistrationsByCaller!.Resource)).toMatch(/"\/index\/by-caller"\]/);
       expect(JSON.stringify(sid.ReadKeySet!.Resource)).toMatch(/KeySet/);
       expect(JSON.stringify(sid.RememberProofs!.Resource)).toMatch(/Replay/);
@@ -214,29 +589,20 @@ describe("SvidBridge", () => {
       expect(d.Condition).toEqual({ Null: { "kms:EncryptionContext:svid-bridge:wrapped-key-id": "false" } });
     });
 
-    it("adds IssueCertificate (APIPassthrough template only) and GetCertificate on the bridge's PCA", () => {
+    it("item 2: adds IssueCertificate (APIPassthrough template only), GetCertificate and GetCertificateAuthorityCertificate on the bridge's PCA", () => {
       const sid = bySid(statements(b, "Exchange"));
       expect(sid.IssueLeavesThroughPca).toMatchObject({
         Action: "acm-pca:IssueCertificate",
         Resource: { "Fn::GetAtt": [expect.stringMatching(/CertificateAuthority/), "Arn"] },
         Condition: {
           StringEquals: {
-            "acm-pca:TemplateArn": {
-              "Fn::Join": [
-                "",
-                [
-                  "arn:",
-                  { Ref: "AWS::Partition" },
-                  ":acm-pca:::template/BlankEndEntityCertificate_APIPassthrough/V1",
-                ],
-              ],
-            },
+            "acm-pca:TemplateArn": "arn:aws:acm-pca:::template/BlankEndEntityCertificate_APIPassthrough/V1",
           },
         },
       });
-      expect(sid.FetchIssuedLeaves).toMatchObject({ Action: "acm-pca:GetCertificate" });
       expect(actions(statements(b, "Exchange")).filter((x) => x.startsWith("acm-pca:"))).toEqual([
         "acm-pca:GetCertificate",
+        "acm-pca:GetCertificateAuthorityCertificate",
         "acm-pca:IssueCertificate",
       ]);
     });
@@ -249,7 +615,7 @@ describe("SvidBridge", () => {
   });
 
   describe("rotation role", () => {
-    it("A: creates only tagged SIGN_VERIFY keys of the bridge's specs, tags on create, uses and retires tagged keys", () => {
+    it("A: creates only SIGN_VERIFY keys of the bridge's specs (item 10: StringEquals on the single-valued KeySpec); no tagging, no key use in IAM (item 8)", () => {
       const s = statements(a, "Rotation");
       expect(actions(s)).toEqual([
         "acm-pca:GetCertificate",
@@ -258,49 +624,28 @@ describe("SvidBridge", () => {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "kms:CreateKey",
-        "kms:GetPublicKey",
-        "kms:ScheduleKeyDeletion",
-        "kms:Sign",
-        "kms:TagResource",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
       ]);
       const sid = bySid(s);
-      expect(sid.CreateTaggedSigningKeys).toEqual({
-        Sid: "CreateTaggedSigningKeys",
+      expect(sid.CreateSigningKeys).toEqual({
+        Sid: "CreateSigningKeys",
         Effect: "Allow",
         Action: "kms:CreateKey",
         Resource: "*",
         Condition: {
           StringEquals: {
-            [`aws:RequestTag/${TRUST_DOMAIN_TAG}`]: "example.org",
             "kms:KeyUsage": "SIGN_VERIFY",
-          },
-          "ForAllValues:StringEquals": {
-            "aws:TagKeys": [TRUST_DOMAIN_TAG, "svid-bridge:alg"],
             "kms:KeySpec": ["RSA_2048", "ECC_NIST_P256", "ECC_NIST_P384"],
           },
           Bool: { "kms:BypassPolicyLockoutSafetyCheck": "false" },
         },
       });
-      expect(sid.TagKeysOnCreate!.Condition).toMatchObject({
-        StringEquals: { [`aws:RequestTag/${TRUST_DOMAIN_TAG}`]: "example.org" },
-      });
-      expect(sid.UseAndRetireTrustDomainKeys!.Condition).toEqual(tagCondition("example.org"));
       expect(sid.IssueIntermediateThroughPca).toMatchObject({
         Resource: PCA_A,
         Condition: {
           StringEquals: {
-            "acm-pca:TemplateArn": {
-              "Fn::Join": [
-                "",
-                [
-                  "arn:",
-                  { Ref: "AWS::Partition" },
-                  ":acm-pca:::template/SubordinateCACertificate_PathLen0/V1",
-                ],
-              ],
-            },
+            "acm-pca:TemplateArn": "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1",
           },
         },
       });
@@ -308,15 +653,25 @@ describe("SvidBridge", () => {
       expect(list(sid.ReadWriteKeySet!.Resource)).toHaveLength(1);
     });
 
-    it("B (direct mode) may not touch the PCA; kms-wrapped adds GenerateDataKeyPair under the encryption context", () => {
+    it("item 8: no role of any stack may tag, untag or re-policy a KMS key through IAM", () => {
+      for (const t of [a, b, c, j])
+        for (const fn of ["Exchange", "Discovery", "Rotation"] as const)
+          expect(
+            actions(statements(t, fn)).filter((x) =>
+              ["kms:TagResource", "kms:UntagResource", "kms:PutKeyPolicy", "kms:CreateGrant"].includes(x),
+            ),
+          ).toEqual([]);
+    });
+
+    it("B (direct mode) may not touch the PCA; item 10: kms-wrapped creates, signs and deletes no KMS key, GenerateDataKeyPair only under the encryption context", () => {
       const s = statements(b, "Rotation");
       expect(actions(s).filter((x) => x.startsWith("acm-pca:"))).toEqual([]);
+      // C: kms-wrapped with AWS-owned table keys, so every KMS action is the wrapping key's.
+      expect(actions(statements(c, "Rotation")).filter((x) => x.startsWith("kms:"))).toEqual([
+        "kms:GenerateDataKeyPair",
+      ]);
       const g = bySid(s).MakeWrappedKeyPairs!;
-      expect(g.Action).toBe("kms:GenerateDataKeyPair");
       expect(g.Condition).toEqual({ Null: { "kms:EncryptionContext:svid-bridge:wrapped-key-id": "false" } });
-      expect(bySid(s).CreateTaggedSigningKeys!.Condition!.StringEquals).toMatchObject({
-        [`aws:RequestTag/${TRUST_DOMAIN_TAG}`]: "prod.example.com",
-      });
     });
   });
 
@@ -346,27 +701,35 @@ describe("SvidBridge", () => {
         });
     });
 
-    it("B: the wrapping key rotates, is retained, and denies Decrypt/GenerateDataKeyPair to untagged principals", () => {
-      b.hasResource("AWS::KMS::Key", {
-        DeletionPolicy: "Retain",
-        Properties: {
-          EnableKeyRotation: true,
-          KeyPolicy: {
-            Statement: Match.arrayWith([
-              Match.objectLike({
-                Sid: "OnlyThisBridgeUnwraps",
-                Effect: "Deny",
-                Principal: { AWS: "*" },
-                Action: ["kms:Decrypt", "kms:GenerateDataKeyPair"],
-                Condition: {
-                  StringNotEquals: { [`aws:PrincipalTag/${TRUST_DOMAIN_TAG}`]: "prod.example.com" },
-                },
-              }),
-            ]),
-          },
-        },
-      });
+    it("item 7: the wrapping key denies every data-key operation (ReEncrypt included) to all but the two roles, by ARN", () => {
+      for (const t of [b, c]) {
+        const keys = t.findResources("AWS::KMS::Key");
+        expect(Object.keys(keys)).toHaveLength(1);
+        const key = Object.values(keys)[0] as Json & {
+          Properties: { EnableKeyRotation: boolean; KeyPolicy: { Statement: Statement[] } };
+        };
+        expect(key.DeletionPolicy).toBe("RetainExceptOnCreate");
+        expect(key.Properties.EnableKeyRotation).toBe(true);
+        const deny = key.Properties.KeyPolicy.Statement.find(
+          (x) => x.Sid === "OnlyThisBridgeUsesWrappedKeys",
+        )!;
+        expect(deny).toMatchObject({ Effect: "Deny", Principal: { AWS: "*" }, Resource: "*" });
+        expect(list(deny.Action).sort()).toEqual([
+          "kms:Decrypt",
+          "kms:GenerateDataKeyPair",
+          "kms:GenerateDataKeyPairWithoutPlaintext",
+          "kms:ReEncryptFrom",
+          "kms:ReEncryptTo",
+        ]);
+        const allowed = (deny.Condition!.ArnNotEquals as Record<string, unknown[]>)["aws:PrincipalArn"]!;
+        expect(allowed).toEqual([
+          { "Fn::GetAtt": [roleId(t, "Exchange"), "Arn"] },
+          { "Fn::GetAtt": [roleId(t, "Rotation"), "Arn"] },
+        ]);
+        expect(JSON.stringify(key.Properties.KeyPolicy)).not.toContain("PrincipalTag");
+      }
       a.resourceCountIs("AWS::KMS::Key", 0);
+      j.resourceCountIs("AWS::KMS::Key", 0);
     });
   });
 
@@ -457,64 +820,160 @@ describe("SvidBridge", () => {
       expect(aVars.SVID_BRIDGE_PCA_ARN).toBe(PCA_A);
     });
 
-    /** The env as the function sees it, with CloudFormation references replaced by plausible values. */
-    const resolvedEnv = (t: Template, fn: string, refs: Record<string, string>) =>
-      Object.fromEntries(
-        Object.entries(fnResource(t, fn).Properties.Environment.Variables).map(([k, v]) => [
-          k,
-          typeof v === "string" ? v : (refs[k] ?? `resolved-${k.toLowerCase()}`),
-        ]),
-      );
-
-    it("the exchange's own config loader accepts what either stack gives it", () => {
-      const e = loadExchangeConfig(
-        resolvedEnv(b, "Exchange", {
-          SVID_BRIDGE_WRAPPING_KEY_ID: "arn:aws:kms:eu-west-1:111122223333:key/abc",
-          SVID_BRIDGE_PCA_ARN: PARENT_PCA,
-        }),
-      );
-      expect(e).toMatchObject({
-        keyManager: "kms-wrapped",
-        caMode: "direct",
-        issuer: "https://spiffe.example.com",
-        serverId: "https://spiffe.example.com",
-        allowedRegions: ["eu-west-1"],
-        maxJwtTtlSeconds: 1800,
-        maxX509TtlSeconds: 3600,
+    it("Done when: each Lambda's own config loader accepts the environment every documented configuration sets", () => {
+      const configs = Object.fromEntries(stacks().map(([name, t]) => [name, loadAll(t)]));
+      expect(configs.J).toMatchObject({
+        exchange: { caMode: "none", keyManager: "kms", pcaArn: undefined },
+        discovery: { directModePcaArn: undefined },
+        rotation: { caMode: "none", keyManager: "kms", pcaArn: undefined },
       });
-      const ea = loadExchangeConfig(
-        resolvedEnv(a, "Exchange", {
-          SVID_BRIDGE_ISSUER: "https://abc123.execute-api.eu-west-1.amazonaws.com",
-          SVID_BRIDGE_SERVER_ID: "https://abc123.execute-api.eu-west-1.amazonaws.com",
-        }),
-      );
-      expect(ea).toMatchObject({ keyManager: "kms", caMode: "intermediate", pcaArn: PCA_A });
+      expect(configs.J!.rotation.keyPolicy).toBeDefined();
+      expect(configs.A).toMatchObject({
+        exchange: { caMode: "intermediate", pcaArn: PCA_A },
+        rotation: {
+          caMode: "intermediate",
+          pcaArn: PCA_A,
+          rotation: { alg: "RS256", maxJwtTtlSeconds: 3600 },
+        },
+      });
+      expect(configs.B).toMatchObject({
+        exchange: {
+          keyManager: "kms-wrapped",
+          caMode: "direct",
+          issuer: "https://spiffe.example.com",
+          allowedRegions: ["eu-west-1"],
+          maxJwtTtlSeconds: 1800,
+          maxX509TtlSeconds: 3600,
+        },
+        discovery: { directModePcaArn: expect.stringMatching(/certificate-authority/) },
+        // Rotation and exchange must agree on the longest JWT lifetime (retention depends on it).
+        rotation: {
+          caMode: "direct",
+          keyManager: "kms-wrapped",
+          rotation: { alg: "ES256", maxJwtTtlSeconds: 1800 },
+        },
+      });
+      expect(configs.C).toMatchObject({
+        exchange: {
+          caMode: "intermediate",
+          keyManager: "kms-wrapped",
+          issuer: "https://issuer.c.example.net",
+        },
+        rotation: { caMode: "intermediate", pcaArn: expect.stringMatching(/certificate-authority/) },
+      });
+      expect(configs.B!.rotation.keyPolicy).toBeUndefined();
+      expect(configs.D).toMatchObject({
+        exchange: { caMode: "intermediate", keyManager: "kms" },
+        rotation: { caMode: "intermediate", rotation: { alg: "ES256" } },
+      });
+      expect(configs.E).toMatchObject({
+        exchange: { caMode: "direct", keyManager: "kms", pcaArn: PCA_A },
+        discovery: { directModePcaArn: PCA_A },
+        rotation: { caMode: "direct", pcaArn: PCA_A },
+      });
     });
 
-    it("discovery's and rotation's own config loaders accept what the stack gives them", () => {
-      const issuer = "https://abc123.execute-api.eu-west-1.amazonaws.com";
-      const d = loadDiscoveryConfig(resolvedEnv(a, "Discovery", { SVID_BRIDGE_ISSUER: issuer }));
-      expect(d.issuer).toBe(issuer);
-      expect(d.trustDomain.name).toBe("example.org");
-      expect(d.cacheMaxAgeSeconds).toBe(300);
-      const r = loadRotationConfig(resolvedEnv(a, "Rotation", {}));
-      expect(r.keyManager).toBe("kms");
-      expect(r.rotation).toMatchObject({
-        alg: "RS256",
-        maxJwtTtlSeconds: 3600,
-        rotationPeriodSeconds: 86_400,
+    it("item 1: the documented default (no PCA) tells every Lambda caMode none, and caMode without a PCA is refused at synth", () => {
+      for (const fn of ["Exchange", "Discovery", "Rotation"])
+        expect(fnResource(j, fn).Properties.Environment.Variables.SVID_BRIDGE_CA_MODE).toBe("none");
+      expect(actions(statements(j, "Exchange")).filter((x) => x.startsWith("acm-pca:"))).toEqual([]);
+      expect(actions(statements(j, "Rotation")).filter((x) => x.startsWith("acm-pca:"))).toEqual([]);
+      j.hasResourceProperties("Custom::SvidBridgeFirstRotation", { caMode: "none", pca: "none" });
+      const app = new App({ outdir: join(outDir, "refused") });
+      for (const [props, message] of [
+        [{ caMode: "direct" }, /caMode direct needs a PCA: add pcaArn or createPca/],
+        [{ caMode: "intermediate" }, /caMode intermediate needs a PCA/],
+        [{ pcaArn: PCA_A, createPca: { type: "root" } }, /pcaArn .* or createPca .*, not both/],
+        [
+          { pcaArn: "arn:aws:acm-pca:eu-west-1:1:ca/x" },
+          /pcaArn "arn:aws:acm-pca:eu-west-1:1:ca\/x" is not valid/,
+        ],
+      ] as const)
+        expect(
+          () =>
+            new SvidBridgeStack(app, `R${Math.random().toString(36).slice(2)}`, {
+              trustDomain: "x.org",
+              ...props,
+            }),
+        ).toThrow(
+          expect.objectContaining({ name: "BridgeConfigError", message: expect.stringMatching(message) }),
+        );
+    });
+
+    it("item 6: every signing key is created with a policy that lets only the bridge's roles sign and the account administer", () => {
+      const policy = JSON.parse(loadAll(a).rotation.keyPolicy!) as {
+        Statement: (Statement & { Principal: { AWS: unknown } })[];
+      };
+      const bySid_ = Object.fromEntries(policy.Statement.map((x) => [x.Sid, x]));
+      expect(bySid_.ExchangeSigns).toMatchObject({
+        Principal: { AWS: [roleArn(a, "Exchange")] },
+        Action: ["kms:GetPublicKey", "kms:Sign"],
       });
-      // Rotation and exchange must agree on the longest JWT lifetime (retention depends on it).
-      const rb = fnResource(b, "Rotation").Properties.Environment.Variables;
-      expect(rb.SVID_BRIDGE_MAX_JWT_TTL).toBe("1800");
-      expect(rb).toMatchObject({
-        SVID_BRIDGE_JWT_ALG: "ES256",
-        SVID_BRIDGE_CA_MODE: "direct",
-        SVID_BRIDGE_TRUST_DOMAIN: "prod.example.com",
-        SVID_BRIDGE_KEY_MANAGER: "kms-wrapped",
-      });
-      expect(rb.SVID_BRIDGE_WRAPPING_KEY_ID).toBeDefined();
-      expect(rb.SVID_BRIDGE_PCA_ARN).toBeDefined();
+      expect(bySid_.RotationUsesAndRetires).toMatchObject({ Principal: { AWS: roleArn(a, "Rotation") } });
+      const account = bySid_.AccountAdministersButCannotUse!;
+      expect(account.Principal).toEqual({ AWS: "arn:aws:iam::111122223333:root" });
+      for (const use of ["kms:Sign", "kms:CreateGrant", "kms:PutKeyPolicy", "kms:*", "kms:Verify"])
+        expect(list(account.Action)).not.toContain(use);
+      // Only the two bridge roles and the account appear; no statement uses a tag.
+      expect(JSON.stringify(policy)).not.toMatch(/Tag\//);
+    });
+
+    it("item 2 (mechanical): the check refuses what the roles do not allow (it can fail)", () => {
+      const configsE = loadAll(e);
+      expect(isAllowed(e, "Exchange", "acm-pca:GetCertificateAuthorityCertificate", "pca", configsE)).toBe(
+        true,
+      );
+      expect(isAllowed(e, "Exchange", "acm-pca:DeleteCertificateAuthority", "pca", configsE)).toBe(false);
+      expect(isAllowed(e, "Discovery", "acm-pca:IssueCertificate", "pca", configsE)).toBe(false);
+      expect(isAllowed(e, "Exchange", "dynamodb:PutItem", "table:KeySet", configsE)).toBe(false);
+      expect(isAllowed(a, "Discovery", "kms:Sign", "signing-keys", loadAll(a))).toBe(false);
+      expect(isAllowed(b, "Exchange", "kms:Sign", "signing-keys", loadAll(b))).toBe(false);
+      const dir = mkdtempSync(join(outDir, "scan-"));
+      writeFileSync(join(dir, "entry.ts"), 'import { X } from "./x.js";\nexport const y = X;\n');
+      writeFileSync(
+        join(dir, "x.ts"),
+        'import { PutItemCommand as P } from "@aws-sdk/client-dynamodb";\nexport const X = () => new P({});\n',
+      );
+      expect(sdkCallsFrom(join(dir, "entry.ts"), dir)).toEqual([
+        { file: "x.ts", action: "dynamodb:PutItem" },
+      ]);
+      writeFileSync(join(dir, "x.ts"), "export const X = () => new DeleteTableCommand({});\n");
+      expect(() => sdkCallsFrom(join(dir, "entry.ts"), dir)).toThrow(/not imported from an @aws-sdk client/);
+    });
+
+    it("item 2 (mechanical): every SDK command each Lambda's code can send is allowed to its role on the right resource", () => {
+      const sent = { exchange: 0, discovery: 0, rotation: 0 };
+      const used = new Set<SendRule>();
+      for (const [name, t] of stacks()) {
+        const configs = loadAll(t);
+        for (const fn of ["Exchange", "Discovery", "Rotation"] as const) {
+          const lambdaName = fn.toLowerCase() as keyof typeof sent;
+          for (const call of sdkCallsFrom(LAMBDA_ENTRIES[lambdaName], PROJECT_ROOT)) {
+            const rule = SENDS.find(
+              (r) => r.lambda === lambdaName && r.file === call.file && r.actions.includes(call.action),
+            );
+            expect(
+              rule,
+              `${name} ${fn}: no rule says whether ${call.action} in ${call.file} is sent`,
+            ).toBeDefined();
+            used.add(rule!);
+            if (typeof rule!.target === "string" && rule!.target.startsWith("never:")) continue;
+            if (!rule!.when(configs)) continue;
+            sent[lambdaName]++;
+            expect(
+              isAllowed(t, fn, call.action, rule!.target as Target, configs),
+              `${name} ${fn}: ${call.action} (${call.file}) is not allowed on ${rule!.target}`,
+            ).toBe(true);
+          }
+        }
+      }
+      expect(
+        SENDS.filter((r) => !used.has(r)),
+        "rules no code matches any more",
+      ).toEqual([]);
+      expect(sent.exchange).toBeGreaterThan(0);
+      expect(sent.discovery).toBeGreaterThan(0);
+      expect(sent.rotation).toBeGreaterThan(0);
     });
 
     it("alarms on Errors and Throttles for each of the three functions", () => {
@@ -562,20 +1021,25 @@ describe("SvidBridge", () => {
       a.resourceCountIs("AWS::ApiGatewayV2::DomainName", 0);
     });
 
-    it("B: the issuer is the custom domain (ACM certificate, A and AAAA aliases), execute-api disabled", () => {
+    it("B: the issuer is the custom domain (ACM certificate, an A alias only: item 10), execute-api disabled", () => {
       b.hasResourceProperties("AWS::CertificateManager::Certificate", {
         DomainName: "spiffe.example.com",
         ValidationMethod: "DNS",
       });
       b.hasResourceProperties("AWS::ApiGatewayV2::DomainName", { DomainName: "spiffe.example.com" });
       b.resourceCountIs("AWS::ApiGatewayV2::ApiMapping", 1);
-      for (const type of ["A", "AAAA"])
-        b.hasResourceProperties("AWS::Route53::RecordSet", {
-          Name: "spiffe.example.com.",
-          Type: type,
-          HostedZoneId: "Z0123456789ABC",
-        });
+      b.hasResourceProperties("AWS::Route53::RecordSet", {
+        Name: "spiffe.example.com.",
+        Type: "A",
+        HostedZoneId: "Z0123456789ABC",
+      });
+      // The regional API domain answers over IPv4 only: an AAAA alias would resolve to nothing.
+      b.resourceCountIs("AWS::Route53::RecordSet", 1);
       b.hasResourceProperties("AWS::ApiGatewayV2::Api", { DisableExecuteApiEndpoint: true });
+      c.hasResourceProperties("AWS::ApiGatewayV2::DomainName", {
+        DomainName: "issuer.c.example.net",
+        DomainNameConfigurations: [Match.objectLike({ CertificateArn: CERTIFICATE })],
+      });
     });
   });
 
@@ -619,18 +1083,59 @@ describe("SvidBridge", () => {
       });
       b.hasResourceProperties("AWS::ACMPCA::Certificate", {
         CertificateAuthorityArn: PARENT_PCA,
-        TemplateArn: {
-          "Fn::Join": [
-            "",
-            ["arn:", { Ref: "AWS::Partition" }, ":acm-pca:::template/SubordinateCACertificate_PathLen0/V1"],
-          ],
-        },
+        TemplateArn: "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1",
       });
       b.hasResourceProperties("AWS::ACMPCA::CertificateAuthorityActivation", {
         Status: "ACTIVE",
         CertificateChain: Match.stringLikeRegexp("BEGIN CERTIFICATE"),
       });
       a.resourceCountIs("AWS::ACMPCA::CertificateAuthority", 0);
+    });
+  });
+
+  describe("CA modes AWS allows, costs on failed creates, concurrency (items 3, 5, 9)", () => {
+    it("item 3: the parent signs the subordinate with the parent's algorithm; a created root is general-purpose", () => {
+      b.hasResourceProperties("AWS::ACMPCA::Certificate", {
+        CertificateAuthorityArn: PARENT_PCA,
+        SigningAlgorithm: "SHA256WITHRSA",
+      });
+      c.hasResourceProperties("AWS::ACMPCA::CertificateAuthority", {
+        Type: "ROOT",
+        UsageMode: "GENERAL_PURPOSE",
+      });
+      c.hasResourceProperties("AWS::ACMPCA::Certificate", { SigningAlgorithm: "SHA256WITHECDSA" });
+    });
+
+    it("item 3: short-lived mode only for the last CA: a subordinate that signs the bridge's intermediate is general-purpose", () => {
+      d.hasResourceProperties("AWS::ACMPCA::CertificateAuthority", {
+        Type: "SUBORDINATE",
+        UsageMode: "GENERAL_PURPOSE",
+      });
+      d.hasResourceProperties("AWS::ACMPCA::Certificate", {
+        TemplateArn: "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen1/V1",
+      });
+      expect(usageModeFor("subordinate", "direct")).toBe("SHORT_LIVED_CERTIFICATE");
+      expect(usageModeFor("subordinate", "intermediate")).toBe("GENERAL_PURPOSE");
+      expect(usageModeFor("root", "direct")).toBe("GENERAL_PURPOSE");
+      expect(usageModeFor("root", "intermediate")).toBe("GENERAL_PURPOSE");
+    });
+
+    it("item 5: a failed first deploy removes the PCA, the wrapping key and log groups (RetainExceptOnCreate); tables stay (free when empty)", () => {
+      for (const type of ["AWS::ACMPCA::CertificateAuthority", "AWS::KMS::Key", "AWS::Logs::LogGroup"])
+        for (const t of [b, c])
+          for (const [id, r] of Object.entries(t.findResources(type)) as [string, Json][])
+            if (id.startsWith("Bridge"))
+              expect([type, id, r.DeletionPolicy]).toEqual([type, id, "RetainExceptOnCreate"]);
+      for (const r of Object.values(j.findResources("AWS::DynamoDB::GlobalTable")) as Json[])
+        expect(r.DeletionPolicy).toBe("Retain");
+    });
+
+    it("item 9: the public exchange has a reserved concurrency of 100 by default, a given one, or none when asked", () => {
+      expect(fnResource(j, "Exchange").Properties.ReservedConcurrentExecutions).toBe(100);
+      expect(fnResource(a, "Exchange").Properties.ReservedConcurrentExecutions).toBe(100);
+      expect(fnResource(b, "Exchange").Properties.ReservedConcurrentExecutions).toBe(20);
+      expect(fnResource(c, "Exchange").Properties.ReservedConcurrentExecutions).toBeUndefined();
+      expect(fnResource(j, "Discovery").Properties.ReservedConcurrentExecutions).toBeUndefined();
     });
   });
 
@@ -665,6 +1170,9 @@ describe("SvidBridge", () => {
         SVID_BRIDGE_JWT_AUDIENCES: "sts.amazonaws.com,gcp",
         SVID_BRIDGE_X509: "off",
         AWS_LAMBDA_EXEC_WRAPPER: "/opt/svid-bridge/svid-bridge-wrapper",
+        // item 12: what the Azure SDKs need besides the token
+        AZURE_CLIENT_ID: "11111111-2222-3333-4444-555555555555",
+        AZURE_TENANT_ID: "66666666-7777-8888-9999-000000000000",
       });
     });
   });

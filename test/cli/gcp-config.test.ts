@@ -87,8 +87,16 @@ describe("svid-bridge gcp-config", () => {
     expect(sa.code).toBe(2);
     expect(sa.stderr).toMatch(/^error invalid_request: --service-account must be/);
     expect((await run(["--audience", PROVIDER], {})).stderr).toMatch(
-      /^error usage: AWS_SESSION_TOKEN is not set/,
+      /^error usage: AWS_SESSION_TOKEN \(or, under SnapStart, AWS_CONTAINER_AUTHORIZATION_TOKEN\) is not set/,
     );
+  });
+
+  it("item 17: under SnapStart (no AWS_SESSION_TOKEN) the guard is AWS_CONTAINER_AUTHORIZATION_TOKEN, as the extension's", async () => {
+    const r = await run(["--audience", PROVIDER], { AWS_CONTAINER_AUTHORIZATION_TOKEN: "container-token" });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).credential_source.headers).toEqual({
+      "X-Svid-Bridge-Token": "container-token",
+    });
   });
 
   it("--out writes a 0600 file, even over an existing world-readable one", async () => {

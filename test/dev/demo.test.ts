@@ -61,11 +61,15 @@ describe("svid-bridge demo", () => {
     expect(report.result.spiffeId).toBe(expected);
     expect(report.checks.jwt).toMatchObject({ spiffeId: expected, audience: "demo-audience" });
     expect(report.checks.x509.spiffeId).toBe(expected);
+    // The function read the same X.509-SVID through the Workload API socket the wrapper exported.
+    expect(report.checks.workloadApi).toMatchObject({ spiffeId: expected, sameCertificate: true });
+    expect(report.checks.workloadApi!.socket).toMatch(/^unix:\/\/\/.*workload\.sock$/);
     // leaf, intermediate, root: intermediate mode as in AWS.
     expect(report.checks.x509.path).toHaveLength(3);
     // The function itself: validated its token through the extension, saw the files.
     const jwtSvid = report.result.jwtSvid as Record<string, unknown>;
-    expect(jwtSvid.validatedByExtension).toBe(expected);
+    expect(report.result.mode).toBe("extension");
+    expect(jwtSvid.validated).toBe(expected);
     expect(report.result.files).toEqual(["bundle.pem", "svid.pem", "svid_key.pem"]);
     expect((report.result.x509Svid as Record<string, unknown>).uriSan).toBe(`URI:${expected}`);
     // The function ran as its own process, through the layer's wrapper, and logged.

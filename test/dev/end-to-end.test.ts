@@ -11,19 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OPENSSL, PYJWT, requireTool } from "../support/conformance-tools.js";
 import { type RunningDev, runSvidBridge, startDev } from "./dev-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "svid-bridge-e2e-"));
 let dev: RunningDev;
 /** Debian's python3 with PyJWT: a relying party written by someone else, in another language. */
-const hasPyJwt = (() => {
-  try {
-    execFileSync("/usr/bin/python3", ["-c", "import jwt, cryptography"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasPyJwt = requireTool(PYJWT);
 // OIDC discovery as a Python service does it: openid-configuration, then PyJWKClient on jwks_uri.
 const PY_VERIFY = `
 import json, sys, urllib.request, jwt
@@ -34,14 +28,7 @@ claims = jwt.decode(token, key.key, algorithms=["RS256", "ES256", "ES384"], audi
                     options={"require": ["sub", "aud", "exp", "iat"]})
 print(json.dumps(claims))
 `;
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasOpenssl = requireTool(OPENSSL);
 
 const cli = (args: string[]) => runSvidBridge(args, dev.env);
 

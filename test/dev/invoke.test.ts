@@ -27,7 +27,8 @@ const EXPECTED: Record<string, [string, number, string]> = {
   "exchange-jwt-foreign-proof.json": ["exchange", 401, "proof_server_id_mismatch"],
   "exchange-jwt-text-body.json": ["exchange", 415, "unsupported_media_type"],
   "exchange-unknown-route.json": ["exchange", 404, "not_found"],
-  "exchange-x509-bad-csr.json": ["exchange", 400, "csr_malformed"],
+  // The proof rules run before the CSR is read (issue 14, fault 1): a foreign proof is refused first.
+  "exchange-x509-foreign-proof-bad-csr.json": ["exchange", 401, "proof_server_id_mismatch"],
 };
 /** Not an HTTP event: the rotation's schedule, and the demo function's payload. */
 const OTHER = ["rotation-scheduled.json", "demo-function.json"];

@@ -167,6 +167,31 @@ describe("discovery endpoint", () => {
     expect(calls).toBe(2);
   });
 
+  it("item 16: OIDC discovery and the JWKS never wait on the PCA: served while its root fetch hangs or fails", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const store = new InMemoryKeySetStore();
+    await rotateKeys({ store, keys: new DeletingKeyManager(), clock, config: { alg: "ES256" } });
+    for (const extraTrustAnchors of [
+      () => new Promise<never>(() => {}), // a PCA that never answers
+      async () => {
+        throw new BridgeError("ca_unavailable", "PCA is down", { status: 503 });
+      },
+    ]) {
+      const endpoint = createDiscoveryEndpoint({
+        issuer: ISSUER,
+        trustDomain: td,
+        store,
+        clock,
+        extraTrustAnchors,
+      });
+      const config = await endpoint(req("/.well-known/openid-configuration"));
+      expect(config.statusCode).toBe(200);
+      expect(JSON.parse(config.body).jwks_uri).toBe(`${ISSUER}/.well-known/jwks.json`);
+      const keys = JSON.parse((await endpoint(req("/.well-known/jwks.json"))).body) as { keys: unknown[] };
+      expect(keys.keys).toHaveLength(1);
+    }
+  });
+
   it("serves an empty key list (not an error) before the first rotation", async () => {
     const endpoint = createDiscoveryEndpoint({
       issuer: ISSUER,
@@ -194,6 +219,14 @@ describe("discovery endpoint", () => {
       "http://bridge.example.com",
       "https://bridge.example.com/",
       "https://bridge.example.com:8443",
+      // item 17: forms a parser rewrites, which would break iss comparison or jwks_uri
+      "https://bridge.example.com:443",
+      "https://bridge.example.com?",
+      "https://bridge.example.com#",
+      "https://bridge.example.com/.",
+      "https://bridge.example.com/a/./b",
+      "https://bridge.example.com/a/../b",
+      "https://Bridge.example.com",
     ])
       expect(make(bad)).toThrow(expect.objectContaining({ code: "config_invalid" }));
   });

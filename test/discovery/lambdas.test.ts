@@ -93,6 +93,8 @@ describe("Lambda configuration", () => {
     [{ SVID_BRIDGE_TRUST_DOMAIN: "Bad Domain" }, "SVID_BRIDGE_TRUST_DOMAIN"],
     [{ SVID_BRIDGE_KEY_SET_TABLE: "" }, "SVID_BRIDGE_KEY_SET_TABLE"],
     [{ SVID_BRIDGE_CACHE_MAX_AGE: "5m" }, "SVID_BRIDGE_CACHE_MAX_AGE"],
+    [{ SVID_BRIDGE_ISSUER: "https://bridge.example.com:443" }, "SVID_BRIDGE_ISSUER"],
+    [{ SVID_BRIDGE_ISSUER: "https://bridge.example.com?" }, "SVID_BRIDGE_ISSUER"],
     [{ SVID_BRIDGE_CACHE_MAX_AGE: "86400" }, "SVID_BRIDGE_CACHE_MAX_AGE"],
     [{ SVID_BRIDGE_BUNDLE_REFRESH_HINT: "0" }, "SVID_BRIDGE_BUNDLE_REFRESH_HINT"],
   ])("discovery refuses %o naming %s", (change, name) => {
@@ -105,6 +107,8 @@ describe("Lambda configuration", () => {
     const config = loadRotationConfig({
       SVID_BRIDGE_KEY_SET_TABLE: "t",
       SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+      SVID_BRIDGE_ROTATION_ROLE_ARN: "arn:aws:iam::111122223333:role/rotation",
+      SVID_BRIDGE_SIGNER_ROLE_ARNS: "arn:aws:iam::111122223333:role/exchange",
       SVID_BRIDGE_PCA_ARN: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
     });
     expect(config.keyManager).toBe("kms");
@@ -135,10 +139,17 @@ describe("Lambda configuration", () => {
     [{ SVID_BRIDGE_TRUST_DOMAIN: "Bad.Domain" }, "SVID_BRIDGE_TRUST_DOMAIN"],
     [{ SVID_BRIDGE_PCA_ARN: undefined }, "SVID_BRIDGE_PCA_ARN"],
     [{ SVID_BRIDGE_KEY_MANAGER: "kms-wrapped" }, "SVID_BRIDGE_WRAPPING_KEY_ID"],
+    [{ SVID_BRIDGE_ROTATION_ROLE_ARN: undefined }, "SVID_BRIDGE_ROTATION_ROLE_ARN"],
+    [{ SVID_BRIDGE_SIGNER_ROLE_ARNS: undefined }, "SVID_BRIDGE_SIGNER_ROLE_ARNS"],
+    [{ SVID_BRIDGE_SIGNER_ROLE_ARNS: "arn:aws:iam::999999999999:role/x" }, "SVID_BRIDGE_SIGNER_ROLE_ARNS"],
+    [{ SVID_BRIDGE_ROTATION_ROLE_ARN: "arn:aws:iam::111122223333:user/u" }, "SVID_BRIDGE_ROTATION_ROLE_ARN"],
+    [{ SVID_BRIDGE_CA_MODE: "none" }, "SVID_BRIDGE_PCA_ARN"],
   ])("rotation with KMS keys refuses %o naming %s", (change, name) => {
     const env = {
       SVID_BRIDGE_KEY_SET_TABLE: "t",
       SVID_BRIDGE_TRUST_DOMAIN: "example.org",
+      SVID_BRIDGE_ROTATION_ROLE_ARN: "arn:aws:iam::111122223333:role/rotation",
+      SVID_BRIDGE_SIGNER_ROLE_ARNS: "arn:aws:iam::111122223333:role/exchange",
       SVID_BRIDGE_PCA_ARN: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
       ...change,
     };
@@ -156,6 +167,8 @@ describe("Lambda configuration", () => {
       SVID_BRIDGE_KEY_SET_TABLE: "t",
       SVID_BRIDGE_TRUST_DOMAIN: "example.org",
       SVID_BRIDGE_CA_MODE: "direct",
+      SVID_BRIDGE_ROTATION_ROLE_ARN: "arn:aws:iam::111122223333:role/rotation",
+      SVID_BRIDGE_SIGNER_ROLE_ARNS: "arn:aws:iam::111122223333:role/exchange",
     };
     const kms = () => new KMSClient({ region: "us-east-1" });
     expect(keyManagerFactories.kms(loadRotationConfig(env), { dynamodb: dynamo.client, kms })).toBeInstanceOf(

@@ -65,7 +65,7 @@ describe("exchange HTTP surface", () => {
           spiffeId: SpiffeId.parse("spiffe://example.org/fn"),
         },
       ],
-      bindings: { jwt: () => "b", x509: () => "b" },
+      bindings: { jwt: () => "b", x509: () => "b", batch: () => "b" },
       jwtSigner: () => signerFor(keys, key.keyId),
       ca,
       bundle: async () => bundle,
@@ -172,10 +172,25 @@ describe("exchange HTTP surface", () => {
   it("never answers 5xx to anything a client sends", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom("/v1/svid/jwt", "/v1/svid/x509"),
+        fc.constantFrom("/v1/svid/jwt", "/v1/svid/x509", "/v1/svid/batch"),
         fc.oneof(
           fc.json(),
           fc.string(),
+          fc
+            .record(
+              {
+                jwt: fc.oneof(
+                  fc.anything(),
+                  fc.array(fc.record({ audience: fc.anything(), spiffe_id: fc.anything() }), {
+                    maxLength: 20,
+                  }),
+                ),
+                x509: fc.oneof(fc.anything(), fc.record({ csr: fc.anything(), spiffe_id: fc.anything() })),
+                proof: fc.anything(),
+              },
+              { requiredKeys: [] },
+            )
+            .map((o) => JSON.stringify(o)),
           fc
             .record({
               audience: fc.anything(),

@@ -37,7 +37,7 @@ import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 import { parseCertificatesPem, validateX509Svid } from "../../lib/spiffe/x509-svid.js";
 import { FakeKms, kmsClientFor } from "../support/fake-kms.js";
 import { FakePca, pcaClientFor } from "../support/fake-pca.js";
-import { hasOpenssl, makeCsr, makeWorkloadKey, opensslVerify, spkiOf } from "../support/x509-fixtures.js";
+import { hasOpenssl, makeCsr, makeWorkloadKey, opensslVerify } from "../support/x509-fixtures.js";
 
 const td = TrustDomain.parse("example.org");
 const ISSUER = "https://oidc.example.org";
@@ -195,8 +195,9 @@ async function askX509(
   kind: Parameters<typeof makeWorkloadKey>[0] = "ec-p256",
 ) {
   const key = await makeWorkloadKey(kind);
-  const proof = await proofFor(principal, x509Binding(await spkiOf(key)));
-  return post(bridge, "/v1/svid/x509", { csr: await makeCsr(key), proof });
+  const csr = await makeCsr(key);
+  const proof = await proofFor(principal, x509Binding({ csr }));
+  return post(bridge, "/v1/svid/x509", { csr, proof });
 }
 
 describe.each(["intermediate", "direct"] as const)("exchange end to end, %s CA mode", (caMode) => {
@@ -285,11 +286,10 @@ describe.each(["intermediate", "direct"] as const)("exchange end to end, %s CA m
     ["unsupported key", () => askX509(bridge, role, "rsa-1024"), 400, "unsupported_key"],
     [
       "bad CSR",
-      () =>
-        post(bridge, "/v1/svid/x509", {
-          csr: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----",
-          proof: {},
-        }),
+      async () => {
+        const csr = "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----";
+        return post(bridge, "/v1/svid/x509", { csr, proof: await proofFor(role, x509Binding({ csr })) });
+      },
       400,
       "csr_malformed",
     ],

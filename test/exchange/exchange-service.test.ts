@@ -80,7 +80,9 @@ describe("ExchangeService", () => {
       resolveRegistrations: async () => matches,
       bindings: {
         jwt: (aud, id) => `jwt:${aud.join(",")}:${id ?? ""}`,
-        x509: (spki) => `x509:${spki.byteLength}`,
+        x509: (csr, id) => `x509:${csr.length}:${id ?? ""}`,
+        batch: (ask) =>
+          `batch:${JSON.stringify(ask.jwt)}:${ask.x509?.csr.length ?? ""}:${ask.x509?.spiffeId ?? ""}`,
       },
       jwtSigner: () => signerFor(keys, key.keyId),
       ca,
@@ -195,11 +197,12 @@ describe("ExchangeService", () => {
     expect(await code(service().issueJwtSvids(body))).toBe(expected);
   });
 
-  it("issues an X.509-SVID for the CSR's key, chain valid against the bundle, binding the proof to the key", async () => {
+  it("issues an X.509-SVID for the CSR's key, chain valid against the bundle, binding the proof to the CSR", async () => {
     withMatches(entry({ dnsNames: ["fn.example.org"], x509TtlSeconds: 600 }));
     const keys = await makeWorkloadKey("ec-p256");
-    const out = await service().issueX509Svids({ csr: await makeCsr(keys), proof: "good-proof" });
-    expect(seenBinding).toBe("x509:91"); // P-256 SPKI is 91 bytes
+    const csr = await makeCsr(keys);
+    const out = await service().issueX509Svids({ csr, proof: "good-proof" });
+    expect(seenBinding).toBe(`x509:${csr.length}:`);
     const chain = parseCertificatesPem(out.svids[0]!.certificate_chain);
     expect(chain).toHaveLength(2);
     expect(validateX509Svid(chain, bundle).spiffeId.toString()).toBe("spiffe://example.org/fn");

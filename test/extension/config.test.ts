@@ -49,8 +49,11 @@ describe("extension config", () => {
     expect(refusal({ ...BASE, SVID_BRIDGE_INIT_FAILURE: "maybe" })).toMatch(/^SVID_BRIDGE_INIT_FAILURE/);
     expect(refusal({ ...BASE, SVID_BRIDGE_FILES_DIR: "tmp/x" })).toMatch(/^SVID_BRIDGE_FILES_DIR/);
     expect(refusal({ ...BASE, SVID_BRIDGE_SPIFFE_ID: "spiffe://Bad/x" })).toMatch(/^SVID_BRIDGE_SPIFFE_ID/);
-    expect(refusal({ ...BASE, AWS_WEB_IDENTITY_TOKEN_FILE: "/tmp/t" })).toMatch(
-      /^SVID_BRIDGE_TOKEN_AUDIENCE/,
+    expect(refusal({ ...BASE, AWS_WEB_IDENTITY_TOKEN_FILE: "tmp/t" })).toMatch(
+      /^AWS_WEB_IDENTITY_TOKEN_FILE/,
+    );
+    expect(refusal({ ...BASE, SVID_BRIDGE_TOKEN_AUDIENCE: "sts.amazonaws.com" })).toMatch(
+      /^SVID_BRIDGE_TOKEN_AUDIENCE is gone: .*SVID_BRIDGE_AWS_TOKEN_AUDIENCE and SVID_BRIDGE_AZURE_TOKEN_AUDIENCE/,
     );
     expect(refusal({ ...BASE, AWS_REGION: undefined })).toMatch(/^AWS_REGION/);
     expect(refusal({ ...BASE, AWS_ACCESS_KEY_ID: undefined })).toMatch(/^AWS_ACCESS_KEY_ID/);
@@ -82,9 +85,26 @@ describe("extension config", () => {
       ...BASE,
       SVID_BRIDGE_JWT_AUDIENCES: " a, b ,a,,",
       AZURE_FEDERATED_TOKEN_FILE: "/tmp/azure-token",
-      SVID_BRIDGE_TOKEN_AUDIENCE: "api://AzureADTokenExchange",
     });
     expect(c.jwtAudiences).toEqual(["a", "b"]);
-    expect(c.tokenFiles).toEqual(["/tmp/azure-token"]);
+    expect(c.tokenFiles).toEqual([{ path: "/tmp/azure-token", audience: "api://AzureADTokenExchange" }]);
+  });
+
+  it("item 13: each token file has its own audience, defaulting to what its relying party expects", () => {
+    const both = readConfig({
+      ...BASE,
+      AWS_WEB_IDENTITY_TOKEN_FILE: "/tmp/aws-token",
+      AZURE_FEDERATED_TOKEN_FILE: "/tmp/azure-token",
+    });
+    expect(both.tokenFiles).toEqual([
+      { path: "/tmp/aws-token", audience: "sts.amazonaws.com" },
+      { path: "/tmp/azure-token", audience: "api://AzureADTokenExchange" },
+    ]);
+    const custom = readConfig({
+      ...BASE,
+      AWS_WEB_IDENTITY_TOKEN_FILE: "/tmp/aws-token",
+      SVID_BRIDGE_AWS_TOKEN_AUDIENCE: "my-client-id",
+    });
+    expect(custom.tokenFiles).toEqual([{ path: "/tmp/aws-token", audience: "my-client-id" }]);
   });
 });

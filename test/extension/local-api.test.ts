@@ -16,6 +16,7 @@ import { SpiffeId } from "../../lib/spiffe/spiffe-id.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
 
 const TOKEN = "session-token-of-the-function";
+const ISSUER = "https://oidc.example.org";
 
 describe("the local API", () => {
   let exchange: FakeExchange;
@@ -24,7 +25,7 @@ describe("the local API", () => {
   let manager: SvidManager;
 
   beforeAll(async () => {
-    exchange = await startFakeExchange();
+    exchange = await startFakeExchange({ issuer: ISSUER });
     manager = new SvidManager({
       exchange: new HttpExchangeClient({
         baseUrl: exchange.url,
@@ -40,7 +41,7 @@ describe("the local API", () => {
       clockJumpMs: 300_000,
     });
     await manager.initialize();
-    server = createLocalApi({ manager, apiToken: TOKEN });
+    server = createLocalApi({ manager, apiToken: TOKEN, issuer: ISSUER });
     base = `http://127.0.0.1:${await listen(server, 0)}`;
   });
   afterAll(async () => {
@@ -123,6 +124,25 @@ describe("the local API", () => {
     await expect(client().validateJwtSvid(forged.token, "payments")).rejects.toMatchObject({
       code: "jwt_kid_unknown",
     });
+  });
+
+  it("fault 6: POST /v1/validate-jwt pins iss to the bridge's issuer", async () => {
+    const token = (await client().jwtSvid("payments")).token;
+    // The same manager and bundle, but a local API that believes the bridge is another issuer.
+    const other = createLocalApi({ manager, apiToken: TOKEN, issuer: "https://other-bridge.example.org" });
+    const otherBase = `http://127.0.0.1:${await listen(other, 0)}`;
+    try {
+      const answer = await fetch(`${otherBase}/v1/validate-jwt`, {
+        method: "POST",
+        headers: { "X-Svid-Bridge-Token": TOKEN, "content-type": "application/json" },
+        body: JSON.stringify({ token, audience: "payments" }),
+      });
+      expect(answer.status).toBe(401);
+      expect(await answer.json()).toMatchObject({ error: "jwt_claims_invalid" });
+    } finally {
+      other.closeAllConnections();
+      await new Promise((r) => other.close(r));
+    }
   });
 
   it("refuses a validate body that is not JSON, has unknown fields, or no token", async () => {

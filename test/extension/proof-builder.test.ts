@@ -46,6 +46,30 @@ describe("the extension's proofs at the exchange", () => {
     ]);
   });
 
+  it("are accepted for a batch: one proof bound to every ask, one STS call", async () => {
+    const key = await createWorkloadKey();
+    const stsCalls = exchange.sts.received;
+    const out = await client(proofs).batch({
+      jwt: [{ audience: ["aud-a"] }, { audience: ["aud-b", "aud-c"] }],
+      x509: { csrPem: key.csrPem, spki: key.spki },
+    });
+    expect(out.jwt).toHaveLength(2);
+    expect(out.x509?.certificateChainPem).toContain("-----BEGIN CERTIFICATE");
+    expect(exchange.sts.received).toBe(stsCalls + 1);
+    expect(exchange.count("/v1/svid/batch")).toBeGreaterThan(0);
+  });
+
+  it("a batch proof bound to other asks is refused (proof_binding_mismatch)", async () => {
+    const otherAsks: ProofBuilder = {
+      ...proofs,
+      proofForBatch: (ask) => proofs.proofForBatch({ ...ask, jwt: [{ audience: ["aud-other"] }] }),
+    };
+    expect(await refusal(client(otherAsks).batch({ jwt: [{ audience: ["aud-a"] }] }))).toEqual({
+      code: "exchange_rejected",
+      upstream: "proof_binding_mismatch",
+    });
+  });
+
   it("are fresh on every call: two proofs for the same ask differ, and both are accepted", async () => {
     const ask = { kind: "jwt" as const, audience: ["aud-a"] };
     const [a, b] = await Promise.all([proofs.proofFor(ask), proofs.proofFor(ask)]);
@@ -56,6 +80,7 @@ describe("the extension's proofs at the exchange", () => {
   it("a proof sent twice is refused the second time (proof_replayed), not retried as 503", async () => {
     let first: Awaited<ReturnType<ProofBuilder["proofFor"]>> | undefined;
     const reusing: ProofBuilder = {
+      ...proofs,
       proofFor: async (ask) => {
         first ??= await proofs.proofFor(ask);
         return first;
@@ -86,6 +111,7 @@ describe("the extension's proofs at the exchange", () => {
 
   it("a proof bound to another audience is refused (proof_binding_mismatch)", async () => {
     const otherAudience: ProofBuilder = {
+      ...proofs,
       proofFor: (ask) => proofs.proofFor(ask.kind === "jwt" ? { ...ask, audience: ["aud-other"] } : ask),
     };
     expect(await refusal(client(otherAudience).fetchJwtSvid(["aud-a"]))).toEqual({
@@ -94,10 +120,11 @@ describe("the extension's proofs at the exchange", () => {
     });
   });
 
-  it("a proof bound to another key than the CSR's is refused (proof_binding_mismatch)", async () => {
+  it("a proof bound to another CSR than the one sent is refused (proof_binding_mismatch)", async () => {
     const other = await createWorkloadKey();
     const otherKey: ProofBuilder = {
-      proofFor: (ask) => proofs.proofFor(ask.kind === "x509" ? { kind: "x509", spki: other.spki } : ask),
+      ...proofs,
+      proofFor: (ask) => proofs.proofFor(ask.kind === "x509" ? { kind: "x509", csr: other.csrPem } : ask),
     };
     const key = await createWorkloadKey();
     expect(await refusal(client(otherKey).fetchX509Svid(key.csrPem, key.spki))).toEqual({

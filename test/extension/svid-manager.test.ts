@@ -3,6 +3,7 @@ import { HttpExchangeClient } from "../../layers/extension/src/exchange-client.j
 import { type ProofAsk, stsProofBuilder } from "../../layers/extension/src/proof-builder.js";
 import { SvidManager, type SvidManagerOptions } from "../../layers/extension/src/svid-manager.js";
 import { ManualClock } from "../../lib/clock.js";
+import { Pkcs10CertificateRequest as X509Csr } from "../../lib/crypto/x509.js";
 import { errorCodeOf } from "../../lib/errors.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
 
@@ -35,6 +36,7 @@ describe("SvidManager", () => {
             bindings.push(ask);
             return real.proofFor(ask);
           },
+          proofForBatch: (ask) => real.proofForBatch(ask),
         },
       }),
       jwtAudiences: ["aud-a"],
@@ -57,10 +59,11 @@ describe("SvidManager", () => {
     const x509 = bindings.find((b) => b.kind === "x509");
     const jwt = bindings.find((b) => b.kind === "jwt");
     expect(jwt).toEqual({ kind: "jwt", audience: ["aud-a"] });
-    // The X.509 binding is the CSR's public key, the key the SVID certifies.
+    // The X.509 binding is the CSR as sent, whose key is the key the SVID certifies.
     const { X509Certificate } = await import("node:crypto");
     const leaf = new X509Certificate((await m.x509Svid()).certificateChainPem);
-    expect(Buffer.from((x509 as { spki: Uint8Array }).spki)).toEqual(
+    const csr = new X509Csr((x509 as { csr: string }).csr);
+    expect(Buffer.from(csr.publicKey.rawData)).toEqual(
       leaf.publicKey.export({ format: "der", type: "spki" }),
     );
   });
@@ -70,11 +73,11 @@ describe("SvidManager", () => {
     await m.initialize();
     const first = await m.jwtSvid("aud-a");
     advance(200_000);
-    await m.onInvoke();
+    await m.refresh();
     expect(exchange.count("/v1/svid/jwt")).toBe(1);
     expect((await m.jwtSvid("aud-a")).token).toBe(first.token);
     advance(110_000); // past 300 s of a 600 s token
-    await m.onInvoke();
+    await m.refresh();
     expect(exchange.count("/v1/svid/jwt")).toBe(2);
     expect((await m.jwtSvid("aud-a")).token).not.toBe(first.token);
   });
@@ -109,11 +112,11 @@ describe("SvidManager", () => {
     await m.initialize();
     const before = await m.x509Svid();
     const jwtBefore = await m.jwtSvid("aud-a");
-    await m.onInvoke();
+    await m.refresh();
     const after = await m.x509Svid();
     expect(after.privateKeyPem).not.toBe(before.privateKeyPem);
     expect((await m.jwtSvid("aud-a")).token).not.toBe(jwtBefore.token);
-    await m.onInvoke(); // only once per restore
+    await m.refresh(); // only once per restore
     expect(exchange.count("/v1/svid/x509")).toBe(2);
   });
 
@@ -122,10 +125,10 @@ describe("SvidManager", () => {
     await m.initialize();
     const before = await m.x509Svid();
     advance(30_000, false); // 30 s of wall time the monotonic clock did not see: under the threshold
-    await m.onInvoke();
+    await m.refresh();
     expect(exchange.count("/v1/svid/x509")).toBe(1);
     advance(120_000, false);
-    await m.onInvoke();
+    await m.refresh();
     expect(exchange.count("/v1/svid/x509")).toBe(2);
     expect((await m.x509Svid()).privateKeyPem).not.toBe(before.privateKeyPem);
   });
@@ -134,9 +137,73 @@ describe("SvidManager", () => {
     const m = manager({ snapStart: true });
     await m.initialize();
     await exchange.stop();
-    await m.onInvoke();
+    await m.refresh();
     await expect(m.x509Svid()).rejects.toMatchObject({ code: "not_ready" });
     await expect(m.jwtSvid("aud-a")).rejects.toMatchObject({ code: "not_ready" });
     expect(m.ready).toBe(false);
+  });
+
+  it("publishes every change to every subscriber, and tells them when it closes", async () => {
+    const m = manager();
+    const seen: string[] = [];
+    const stop = m.subscribe({
+      x509Changed: () => void seen.push("x509"),
+      jwtChanged: (s) => void seen.push(`jwt:${s.audience}`),
+      bundleChanged: () => void seen.push("bundle"),
+      closed: () => void seen.push("closed"),
+    });
+    let second = 0;
+    m.subscribe({ x509Changed: () => void second++ });
+    await m.initialize();
+    expect(seen.sort()).toEqual(["bundle", "jwt:aud-a", "x509"]);
+    stop();
+    advance(1_900_000); // past half of the X.509-SVID's hour
+    await m.refresh();
+    expect(second).toBe(2);
+    expect(seen).toHaveLength(3);
+    m.close();
+    expect(seen).toHaveLength(3);
+  });
+
+  it("ends subscribers on close", () => {
+    const m = manager();
+    let closed = 0;
+    m.subscribe({ closed: () => void closed++ });
+    m.close();
+    expect(closed).toBe(1);
+  });
+
+  it("names the next refresh: the earliest half-life or bundle age", async () => {
+    const m = manager();
+    expect(m.nextRefreshAt()).toBeUndefined();
+    const start = clock.now();
+    await m.initialize();
+    // The 600 s JWT-SVID is due at 300 s: earlier than the bundle's 5 minutes and the hour-long X.509.
+    // (expiry is whole seconds on the exchange's own clock: within a second or two)
+    expect(Math.abs(m.nextRefreshAt()! - (start + 300_000))).toBeLessThan(2_000);
+  });
+
+  it("says fetching, then ready; refused when the exchange refused the caller", async () => {
+    const ok = manager();
+    expect(ok.status()).toEqual({ kind: "fetching" });
+    await ok.initialize();
+    expect(ok.status()).toEqual({ kind: "ready" });
+    exchange.refuseWith({ status: 403, code: "no_registration" });
+    const refused = manager();
+    await expect(refused.initialize()).rejects.toMatchObject({ code: "exchange_rejected" });
+    expect(refused.status()).toMatchObject({ kind: "refused", error: { code: "exchange_rejected" } });
+    exchange.refuseWith(undefined);
+    await refused.refresh();
+    expect(refused.status()).toEqual({ kind: "ready" });
+  });
+
+  it("asks for one token naming several audiences, cached apart from each single one", async () => {
+    const m = manager();
+    await m.initialize();
+    const both = await m.jwtSvid(["aud-a", "aud-b"]);
+    expect(both.audiences).toEqual(["aud-a", "aud-b"]);
+    expect(bindings.at(-1)).toEqual({ kind: "jwt", audience: ["aud-a", "aud-b"] });
+    expect((await m.jwtSvid("aud-a")).token).not.toBe(both.token);
+    expect((await m.jwtSvid(["aud-a", "aud-b"])).token).toBe(both.token);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { bindingOf, canonicalJson, jwtBinding, x509Binding } from "../../lib/proof/binding.js";
+import { batchBinding, bindingOf, canonicalJson, jwtBinding, x509Binding } from "../../lib/proof/binding.js";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("base64url");
 
@@ -22,25 +22,67 @@ describe("binding", () => {
     expect(jwtBinding({ audience: ["a,b"] })).not.toBe(jwtBinding({ audience: ["a", "b"] }));
   });
 
-  it("hashes the CSR's SubjectPublicKeyInfo for an X.509-SVID request", () => {
-    const spki = new Uint8Array([0x30, 0x59, 1, 2, 3]);
-    expect(x509Binding(spki)).toBe(
-      sha(`{"kind":"x509","spki":"${Buffer.from(spki).toString("base64url")}"}`),
+  it("hashes the CSR as sent for an X.509-SVID request", () => {
+    expect(x509Binding({ csr: "MIIB" })).toBe(sha('{"csr":"MIIB","kind":"x509"}'));
+    expect(x509Binding({ csr: "MIIB" })).not.toBe(x509Binding({ csr: "MIIC" }));
+  });
+
+  it("fault 5: the X.509 binding covers spiffe_id too, so a captured request cannot be switched to another identity", () => {
+    const csr = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n";
+    expect(x509Binding({ csr, spiffeId: "spiffe://e/a" })).toBe(
+      sha(`{"csr":${JSON.stringify(csr)},"kind":"x509","spiffe_id":"spiffe://e/a"}`),
     );
-    expect(x509Binding(spki)).not.toBe(x509Binding(new Uint8Array([0x30, 0x59, 1, 2, 4])));
+    expect(x509Binding({ csr, spiffeId: "spiffe://e/a" })).not.toBe(
+      x509Binding({ csr, spiffeId: "spiffe://e/b" }),
+    );
+    expect(x509Binding({ csr, spiffeId: "spiffe://e/a" })).not.toBe(x509Binding({ csr }));
   });
 
   it("bindingOf dispatches on the kind asked for", () => {
-    const spki = new Uint8Array([1, 2, 3]);
     expect(bindingOf({ kind: "jwt", audience: ["a"], spiffeId: "spiffe://e/x" })).toBe(
       jwtBinding({ audience: ["a"], spiffeId: "spiffe://e/x" }),
     );
-    expect(bindingOf({ kind: "x509", spki })).toBe(x509Binding(spki));
+    expect(bindingOf({ kind: "x509", csr: "MIIB", spiffeId: "spiffe://e/x" })).toBe(
+      x509Binding({ csr: "MIIB", spiffeId: "spiffe://e/x" }),
+    );
   });
 
   it("writes canonical JSON with sorted keys and no whitespace", () => {
     expect(canonicalJson({ b: "1", a: ["x", "y"], c: { z: "q", e: '\u00e9"' } })).toBe(
       '{"a":["x","y"],"b":"1","c":{"e":"é\\"","z":"q"}}',
     );
+  });
+
+  it("hashes a batch over the digests of its asks, the JWT asks as a set", () => {
+    const csr = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n";
+    const a = { audience: ["a"] };
+    const b = { audience: ["b", "c"], spiffeId: "spiffe://e/x" };
+    const x509 = sha(`{"csr":${JSON.stringify(csr)},"kind":"x509","spiffe_id":"spiffe://e/x"}`);
+    const members = [jwtBinding(a), jwtBinding(b)].sort();
+    expect(batchBinding({ jwt: [a, b], x509: { csr, spiffeId: "spiffe://e/x" } })).toBe(
+      sha(`{"jwt":["${members[0]}","${members[1]}"],"kind":"batch","x509":"${x509}"}`),
+    );
+    expect(batchBinding({ jwt: [b, a] })).toBe(batchBinding({ jwt: [a, b] }));
+    expect(batchBinding({ jwt: [] })).toBe(sha('{"jwt":[],"kind":"batch"}'));
+  });
+
+  it("changes the batch binding when any ask changes, is added or is dropped", () => {
+    const csr = "csr-1";
+    const base = batchBinding({ jwt: [{ audience: ["a"] }, { audience: ["b"] }], x509: { csr } });
+    const variants = [
+      { jwt: [{ audience: ["a"] }], x509: { csr } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }] },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }, { audience: ["c"] }], x509: { csr } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b", "c"] }], x509: { csr } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"], spiffeId: "spiffe://e/x" }], x509: { csr } },
+      { jwt: [{ audience: ["a", "b"] }], x509: { csr } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }], x509: { csr: "csr-2" } },
+      { jwt: [{ audience: ["a"] }, { audience: ["b"] }], x509: { csr, spiffeId: "spiffe://e/x" } },
+    ];
+    const seen = new Set([base, ...variants.map((v) => batchBinding(v))]);
+    expect(seen.size).toBe(variants.length + 1);
+    // A batch never shares a binding with the single-ask requests it contains.
+    expect(batchBinding({ jwt: [{ audience: ["a"] }] })).not.toBe(jwtBinding({ audience: ["a"] }));
+    expect(batchBinding({ jwt: [], x509: { csr } })).not.toBe(x509Binding({ csr }));
   });
 });

@@ -2,14 +2,20 @@ import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../lib/clock.js";
 import { jwtBinding } from "../../lib/proof/binding.js";
-import { buildProof } from "../../lib/proof/client.js";
+import { buildProof as smithyBuildProof } from "../../lib/proof/client.js";
+import { buildLeanProof } from "../../lib/proof/lean-proof.js";
 import { GET_CALLER_IDENTITY_BODY, serializeProof } from "../../lib/proof/proof-format.js";
 import { header, ROLE, SERVER_ID, T0, USER } from "./fixtures.js";
 
 const binding = jwtBinding({ audience: ["sts.amazonaws.com"] });
 const clock = new ManualClock(T0);
 
-describe("buildProof (client half)", () => {
+// Both signers of the client half: @smithy/signature-v4 (extension, CLI) and the
+// node:crypto one (in-process client). Same options, same proof.
+describe.each([
+  ["@smithy/signature-v4", smithyBuildProof],
+  ["lib/proof/sigv4.ts", buildLeanProof as typeof smithyBuildProof],
+])("buildProof (client half), signed with %s", (_name, buildProof) => {
   it("signs a GetCallerIdentity for the caller's regional STS, with server ID, binding and session token", async () => {
     const proof = await buildProof({
       region: "eu-west-1",

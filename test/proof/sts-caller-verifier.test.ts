@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../lib/clock.js";
 import { BridgeError } from "../../lib/errors.js";
 import { InMemoryReplayCache } from "../../lib/local/in-memory-replay-cache.js";
-import { getCallerIdentityXml, LocalSts } from "../../lib/local/sts-server.js";
+import { getCallerIdentityXml, LocalSts, makeDevRolePrincipal } from "../../lib/local/sts-server.js";
 import { jwtBinding, x509Binding } from "../../lib/proof/binding.js";
 import { buildProof } from "../../lib/proof/client.js";
 import { GET_CALLER_IDENTITY_BODY, type Proof } from "../../lib/proof/proof-format.js";
@@ -34,7 +34,14 @@ import {
 const BINDING = jwtBinding({ audience: ["https://api.example.org"] });
 const AUTH = "authorization";
 const clock = new ManualClock(T0);
-const sts = new LocalSts({ principals: [ROLE, USER, EXPIRED], clock });
+// The same role in the China partition: STS in cn-* answers with arn:aws-cn:… ARNs.
+const CN_ROLE = makeDevRolePrincipal({
+  account: "111122223333",
+  roleName: "app-role",
+  sessionName: "my-function",
+  partition: "aws-cn",
+});
+const sts = new LocalSts({ principals: [ROLE, USER, EXPIRED, CN_ROLE], clock });
 const verifiers: StsCallerVerifier[] = [];
 
 function verifierWith(options: Partial<StsCallerVerifierOptions> = {}): StsCallerVerifier {
@@ -51,12 +58,19 @@ function verifierWith(options: Partial<StsCallerVerifierOptions> = {}): StsCalle
 }
 
 function good(
-  o: { region?: string; at?: number; binding?: string; serverId?: string; global?: boolean } = {},
+  o: {
+    region?: string;
+    at?: number;
+    binding?: string;
+    serverId?: string;
+    global?: boolean;
+    credentials?: typeof ROLE;
+  } = {},
 ) {
   return buildProof({
     region: o.region ?? "eu-west-1",
     global: o.global ?? false,
-    credentials: ROLE,
+    credentials: o.credentials ?? ROLE,
     serverId: o.serverId ?? SERVER_ID,
     binding: o.binding ?? BINDING,
     clock: o.at === undefined ? clock : new ManualClock(o.at),
@@ -99,8 +113,19 @@ describe("StsCallerVerifier accepts", () => {
       roleName: "app-role",
     });
     await expect(
-      v.verify({ proof: await good({ region: "cn-north-1" }), expectedBinding: BINDING }),
-    ).resolves.toMatchObject({ roleName: "app-role" });
+      v.verify({
+        proof: await good({ region: "cn-north-1", credentials: CN_ROLE }),
+        expectedBinding: BINDING,
+      }),
+    ).resolves.toMatchObject({ roleName: "app-role", partition: "aws-cn" });
+  });
+
+  it("fault 7: an STS answer whose ARN's partition is not the proof region's is refused (proof_rejected)", async () => {
+    const refused = verifierWith().verify({
+      proof: await good({ region: "cn-north-1" }),
+      expectedBinding: BINDING,
+    });
+    await expect(refused).rejects.toMatchObject({ code: "proof_rejected", details: { reason: "partition" } });
   });
 
   it("a proof at the edges of the freshness window (119 s old, 29 s ahead)", async () => {
@@ -113,10 +138,10 @@ describe("StsCallerVerifier accepts", () => {
     ).resolves.toBeDefined();
   });
 
-  it("an X.509 binding over the CSR's public key", async () => {
-    const spki = new Uint8Array([0x30, 0x59, 7, 7, 7]);
-    const proof = await good({ binding: x509Binding(spki) });
-    await expect(verifierWith().verify({ proof, expectedBinding: x509Binding(spki) })).resolves.toBeDefined();
+  it("an X.509 binding over the CSR and SPIFFE ID", async () => {
+    const ask = { csr: "MIIBcsr", spiffeId: "spiffe://example.org/a" };
+    const proof = await good({ binding: x509Binding(ask) });
+    await expect(verifierWith().verify({ proof, expectedBinding: x509Binding(ask) })).resolves.toBeDefined();
   });
 
   it("an IAM user, only when users are allowed", async () => {
@@ -145,8 +170,8 @@ interface Refusal {
   expectedBinding?: string;
 }
 
-const SPKI_A = new Uint8Array([0x30, 0x59, 1]);
-const SPKI_B = new Uint8Array([0x30, 0x59, 2]);
+const CSR_A = "csr-a";
+const CSR_B = "csr-b";
 
 // Refused before STS is asked: STS must not see any of these.
 const localRefusals: Refusal[] = [
@@ -239,8 +264,8 @@ const localRefusals: Refusal[] = [
   },
   {
     name: "a binding for another CSR",
-    proof: () => good({ binding: x509Binding(SPKI_A) }),
-    expectedBinding: x509Binding(SPKI_B),
+    proof: () => good({ binding: x509Binding({ csr: CSR_A }) }),
+    expectedBinding: x509Binding({ csr: CSR_B }),
     code: "proof_binding_mismatch",
     rule: "binding-value",
   },
@@ -579,6 +604,66 @@ describe("StsCallerVerifier spends each proof once", () => {
   it("maps a failing replay store to 503 store_unavailable", async () => {
     const v = verifierWith({ replayCache: { remember: () => Promise.reject(new Error("table gone")) } });
     await expectRefusal(v.verify({ proof: await good(), expectedBinding: BINDING }), "store_unavailable");
+  });
+});
+
+/** A replay cache whose conditional write lands `delayMs` after it is asked, logging when. */
+function slowReplayCache(delayMs: number, log: string[]) {
+  const inner = new InMemoryReplayCache(clock);
+  return {
+    async remember(key: string, expiresAt: number): Promise<boolean> {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const fresh = await inner.remember(key, expiresAt);
+      log.push(fresh ? "spent" : "replay-refused");
+      return fresh;
+    },
+  };
+}
+
+describe("StsCallerVerifier spends the proof and asks STS in parallel", () => {
+  // Its own STS: a proof refused early elsewhere may still have its STS call in flight.
+  const own = new LocalSts({ principals: [ROLE], clock });
+  beforeAll(async () => {
+    await own.start();
+  });
+  afterAll(() => own.stop());
+  const parallelVerifier = (o: Partial<StsCallerVerifierOptions>) =>
+    verifierWith({ endpointFor: () => own.endpoint, ...o });
+
+  it("never yields an identity for a replayed proof, even when STS answers before the replay write", async () => {
+    const log: string[] = [];
+    const v = parallelVerifier({ replayCache: slowReplayCache(60, log) });
+    own.answerOverride = () => {
+      log.push("sts-answered");
+      return undefined;
+    };
+    const proof = await good();
+    await v.verify({ proof, expectedBinding: BINDING });
+    const asked = own.received;
+    await expectRefusal(v.verify({ proof, expectedBinding: BINDING }), "proof_replayed", "replay");
+    expect(own.received).toBe(asked + 1);
+    expect(log).toEqual(["sts-answered", "spent", "sts-answered", "replay-refused"]);
+  });
+
+  it("lets exactly one of two racing copies of a proof through", async () => {
+    const v = parallelVerifier({ replayCache: slowReplayCache(30, []) });
+    const proof = await good();
+    const outcomes = await Promise.allSettled([
+      v.verify({ proof, expectedBinding: BINDING }),
+      v.verify({ proof, expectedBinding: BINDING }),
+    ]);
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+    const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+    expect((refused.reason as BridgeError).code).toBe("proof_replayed");
+  });
+
+  it("refuses a replay as a replay when STS fails too, and maps STS's failure once the proof is spent", async () => {
+    const v = parallelVerifier({ replayCache: slowReplayCache(20, []) });
+    const proof = await good();
+    await v.verify({ proof, expectedBinding: BINDING });
+    own.answerOverride = () => ({ status: 503, body: "<x/>" });
+    await expectRefusal(v.verify({ proof, expectedBinding: BINDING }), "proof_replayed", "replay");
+    await expectRefusal(v.verify({ proof: await good(), expectedBinding: BINDING }), "sts_unavailable");
   });
 });
 

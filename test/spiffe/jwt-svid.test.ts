@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import { base64url, exportJWK, importJWK, jwtVerify, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../lib/clock.js";
@@ -223,5 +223,92 @@ describe("JWT-SVID validation refusals", () => {
     await expect(
       validate(await sign(base, { alg: "ES256", kid: "ec", typ: "JOSE" }, ec.privateKey)),
     ).resolves.toBeDefined();
+  });
+});
+
+describe("JWT-SVID validation with node:crypto keeps jose's rules", () => {
+  const clock = new ManualClock(T0);
+  const now = T0 / 1000;
+  const base = { sub: id.toString(), aud: ["a"], exp: now + 60, iat: now };
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
+  const p384 = generateKeyPairSync("ec", { namedCurve: "secp384r1" });
+  const p521 = generateKeyPairSync("ec", { namedCurve: "secp521r1" });
+  let bundles: BundleSet;
+  beforeAll(async () => {
+    const jwk = async (k: typeof rsa.publicKey) => publicJwk(await exportJWK(k));
+    bundles = new BundleSet([
+      new TrustBundle({
+        trustDomain: td,
+        jwtAuthorities: [
+          { kid: "rsa", jwk: await jwk(rsa.publicKey) },
+          { kid: "small", jwk: await jwk(small.publicKey) },
+          { kid: "p384", jwk: await jwk(p384.publicKey) },
+          { kid: "p521", jwk: await jwk(p521.publicKey) },
+        ],
+      }),
+    ]);
+  });
+  const validate = (token: string) => validateJwtSvid(token, { audience: "a", bundles, clock });
+  const sign = (claims: Record<string, unknown>, alg: string, kid: string, key: typeof rsa.privateKey) =>
+    new SignJWT(claims).setProtectedHeader({ alg, kid }).sign(key);
+
+  it("accepts PS256, PS512, RS512 and ES384 from an outside signer", async () => {
+    for (const [alg, kid, key] of [
+      ["PS256", "rsa", rsa.privateKey],
+      ["PS512", "rsa", rsa.privateKey],
+      ["RS512", "rsa", rsa.privateKey],
+      ["ES384", "p384", p384.privateKey],
+    ] as const)
+      await expect(validate(await sign(base, alg, kid, key))).resolves.toMatchObject({ alg });
+  });
+
+  it("refuses a P-521 key in the bundle (ES512): only sound keys, P-256/P-384 (issue 14, fault 2)", async () => {
+    await expectCode(validate(await sign(base, "ES512", "p521", p521.privateKey)), "unsupported_key");
+  });
+
+  it("refuses an RSA key under 2048 bits (unsound), and an EC key on another curve than alg names", async () => {
+    // jose will sign with neither key: node:crypto will.
+    const raw = (alg: string, kid: string, hash: string, key: typeof rsa.privateKey) => {
+      const input = `${base64url.encode(JSON.stringify({ alg, kid }))}.${base64url.encode(JSON.stringify(base))}`;
+      const sig = nodeSign(hash, Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
+      return `${input}.${base64url.encode(sig)}`;
+    };
+    await expectCode(validate(raw("RS256", "small", "sha256", small.privateKey)), "unsupported_key");
+    await expectCode(validate(raw("ES256", "p384", "sha256", p384.privateKey)), "jwt_alg_not_allowed");
+  });
+
+  it("refuses a signature of the wrong length, or made for another algorithm of the same key", async () => {
+    const token = await sign(base, "ES384", "p384", p384.privateKey);
+    const [h, p, sig] = token.split(".") as [string, string, string];
+    await expectCode(validate(`${h}.${p}.${sig.slice(0, -4)}`), "jwt_signature_invalid");
+    const ps = (await sign(base, "PS256", "rsa", rsa.privateKey)).split(".")[2];
+    const rs = (await sign(base, "RS256", "rsa", rsa.privateKey)).split(".");
+    await expectCode(validate(`${rs[0]}.${rs[1]}.${ps}`), "jwt_signature_invalid");
+  });
+
+  it("refuses characters outside base64url, and claims that are not an object", async () => {
+    const token = await sign(base, "RS256", "rsa", rsa.privateKey);
+    await expectCode(validate(token.replace(".", "+.")), "jwt_malformed");
+    await expectCode(validate(`${token.slice(0, 10)} ${token.slice(10)}`), "jwt_malformed");
+    const [h] = token.split(".");
+    await expectCode(validate(`${h}.${base64url.encode("[1]")}.AAAA`), "jwt_malformed");
+  });
+
+  it("refuses claims of the wrong type: exp, nbf, iat not numbers, aud neither string nor list", async () => {
+    const t = (claims: Record<string, unknown>) => sign(claims, "RS256", "rsa", rsa.privateKey);
+    await expectCode(validate(await t({ ...base, exp: String(now + 60) })), "jwt_claims_invalid");
+    await expectCode(validate(await t({ ...base, nbf: "0" })), "jwt_not_yet_valid");
+    await expectCode(validate(await t({ ...base, iat: "0" })), "jwt_not_yet_valid");
+    await expectCode(validate(await t({ ...base, aud: { a: 1 } })), "jwt_audience_mismatch");
+    await expectCode(validate(await t({ ...base, exp: now - 61 })), "jwt_expired");
+    await expect(validate(await t({ ...base, exp: now - 59 }))).resolves.toBeDefined();
+  });
+
+  it("checks iss only when the validator names one", async () => {
+    const token = await sign({ ...base, iss: "https://a.example" }, "RS256", "rsa", rsa.privateKey);
+    const opts = { audience: "a", bundles, clock };
+    await expect(validateJwtSvid(token, { ...opts, issuer: "https://a.example" })).resolves.toBeDefined();
+    await expectCode(validateJwtSvid(token, { ...opts, issuer: "https://b.example" }), "jwt_claims_invalid");
   });
 });

@@ -3,11 +3,12 @@
  * loopback port: the second conformance target for DynamoDB adapters, so they are proven
  * on AWS's own implementation and not only on dynalite. Needs Java 17 (`hasJava()`).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { JAVA, requireTool } from "./conformance-tools.js";
 
 export interface RunningDynamoDbLocal {
   endpoint: string;
@@ -16,8 +17,7 @@ export interface RunningDynamoDbLocal {
 }
 
 export function hasJava(): boolean {
-  const probe = spawnSync("java", ["-version"], { stdio: "ignore" });
-  return probe.error === undefined && probe.status === 0;
+  return requireTool(JAVA);
 }
 
 function emulatorDir(): string {

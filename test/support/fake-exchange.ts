@@ -1,6 +1,6 @@
 /**
  * FakeExchange: a TEST STAND-IN for the bridge's exchange, on a loopback port. It speaks
- * the exchange's wire contract (POST /v1/svid/jwt, POST /v1/svid/x509, GET /v1/bundle,
+ * the exchange's wire contract (POST /v1/svid/jwt, /v1/svid/x509, /v1/svid/batch, GET /v1/bundle,
  * errors `{error, message}`) and issues real SVIDs from lib/ (a local CA, in-memory
  * keys, mintJwtSvid). Proofs are checked for real: every SVID request goes through
  * lib/proof's StsCallerVerifier (every proof rule, an in-memory replay cache) against a
@@ -19,7 +19,7 @@ import { createLocalCertificateAuthority } from "../../lib/local/local-certifica
 import { type DevPrincipal, LocalSts, makeDevRolePrincipal } from "../../lib/local/sts-server.js";
 import type { CallerIdentity } from "../../lib/ports/caller-verifier.js";
 import { type Signer, signerFor } from "../../lib/ports/key-manager.js";
-import { bindingOf } from "../../lib/proof/binding.js";
+import { batchBinding, bindingOf } from "../../lib/proof/binding.js";
 import { StsCallerVerifier } from "../../lib/proof/sts-caller-verifier.js";
 import { TrustBundle } from "../../lib/spiffe/bundle.js";
 import { mintJwtSvid } from "../../lib/spiffe/jwt-svid.js";
@@ -62,7 +62,7 @@ export interface FakeExchange {
   /** The code of each refused SVID request, in order (proof refusals included). */
   refusals: string[];
   /** How many SVIDs of a kind were issued. */
-  count(path: "/v1/svid/jwt" | "/v1/svid/x509" | "/v1/bundle"): number;
+  count(path: "/v1/svid/jwt" | "/v1/svid/x509" | "/v1/svid/batch" | "/v1/bundle"): number;
   /** Answer every SVID request with this error until cleared (undefined). */
   refuseWith(error: { status: number; code: string } | undefined): void;
   setJwtTtl(seconds: number): void;
@@ -110,6 +110,55 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     callers.push(await verifier.verify({ proof, expectedBinding }));
   };
 
+  async function jwtAnswer(audience: string[]) {
+    const svid = await mintJwtSvid({
+      spiffeId,
+      audience,
+      ttlSeconds: jwtTtl,
+      signer: jwtSigner,
+      jti: randomUUID(),
+      ...(options.issuer && { issuer: options.issuer }),
+    });
+    return { svids: [{ spiffe_id: spiffeId.toString(), token: svid.token, expires_at: svid.expiresAt }] };
+  }
+
+  async function x509Answer(spki: Uint8Array) {
+    const issued = await ca.issue({ spiffeId, subjectPublicKey: spki, ttlSeconds: x509Ttl });
+    return {
+      svids: [
+        {
+          spiffe_id: spiffeId.toString(),
+          certificate_chain: certificatesToPem(issued.chain),
+          expires_at: issued.expiresAt,
+        },
+      ],
+      bundle: bundlePem,
+    };
+  }
+
+  /** POST /v1/svid/batch: every ask under one proof bound with batchBinding (the real rules are the exchange's). */
+  async function batchAnswer(body: Record<string, unknown>) {
+    const jwt = (body.jwt ?? []) as Array<{ audience?: unknown; spiffe_id?: unknown }>;
+    const x509 = body.x509 as { csr?: unknown; spiffe_id?: unknown } | undefined;
+    if (!Array.isArray(jwt) || jwt.some((a) => !Array.isArray(a?.audience)))
+      throw new BridgeError("invalid_request", "jwt must be a list of {audience}");
+    if (x509 !== undefined && typeof x509?.csr !== "string")
+      throw new BridgeError("invalid_request", "x509.csr must be PEM");
+    const csr = x509 ? await checkCsr(x509.csr as string) : undefined;
+    const id = (v: unknown) => (typeof v === "string" ? { spiffeId: v } : {});
+    await verify(
+      body.proof,
+      batchBinding({
+        jwt: jwt.map((a) => ({ audience: a.audience as string[], ...id(a.spiffe_id) })),
+        ...(x509 && { x509: { csr: x509.csr as string, ...id(x509.spiffe_id) } }),
+      }),
+    );
+    const answers = await Promise.all(
+      jwt.map(async (a) => ({ audience: a.audience, ...(await jwtAnswer(a.audience as string[])) })),
+    );
+    return { jwt: answers, ...(csr && { x509: await x509Answer(csr.spki) }) };
+  }
+
   async function handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const url = new URL(req.url ?? "/", "http://x");
     if (req.method === "GET" && url.pathname === "/v1/bundle") {
@@ -136,38 +185,18 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
           ...(askedId !== undefined && { spiffeId: askedId }),
         }),
       );
-      const svid = await mintJwtSvid({
-        spiffeId,
-        audience: audience as string[],
-        ttlSeconds: jwtTtl,
-        signer: jwtSigner,
-        jti: randomUUID(),
-        ...(options.issuer && { issuer: options.issuer }),
-      });
-      return {
-        status: 200,
-        body: { svids: [{ spiffe_id: spiffeId.toString(), token: svid.token, expires_at: svid.expiresAt }] },
-      };
+      return { status: 200, body: await jwtAnswer(audience as string[]) };
     }
     if (url.pathname === "/v1/svid/x509") {
       if (typeof body.csr !== "string") throw new BridgeError("invalid_request", "csr must be PEM");
+      await verify(
+        body.proof,
+        bindingOf({ kind: "x509", csr: body.csr, ...(askedId !== undefined && { spiffeId: askedId }) }),
+      );
       const csr = await checkCsr(body.csr);
-      await verify(body.proof, bindingOf({ kind: "x509", spki: csr.spki }));
-      const issued = await ca.issue({ spiffeId, subjectPublicKey: csr.spki, ttlSeconds: x509Ttl });
-      return {
-        status: 200,
-        body: {
-          svids: [
-            {
-              spiffe_id: spiffeId.toString(),
-              certificate_chain: certificatesToPem(issued.chain),
-              expires_at: issued.expiresAt,
-            },
-          ],
-          bundle: bundlePem,
-        },
-      };
+      return { status: 200, body: await x509Answer(csr.spki) };
     }
+    if (url.pathname === "/v1/svid/batch") return { status: 200, body: await batchAnswer(body) };
     throw new BridgeError("not_found", `no route ${url.pathname}`);
   }
 

@@ -22,6 +22,7 @@ import { InMemoryKeyManager } from "../../lib/local/in-memory-key-manager.js";
 import { type Signer, signerFor } from "../../lib/ports/key-manager.js";
 import { SpiffeId, type TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 import { buildCaCertificate } from "../../lib/spiffe/x509-svid.js";
+import { OPENSSL, requireTool } from "./conformance-tools.js";
 
 export interface TestCa {
   root: X509Certificate;
@@ -142,12 +143,7 @@ export async function forgeCertificate(params: {
 export { BasicConstraintsExtension };
 
 export function hasOpenssl(): boolean {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
+  return requireTool(OPENSSL);
 }
 
 /** `openssl verify -x509_strict` of a leaf against a root with intermediates; returns stdout or throws with stderr. */

@@ -11,6 +11,8 @@ import { SpiffeId } from "../../../lib/spiffe/spiffe-id.js";
 export const DEFAULT_HTTP_PORT = 2775;
 /** Lambda gives every extension 10 s of init in all; leave room for the runtime's own. */
 export const DEFAULT_INIT_TIMEOUT_MS = 8_000;
+/** Where the Workload API listens; the exec wrapper exports it as SPIFFE_ENDPOINT_SOCKET. */
+export const DEFAULT_WORKLOAD_SOCKET = "/tmp/svid-bridge/workload.sock";
 /** A wall clock that moves this much more (or less) than the monotonic clock means a restore. */
 export const DEFAULT_CLOCK_JUMP_SECONDS = 300;
 
@@ -23,11 +25,55 @@ export interface AwsCredentialSource {
   container?: { fullUri: string; authorizationToken: string };
 }
 
+/** A web-identity token file and the audience of the JWT-SVID it holds. */
+export interface TokenFile {
+  readonly path: string;
+  readonly audience: string;
+}
+
+/**
+ * The token files the extension keeps, each with the audience its reader's relying party
+ * expects: AWS STS `sts.amazonaws.com` (or the client ID registered on the IAM OIDC
+ * provider), Microsoft Entra `api://AzureADTokenExchange`.
+ */
+export const TOKEN_FILES = [
+  {
+    file: "AWS_WEB_IDENTITY_TOKEN_FILE",
+    audience: "SVID_BRIDGE_AWS_TOKEN_AUDIENCE",
+    fallback: "sts.amazonaws.com",
+  },
+  {
+    file: "AZURE_FEDERATED_TOKEN_FILE",
+    audience: "SVID_BRIDGE_AZURE_TOKEN_AUDIENCE",
+    fallback: "api://AzureADTokenExchange",
+  },
+] as const;
+
+function tokenFilesOf(env: Env): TokenFile[] {
+  if (env.SVID_BRIDGE_TOKEN_AUDIENCE?.trim())
+    invalid(
+      "SVID_BRIDGE_TOKEN_AUDIENCE",
+      "is gone: each token file has its own audience, SVID_BRIDGE_AWS_TOKEN_AUDIENCE and SVID_BRIDGE_AZURE_TOKEN_AUDIENCE",
+    );
+  const files: TokenFile[] = [];
+  for (const t of TOKEN_FILES) {
+    const path = env[t.file]?.trim();
+    if (!path) continue;
+    if (!isAbsolute(path)) invalid(t.file, "must be an absolute path");
+    const audience = env[t.audience]?.trim() || t.fallback;
+    if (audience.length > 1000) invalid(t.audience, "is longer than 1000 characters");
+    files.push({ path, audience });
+  }
+  return files;
+}
+
 export interface ExtensionConfig {
   /** Base URL of the bridge's exchange, no trailing slash. */
   readonly bridgeUrl: string;
   /** The value the proof's server-ID header carries: binds a proof to this bridge. */
   readonly serverId: string;
+  /** `iss` of the bridge's JWT-SVIDs (SVID_BRIDGE_ISSUER; default SVID_BRIDGE_SERVER_ID, which is the issuer unless the deployment chose another server ID). */
+  readonly issuer: string;
   readonly region: string;
   readonly functionName: string | undefined;
   readonly runtimeApi: string;
@@ -39,10 +85,10 @@ export interface ExtensionConfig {
   readonly x509: boolean;
   /** Files mode when set: svid.pem, svid_key.pem, bundle.pem (and token files) here. */
   readonly filesDir: string | undefined;
-  /** The audience of the JWT-SVID written to token files (AWS/Azure web identity). */
-  readonly tokenFileAudience: string | undefined;
-  /** Token files to keep fresh: AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_FEDERATED_TOKEN_FILE. */
-  readonly tokenFiles: readonly string[];
+  /** The Workload API's Unix socket; undefined when SVID_BRIDGE_WORKLOAD_SOCKET=off. */
+  readonly workloadSocket: string | undefined;
+  /** Token files to keep fresh, each with its own audience (see TOKEN_FILES). */
+  readonly tokenFiles: readonly TokenFile[];
   readonly initFailure: InitFailureMode;
   readonly initTimeoutMs: number;
   readonly clockJumpMs: number;
@@ -54,17 +100,19 @@ export interface ExtensionConfig {
 
 type Env = Record<string, string | undefined>;
 
-function invalid(name: string, why: string): never {
+// The helpers below are shared with the in-process client (layers/client/in-process/config.ts):
+// the same variables, read by the same rules.
+export function invalid(name: string, why: string): never {
   throw new BridgeError("config_invalid", `${name} ${why}`, { expose: true });
 }
 
-function required(env: Env, name: string): string {
+export function required(env: Env, name: string): string {
   const v = env[name]?.trim();
   if (!v) invalid(name, "must be set");
   return v;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   if (!/^\d+$/.test(raw)) invalid(name, `must be an integer, not ${JSON.stringify(raw)}`);
@@ -73,7 +121,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return n;
 }
 
-function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+export function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
   const raw = env[name]?.trim().toLowerCase();
   if (!raw) return fallback;
   if (!(values as readonly string[]).includes(raw))
@@ -81,7 +129,7 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
   return raw as T;
 }
 
-function bridgeUrl(env: Env): string {
+export function bridgeUrl(env: Env): string {
   const raw = required(env, "SVID_BRIDGE_URL");
   let url: URL;
   try {
@@ -98,7 +146,7 @@ function bridgeUrl(env: Env): string {
   return url.toString().replace(/\/+$/, "");
 }
 
-function audiences(env: Env, name: string): string[] {
+export function audiences(env: Env, name: string): string[] {
   const raw = env[name];
   if (!raw) return [];
   const list = raw
@@ -109,7 +157,7 @@ function audiences(env: Env, name: string): string[] {
   return [...new Set(list)];
 }
 
-function credentials(env: Env): AwsCredentialSource {
+export function credentials(env: Env): AwsCredentialSource {
   const source: AwsCredentialSource = {};
   const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
@@ -136,13 +184,12 @@ export function readConfig(env: Env = process.env): ExtensionConfig {
   }
   const filesDir = env.SVID_BRIDGE_FILES_DIR?.trim() || undefined;
   if (filesDir && !isAbsolute(filesDir)) invalid("SVID_BRIDGE_FILES_DIR", "must be an absolute path");
-  const tokenFiles = ["AWS_WEB_IDENTITY_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE"]
-    .map((n) => [n, env[n]?.trim()] as const)
-    .filter((e): e is readonly [string, string] => Boolean(e[1]));
-  for (const [name, path] of tokenFiles) if (!isAbsolute(path)) invalid(name, "must be an absolute path");
-  const tokenFileAudience = env.SVID_BRIDGE_TOKEN_AUDIENCE?.trim() || undefined;
-  if (tokenFiles.length > 0 && !tokenFileAudience)
-    invalid("SVID_BRIDGE_TOKEN_AUDIENCE", `must be set when ${tokenFiles[0]![0]} is`);
+  const socket = env.SVID_BRIDGE_WORKLOAD_SOCKET?.trim() || DEFAULT_WORKLOAD_SOCKET;
+  if (socket !== "off" && !isAbsolute(socket))
+    invalid("SVID_BRIDGE_WORKLOAD_SOCKET", "must be an absolute path or off");
+  // sun_path holds 108 bytes on Linux, the terminating NUL included.
+  if (Buffer.byteLength(socket) > 107) invalid("SVID_BRIDGE_WORKLOAD_SOCKET", "is longer than 107 bytes");
+  const tokenFiles = tokenFilesOf(env);
   const creds = credentials(env);
   // The SSRF guard accepts whichever secret the function's own environment holds.
   const apiToken = creds.env?.sessionToken ?? creds.container?.authorizationToken;
@@ -156,6 +203,7 @@ export function readConfig(env: Env = process.env): ExtensionConfig {
   return Object.freeze({
     bridgeUrl: bridgeUrl(env),
     serverId: required(env, "SVID_BRIDGE_SERVER_ID"),
+    issuer: env.SVID_BRIDGE_ISSUER?.trim() || required(env, "SVID_BRIDGE_SERVER_ID"),
     region,
     functionName: env.AWS_LAMBDA_FUNCTION_NAME?.trim() || undefined,
     runtimeApi: required(env, "AWS_LAMBDA_RUNTIME_API"),
@@ -164,8 +212,8 @@ export function readConfig(env: Env = process.env): ExtensionConfig {
     spiffeId,
     x509: oneOf(env, "SVID_BRIDGE_X509", ["on", "off"], "on") === "on",
     filesDir,
-    tokenFileAudience,
-    tokenFiles: Object.freeze(tokenFiles.map((e) => e[1])),
+    workloadSocket: socket === "off" ? undefined : socket,
+    tokenFiles: Object.freeze(tokenFiles),
     initFailure: oneOf(env, "SVID_BRIDGE_INIT_FAILURE", ["fail", "degraded"], "fail"),
     initTimeoutMs: integer(env, "SVID_BRIDGE_INIT_TIMEOUT_MS", DEFAULT_INIT_TIMEOUT_MS, 100, 900_000),
     clockJumpMs:

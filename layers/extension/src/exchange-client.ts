@@ -1,11 +1,11 @@
 /**
  * The extension's client of the bridge's exchange (contract in README, "Exchange API"):
- * POST /v1/svid/jwt, POST /v1/svid/x509, GET /v1/bundle. Each SVID request carries a
+ * POST /v1/svid/jwt, POST /v1/svid/x509, POST /v1/svid/batch, GET /v1/bundle. Each SVID request carries a
  * fresh proof bound to what it asks for. Answers are checked for shape before anything
  * is cached: a bad answer is an unavailable exchange, never a served SVID.
  */
 import { BridgeError } from "../../../lib/errors.js";
-import { TrustBundle } from "../../../lib/spiffe/bundle.js";
+import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
 import { SpiffeId, type TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
 import { callJson, type HttpResult } from "./http-client.js";
 import type { ProofBuilder } from "./proof-builder.js";
@@ -26,9 +26,28 @@ export interface ExchangedX509Svid {
   bundlePem: string;
 }
 
+/** Every ask of one refresh cycle, for POST /v1/svid/batch: JWT-SVIDs for N audience sets, and an X.509-SVID. */
+export interface BatchAsks {
+  jwt: ReadonlyArray<{ audience: readonly string[]; spiffeId?: string }>;
+  x509?: { csrPem: string; spki: Uint8Array; spiffeId?: string };
+}
+
+export interface BatchSvids {
+  /** One per JWT ask, in the order asked. */
+  jwt: ExchangedJwtSvid[];
+  /** When an X.509-SVID was asked. */
+  x509?: ExchangedX509Svid;
+}
+
 export interface ExchangeClient {
   fetchJwtSvid(audience: readonly string[], spiffeId?: string): Promise<ExchangedJwtSvid>;
   fetchX509Svid(csrPem: string, spki: Uint8Array, spiffeId?: string): Promise<ExchangedX509Svid>;
+  /**
+   * Every ask under one proof, one request. All or nothing, as the exchange answers it:
+   * one refused ask rejects the whole call with `exchange_rejected` (`details.upstream`
+   * is the exchange's code); a transport fault is `exchange_unavailable`.
+   */
+  batch(asks: BatchAsks): Promise<BatchSvids>;
   fetchBundle(trustDomain: TrustDomain): Promise<TrustBundle>;
 }
 
@@ -64,38 +83,44 @@ export class HttpExchangeClient implements ExchangeClient {
       ...(spiffeId && { spiffe_id: spiffeId }),
       proof,
     });
-    const svid = pickSvid(body, spiffeId);
-    if (typeof svid.token !== "string" || svid.token.split(".").length !== 3)
-      unavailable("the exchange sent a JWT-SVID that is not a compact JWS");
-    return { spiffeId: svidId(svid), token: svid.token, expiresAt: expiry(svid) };
+    return jwtSvidOf(body, spiffeId);
   }
 
-  async fetchX509Svid(csrPem: string, spki: Uint8Array, spiffeId?: string): Promise<ExchangedX509Svid> {
-    const proof = await this.#proofs.proofFor({ kind: "x509", spki });
+  async fetchX509Svid(csrPem: string, _spki: Uint8Array, spiffeId?: string): Promise<ExchangedX509Svid> {
+    const proof = await this.#proofs.proofFor({ kind: "x509", csr: csrPem, ...(spiffeId && { spiffeId }) });
     const body = await this.#call("POST", "/v1/svid/x509", {
       csr: csrPem,
       ...(spiffeId && { spiffe_id: spiffeId }),
       proof,
     });
-    const svid = pickSvid(body, spiffeId);
-    if (
-      typeof svid.certificate_chain !== "string" ||
-      !svid.certificate_chain.includes("-----BEGIN CERTIFICATE")
-    )
-      unavailable("the exchange sent an X.509-SVID without a PEM certificate chain");
-    const bundle = (body as { bundle?: unknown }).bundle;
-    if (typeof bundle !== "string" || !bundle.includes("-----BEGIN CERTIFICATE"))
-      unavailable("the exchange sent no X.509 bundle");
+    return x509SvidOf(body, spiffeId);
+  }
+
+  async batch(asks: BatchAsks): Promise<BatchSvids> {
+    const { jwt, x509 } = asks;
+    const proof = await this.#proofs.proofForBatch({
+      jwt: jwt.map((a) => ({ audience: a.audience, ...(a.spiffeId && { spiffeId: a.spiffeId }) })),
+      ...(x509 && { x509: { csr: x509.csrPem, ...(x509.spiffeId && { spiffeId: x509.spiffeId }) } }),
+    });
+    const body = (await this.#call("POST", "/v1/svid/batch", {
+      jwt: jwt.map((a) => ({ audience: [...a.audience], ...(a.spiffeId && { spiffe_id: a.spiffeId }) })),
+      ...(x509 && { x509: { csr: x509.csrPem, ...(x509.spiffeId && { spiffe_id: x509.spiffeId }) } }),
+      proof,
+    })) as { jwt?: unknown; x509?: unknown } | undefined;
+    const answers = body?.jwt ?? [];
+    if (!Array.isArray(answers) || answers.length !== jwt.length)
+      unavailable("the exchange's batch answer does not have one JWT answer per ask");
     return {
-      spiffeId: svidId(svid),
-      certificateChainPem: svid.certificate_chain,
-      expiresAt: expiry(svid),
-      bundlePem: bundle,
+      jwt: jwt.map((a, i) => jwtSvidOf(answers[i], a.spiffeId)),
+      ...(x509 && { x509: x509SvidOf(body?.x509, x509.spiffeId) }),
     };
   }
 
   async fetchBundle(trustDomain: TrustDomain): Promise<TrustBundle> {
     const body = await this.#call("GET", "/v1/bundle");
+    // Loaded on first use: the bundle parser (jose, X.509) is most of the in-process
+    // client's weight, and a function that only gets JWT-SVIDs never needs it.
+    const { TrustBundle } = await import("../../../lib/spiffe/bundle.js");
     try {
       return await TrustBundle.parse(trustDomain, body);
     } catch (cause) {
@@ -128,6 +153,31 @@ export class HttpExchangeClient implements ExchangeClient {
       details: { upstream, upstreamStatus: res.status },
     });
   }
+}
+
+function jwtSvidOf(answer: unknown, spiffeId: string | undefined): ExchangedJwtSvid {
+  const svid = pickSvid(answer, spiffeId);
+  if (typeof svid.token !== "string" || svid.token.split(".").length !== 3)
+    unavailable("the exchange sent a JWT-SVID that is not a compact JWS");
+  return { spiffeId: svidId(svid), token: svid.token, expiresAt: expiry(svid) };
+}
+
+function x509SvidOf(answer: unknown, spiffeId: string | undefined): ExchangedX509Svid {
+  const svid = pickSvid(answer, spiffeId);
+  if (
+    typeof svid.certificate_chain !== "string" ||
+    !svid.certificate_chain.includes("-----BEGIN CERTIFICATE")
+  )
+    unavailable("the exchange sent an X.509-SVID without a PEM certificate chain");
+  const bundle = (answer as { bundle?: unknown }).bundle;
+  if (typeof bundle !== "string" || !bundle.includes("-----BEGIN CERTIFICATE"))
+    unavailable("the exchange sent no X.509 bundle");
+  return {
+    spiffeId: svidId(svid),
+    certificateChainPem: svid.certificate_chain,
+    expiresAt: expiry(svid),
+    bundlePem: bundle,
+  };
 }
 
 function unavailable(message: string): never {

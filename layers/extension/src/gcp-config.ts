@@ -18,7 +18,7 @@ export interface GcpExternalAccountInput {
   tokenAudience?: string;
   /** The extension's local endpoint, e.g. http://127.0.0.1:2775. */
   endpoint: string;
-  /** The value of X-Svid-Bridge-Token: the function's AWS_SESSION_TOKEN. A secret. */
+  /** The value of X-Svid-Bridge-Token (see localApiGuardToken). A secret. */
   apiToken: string;
   /** When set, the federated token is exchanged for this service account's token. */
   serviceAccountEmail?: string;
@@ -37,6 +37,16 @@ export interface GcpExternalAccountConfig {
     headers: Record<string, string>;
     format: { type: "json"; subject_token_field_name: string };
   };
+}
+
+/**
+ * The secret the extension's local API wants in X-Svid-Bridge-Token, as the function's
+ * own environment holds it: AWS_SESSION_TOKEN, or, in a SnapStart sandbox (credentials
+ * from AWS_CONTAINER_CREDENTIALS_FULL_URI, no key variables), AWS_CONTAINER_AUTHORIZATION_TOKEN.
+ * The extension's guard (config.ts, readConfig) takes the same one first.
+ */
+export function localApiGuardToken(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  return env.AWS_SESSION_TOKEN?.trim() || env.AWS_CONTAINER_AUTHORIZATION_TOKEN?.trim() || undefined;
 }
 
 export function gcpExternalAccountConfig(input: GcpExternalAccountInput): GcpExternalAccountConfig {

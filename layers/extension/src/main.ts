@@ -1,7 +1,8 @@
 /**
  * The svid-bridge extension's lifecycle, and only that: read config, open the local
- * API, register, fetch SVIDs within the init budget, then loop on event/next (refresh
- * on INVOKE, clean up on SHUTDOWN). Every job lives in its own module.
+ * API and the Workload API socket, register, fetch SVIDs within the init budget, then
+ * hand over to the Lambda driver (refresh on INVOKE, clean up on SHUTDOWN). Every job
+ * lives in its own module; the SVID manager is the core the agent shares.
  */
 import { systemClock } from "../../../lib/clock.js";
 import { BridgeError } from "../../../lib/errors.js";
@@ -10,11 +11,13 @@ import { credentialProvider } from "./credentials.js";
 import { HttpExchangeClient } from "./exchange-client.js";
 import { ExtensionsApiClient } from "./extensions-api.js";
 import { FilesWriter } from "./files-writer.js";
-import { initWithRetry, settleWithin } from "./init-retry.js";
+import { initWithRetry } from "./init-retry.js";
+import { driveLambda } from "./lambda-driver.js";
 import { createLocalApi, listen } from "./local-api/server.js";
 import { errorFields, jsonLogger as log } from "./log.js";
 import { stsProofBuilder } from "./proof-builder.js";
 import { SvidManager } from "./svid-manager.js";
+import { WorkloadApiSocket } from "./workload-api/socket-server.js";
 
 const started = Date.now();
 
@@ -40,13 +43,10 @@ async function main(): Promise<void> {
   const files = new FilesWriter({
     ...(config.filesDir && { dir: config.filesDir }),
     tokenFiles: config.tokenFiles,
-    ...(config.tokenFileAudience && { tokenAudience: config.tokenFileAudience }),
   });
   const manager = new SvidManager({
     exchange: new HttpExchangeClient({ baseUrl: config.bridgeUrl, proofs }),
-    jwtAudiences: [
-      ...new Set([...config.jwtAudiences, ...(config.tokenFileAudience ? [config.tokenFileAudience] : [])]),
-    ],
+    jwtAudiences: [...new Set([...config.jwtAudiences, ...config.tokenFiles.map((f) => f.audience)])],
     ...(config.spiffeId && { spiffeId: config.spiffeId }),
     x509: config.x509,
     snapStart: config.snapStart,
@@ -56,8 +56,17 @@ async function main(): Promise<void> {
   });
 
   // The listener opens before register, so it is up before the function's init runs.
-  const server = createLocalApi({ manager, apiToken: config.apiToken });
+  const server = createLocalApi({ manager, apiToken: config.apiToken, issuer: config.issuer });
   await listen(server, config.httpPort);
+  let socket: WorkloadApiSocket | undefined;
+  try {
+    if (config.workloadSocket)
+      socket = await WorkloadApiSocket.listen({ path: config.workloadSocket, manager, logger: log });
+  } catch (error) {
+    await api.register();
+    await api.initError("Extension.ConfigInvalid", `Workload API socket: ${(error as Error).message}`);
+    process.exit(1);
+  }
   await api.register();
 
   const ready = await initWithRetry(() => manager.initialize(), started + config.initTimeoutMs, log);
@@ -78,24 +87,19 @@ async function main(): Promise<void> {
     log.log("info", "ready", { ms: Date.now() - started, port: config.httpPort });
   }
 
-  for (;;) {
-    const event = await api.next();
-    if (event.eventType === "SHUTDOWN") {
-      // Leave a margin for the process to exit before Lambda's SIGKILL.
-      await settleWithin(shutdown(server, files, manager), event.deadlineMs - Date.now() - 100);
-      log.log("info", "shut down", { reason: event.shutdownReason });
-      process.exit(0);
-    }
-    // Finish the refresh before reporting done: a request cut by the freeze would die.
-    await settleWithin(manager.onInvoke(), event.deadlineMs - Date.now() - 200);
-  }
-}
-
-async function shutdown(server: ReturnType<typeof createLocalApi>, files: FilesWriter, manager: SvidManager) {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  manager.close();
-  await files.remove().catch((e) => log.log("warn", "removing files failed", errorFields(e)));
+  await driveLambda({
+    next: () => api.next(),
+    manager,
+    logger: log,
+    shutdown: async () => {
+      // Streams end first (status OK), then the sockets close, then the key files go.
+      manager.close();
+      server.closeAllConnections();
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), socket?.close(500)]);
+      await files.remove().catch((e) => log.log("warn", "removing files failed", errorFields(e)));
+    },
+  });
+  process.exit(0);
 }
 
 main().catch((error) => {

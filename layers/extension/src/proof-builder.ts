@@ -4,16 +4,18 @@
  * request asks for. Every call signs a new proof with a new nonce: the exchange spends a
  * proof before it asks STS, so a retried request needs a fresh one, never a cached one.
  */
-import { bindingOf, type ProofAsk } from "../../../lib/proof/binding.js";
+import { type BatchAsk, batchBinding, bindingOf, type ProofAsk } from "../../../lib/proof/binding.js";
 import { buildProof } from "../../../lib/proof/client.js";
 import type { Proof } from "../../../lib/proof/proof-format.js";
 import type { CredentialProvider } from "./credentials.js";
 
-export type { ProofAsk };
+export type { BatchAsk, ProofAsk };
 
 export interface ProofBuilder {
   /** A fresh, single-use proof for one exchange request. */
   proofFor(ask: ProofAsk): Promise<Proof>;
+  /** A fresh, single-use proof for one POST /v1/svid/batch, bound to every ask in it (batchBinding). */
+  proofForBatch(ask: BatchAsk): Promise<Proof>;
 }
 
 export interface StsProofBuilderOptions {
@@ -33,13 +35,10 @@ export function stsProofBuilder(options: StsProofBuilderOptions): ProofBuilder {
       ...(c.sessionToken !== undefined && { sessionToken: c.sessionToken }),
     };
   };
+  const proofBoundTo = (binding: string) =>
+    buildProof({ region: options.region, credentials, serverId: options.serverId, binding });
   return {
-    proofFor: (ask) =>
-      buildProof({
-        region: options.region,
-        credentials,
-        serverId: options.serverId,
-        binding: bindingOf(ask),
-      }),
+    proofFor: (ask) => proofBoundTo(bindingOf(ask)),
+    proofForBatch: (ask) => proofBoundTo(batchBinding(ask)),
   };
 }

@@ -1,21 +1,33 @@
 /**
- * What the extension holds: the workload key, the X.509-SVID, JWT-SVIDs per audience and
- * the trust bundle, and the rules for keeping them fresh in a sandbox that is frozen
- * between invokes (timers cannot be trusted, so refresh is driven by INVOKE events and
- * by requests):
- * - past half its lifetime, an SVID is refreshed in the background (on INVOKE, or when
- *   served); it is still served meanwhile;
+ * The SVID manager: one core, two hosts. It holds the workload key, the X.509-SVID,
+ * JWT-SVIDs per audience and the trust bundle, keeps them fresh, and publishes every
+ * change to its subscribers (files, Workload API streams). It owns no timer and no
+ * lifecycle: a driver says when the host is awake (`refresh()`), and the driver is thin:
+ * - the Lambda extension (main.ts, lambda-driver.ts) calls `refresh()` on every INVOKE,
+ *   since timers cannot be trusted in a sandbox that is frozen between invokes;
+ * - `svid-bridge agent` (lib/agent/) calls it from a timer set to `nextRefreshAt()`.
+ * The rules, the same in both hosts:
+ * - past half its lifetime, an SVID is refreshed in the background (on `refresh()`, or
+ *   when served); it is still served meanwhile;
  * - an expired SVID is never served: the request waits for a refresh, or fails with
  *   503 `not_ready` when the exchange does not answer;
- * - a sandbox restored from a snapshot (SnapStart, or a wall-clock jump against the
- *   monotonic clock between events) drops every key and SVID and gets new ones before
+ * - a restored snapshot (SnapStart, or a wall-clock jump against the monotonic clock
+ *   between two `refresh()` calls) drops every key and SVID and gets new ones before
  *   anything is served, since the snapshot cloned them into every restored copy.
+ * Each refresh is one cycle (`#runCycle`): the asks of one wake-up, sent together, so a
+ * batched exchange call can replace the per-ask calls in that one place.
  */
 import { performance } from "node:perf_hooks";
 import { type Clock, systemClock } from "../../../lib/clock.js";
 import { BridgeError } from "../../../lib/errors.js";
 import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
 import { SpiffeId, type TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
+import {
+  BUNDLE_MAX_AGE_MS,
+  clockJumped,
+  isRefreshDue,
+  isServable,
+} from "../../../lib/spiffe/svid-lifetime.js";
 import type { ExchangeClient } from "./exchange-client.js";
 import { errorFields, type Logger, silentLogger } from "./log.js";
 import { createWorkloadKey, type WorkloadKey } from "./workload-key.js";
@@ -23,7 +35,10 @@ import { createWorkloadKey, type WorkloadKey } from "./workload-key.js";
 export interface JwtSvidView {
   spiffeId: string;
   token: string;
+  /** The audience, or the audiences joined by spaces when there are several. */
   audience: string;
+  /** Every audience the token names (absent: just `audience`). */
+  audiences?: readonly string[];
   /** Epoch seconds. */
   expiresAt: number;
 }
@@ -39,16 +54,28 @@ export interface X509SvidView {
   expiresAt: number;
 }
 
-/** Told whenever what the files mirror changes (files mode). */
+/** Told whenever what is held changes (files mode, Workload API streams). */
 export interface SvidListener {
-  x509Changed?(svid: X509SvidView): Promise<void>;
-  jwtChanged?(svid: JwtSvidView): Promise<void>;
-  bundleChanged?(bundle: TrustBundle): Promise<void>;
+  x509Changed?(svid: X509SvidView): Promise<void> | void;
+  jwtChanged?(svid: JwtSvidView): Promise<void> | void;
+  bundleChanged?(bundle: TrustBundle): Promise<void> | void;
+  /** The manager closed (SHUTDOWN, SIGTERM): nothing more will come. */
+  closed?(): void;
 }
+
+/**
+ * Where the manager stands, for callers that must not wait (Workload API streams):
+ * `fetching` (no SVIDs yet, or a rekey under way), `ready`, or `refused` (the exchange
+ * said no to this caller: e.g. no registration; `error` is the exchange_rejected error).
+ */
+export type ManagerStatus =
+  | { kind: "fetching" }
+  | { kind: "ready" }
+  | { kind: "refused"; error: BridgeError };
 
 export interface SvidManagerOptions {
   exchange: ExchangeClient;
-  /** Audiences fetched at init and refreshed on INVOKE; others are minted on demand. */
+  /** Audiences fetched at init and kept fresh; others are minted on demand. */
   jwtAudiences: readonly string[];
   spiffeId?: string;
   x509: boolean;
@@ -58,6 +85,7 @@ export interface SvidManagerOptions {
   clock?: Clock;
   /** Milliseconds on a clock that never jumps (performance.now). */
   monotonic?: () => number;
+  /** The first subscriber (files mode). More with `subscribe`. */
   listener?: SvidListener;
   logger?: Logger;
 }
@@ -69,9 +97,15 @@ interface Held<T> {
   expiresAtMs: number;
 }
 
+/** The asks of one refresh cycle. */
+interface Cycle {
+  x509: boolean;
+  audiences: readonly (readonly string[])[];
+  bundle: boolean;
+}
+
 /** Audiences minted on demand are capped, so a caller cannot grow memory without bound. */
 const MAX_AUDIENCES = 64;
-const BUNDLE_MAX_AGE_MS = 5 * 60_000;
 
 export class SvidManager {
   readonly #o: SvidManagerOptions;
@@ -80,10 +114,12 @@ export class SvidManager {
   readonly #log: Logger;
   readonly #inflight = new Map<string, Promise<unknown>>();
   readonly #jwts = new Map<string, Held<JwtSvidView>>();
+  readonly #listeners = new Set<SvidListener>();
   #x509: Held<X509SvidView> | undefined;
   #bundle: Held<TrustBundle> | undefined;
   #trustDomain: TrustDomain | undefined;
   #ready = false;
+  #refusal: BridgeError | undefined;
   /** While set, a rekey is under way and nothing is served. */
   #gate: Promise<void> | undefined;
   #restorePending: boolean;
@@ -96,11 +132,23 @@ export class SvidManager {
     this.#mono = options.monotonic ?? (() => performance.now());
     this.#log = options.logger ?? silentLogger;
     this.#restorePending = options.snapStart;
+    if (options.listener) this.#listeners.add(options.listener);
     if (options.spiffeId) this.#trustDomain = SpiffeId.parse(options.spiffeId).trustDomain;
   }
 
   get ready(): boolean {
     return this.#ready && this.#gate === undefined;
+  }
+
+  status(): ManagerStatus {
+    if (this.ready) return { kind: "ready" };
+    return this.#refusal ? { kind: "refused", error: this.#refusal } : { kind: "fetching" };
+  }
+
+  /** Adds a subscriber; returns the function that removes it. */
+  subscribe(listener: SvidListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** INIT: key, X.509-SVID, bundle, configured JWT-SVIDs. Throws when the exchange fails. */
@@ -113,15 +161,16 @@ export class SvidManager {
   }
 
   /**
-   * An INVOKE arrived: the sandbox is thawed. Returns the background work, which the
-   * caller lets finish before it reports done (within the invoke's deadline).
+   * The host is awake (Lambda: an INVOKE thawed the sandbox; the agent: its timer fired).
+   * Rekeys after a restore or a clock jump, retries a failed init, refreshes what is
+   * due. Returns the work, which never rejects (failures are logged).
    */
-  onInvoke(): Promise<void> {
+  refresh(): Promise<void> {
     const wall = this.#clock.now();
     const mono = this.#mono();
     const jumped =
       this.#lastWall !== undefined &&
-      Math.abs(wall - this.#lastWall - (mono - this.#lastMono)) > this.#o.clockJumpMs;
+      clockJumped({ wall: this.#lastWall, mono: this.#lastMono }, { wall, mono }, this.#o.clockJumpMs);
     this.#mark();
     if (this.#restorePending || jumped) {
       const reason = this.#restorePending ? "snap-start restore" : "wall-clock jump";
@@ -132,16 +181,30 @@ export class SvidManager {
     return this.#refreshDue();
   }
 
-  async jwtSvid(audience: string): Promise<JwtSvidView> {
+  /**
+   * Epoch ms of the earliest moment something held is due (half its lifetime, or the
+   * bundle's maximum age); undefined when nothing is held. The agent's timer target.
+   */
+  nextRefreshAt(): number | undefined {
+    const times: number[] = [];
+    if (this.#x509) times.push(dueAt(this.#x509));
+    for (const held of this.#jwts.values()) times.push(dueAt(held));
+    if (this.#bundle) times.push(this.#bundle.receivedAt + BUNDLE_MAX_AGE_MS);
+    return times.length ? Math.min(...times) : undefined;
+  }
+
+  /** A JWT-SVID for one audience, or for several in one token (the Workload API's ask). */
+  async jwtSvid(audience: string | readonly string[]): Promise<JwtSvidView> {
     await this.#gate;
-    const held = this.#jwts.get(audience);
+    const audiences = typeof audience === "string" ? [audience] : audience;
+    const held = this.#jwts.get(jwtKey(audiences));
     if (held && this.#usable(held)) {
       if (this.#due(held))
-        void this.#refreshJwt(audience).catch((e) => this.#warn("JWT-SVID refresh failed", e));
+        void this.#refreshJwt(audiences).catch((e) => this.#warn("JWT-SVID refresh failed", e));
       return held.value;
     }
     if (!held && this.#jwts.size >= MAX_AUDIENCES) this.#evictOneAudience();
-    return this.#notReadyOnOutage(this.#refreshJwt(audience));
+    return this.#notReadyOnOutage(this.#refreshJwt(audiences));
   }
 
   async x509Svid(): Promise<X509SvidView> {
@@ -158,6 +221,17 @@ export class SvidManager {
     return this.#notReadyOnOutage(this.#refreshX509());
   }
 
+  /** What is held and usable now, without waiting or fetching (undefined otherwise). */
+  currentX509(): X509SvidView | undefined {
+    const held = this.#gate ? undefined : this.#x509;
+    return held && this.#usable(held) ? held.value : undefined;
+  }
+
+  /** The bundle held now, without waiting or fetching. */
+  currentBundle(): TrustBundle | undefined {
+    return this.#gate ? undefined : this.#bundle?.value;
+  }
+
   async bundle(): Promise<TrustBundle> {
     await this.#gate;
     const held = this.#bundle;
@@ -170,29 +244,47 @@ export class SvidManager {
     return this.#notReadyOnOutage(this.#refreshBundle());
   }
 
-  /** Drops the private key from memory at SHUTDOWN. */
+  /** Drops the private key from memory (SHUTDOWN, SIGTERM) and tells subscribers it is over. */
   close(): void {
     this.#x509 = undefined;
     this.#jwts.clear();
     this.#ready = false;
+    for (const l of [...this.#listeners]) l.closed?.();
+    this.#listeners.clear();
   }
 
   // ------------------------------------------------------------------ refresh
 
-  async #fetchAll(): Promise<void> {
-    // All at once: each SVID request carries its own proof. The first answer names the
-    // trust domain (unless configured), and the bundle is fetched as soon as it is known.
-    const svids: Promise<unknown>[] = this.#o.jwtAudiences.map((a) => this.#refreshJwt(a));
-    if (this.#o.x509) svids.push(this.#refreshX509());
-    const bundle = this.#trustDomain
-      ? this.#refreshBundle()
-      : Promise.any(svids).then(
-          () => this.#refreshBundle(),
-          () => undefined,
-        );
+  #fetchAll(): Promise<void> {
+    const audiences = this.#o.jwtAudiences.map((a) => [a]);
+    return this.#runCycle({ x509: this.#o.x509, audiences, bundle: true }, true);
+  }
+
+  /**
+   * One refresh cycle: every ask at once (each SVID request carries its own proof). The
+   * first answer names the trust domain (unless configured), and the bundle is fetched
+   * as soon as it is known. With `strict`, the first failure is thrown (init); otherwise
+   * failures are logged. A refusal (exchange_rejected) is remembered for `status()`.
+   */
+  async #runCycle(cycle: Cycle, strict: boolean): Promise<void> {
+    const svids: Promise<unknown>[] = cycle.audiences.map((a) => this.#refreshJwt(a));
+    if (cycle.x509) svids.push(this.#refreshX509());
+    const bundle = !cycle.bundle
+      ? undefined
+      : this.#trustDomain || svids.length === 0
+        ? this.#refreshBundle()
+        : Promise.any(svids).then(
+            () => this.#refreshBundle(),
+            () => undefined,
+          );
     // allSettled first: no fetch is left running unobserved when one fails.
-    const results = await Promise.allSettled([...svids, bundle]);
-    for (const r of results) if (r.status === "rejected") throw r.reason;
+    const results = await Promise.allSettled(bundle ? [...svids, bundle] : svids);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    const refused = failed.find((r) => isRefusal(r.reason));
+    if (refused) this.#refusal = refused.reason as BridgeError;
+    else if (failed.length === 0 && results.length > 0) this.#refusal = undefined;
+    if (strict && failed[0]) throw failed[0].reason;
+    for (const r of failed) this.#warn("refresh failed", r.reason);
   }
 
   #rekey(reason: string): Promise<void> {
@@ -213,14 +305,18 @@ export class SvidManager {
     return gate;
   }
 
-  async #refreshDue(): Promise<void> {
-    const work: Promise<unknown>[] = [];
-    if (this.#x509 && this.#due(this.#x509)) work.push(this.#refreshX509());
-    for (const [audience, held] of this.#jwts) if (this.#due(held)) work.push(this.#refreshJwt(audience));
-    if (this.#bundle && this.#clock.now() - this.#bundle.receivedAt > BUNDLE_MAX_AGE_MS)
-      work.push(this.#refreshBundle());
-    const results = await Promise.allSettled(work);
-    for (const r of results) if (r.status === "rejected") this.#warn("refresh failed", r.reason);
+  #refreshDue(): Promise<void> {
+    const audiences = [...this.#jwts.values()]
+      .filter((h) => this.#due(h))
+      .map((h) => h.value.audiences ?? [h.value.audience]);
+    return this.#runCycle(
+      {
+        x509: this.#x509 !== undefined && this.#due(this.#x509),
+        audiences,
+        bundle: this.#bundle !== undefined && this.#clock.now() - this.#bundle.receivedAt > BUNDLE_MAX_AGE_MS,
+      },
+      false,
+    );
   }
 
   #refreshX509(): Promise<X509SvidView> {
@@ -239,28 +335,30 @@ export class SvidManager {
       this.#x509 = { value: view, receivedAt, expiresAtMs: svid.expiresAt * 1000 };
       this.#trustDomain ??= svid.spiffeId.trustDomain;
       this.#log.log("info", "X.509-SVID refreshed", { spiffeId: view.spiffeId, expiresAt: view.expiresAt });
-      await this.#notify(() => this.#o.listener?.x509Changed?.(view));
+      await this.#publish((l) => l.x509Changed?.(view));
       return view;
     });
   }
 
-  #refreshJwt(audience: string): Promise<JwtSvidView> {
-    return this.#once(`jwt:${audience}`, async () => {
-      const svid = await this.#o.exchange.fetchJwtSvid([audience], this.#o.spiffeId);
+  #refreshJwt(audiences: readonly string[]): Promise<JwtSvidView> {
+    const key = jwtKey(audiences);
+    return this.#once(`jwt:${key}`, async () => {
+      const svid = await this.#o.exchange.fetchJwtSvid(audiences, this.#o.spiffeId);
       const view: JwtSvidView = {
         spiffeId: svid.spiffeId.toString(),
         token: svid.token,
-        audience,
+        audience: audiences.join(" "),
+        audiences,
         expiresAt: svid.expiresAt,
       };
-      this.#jwts.set(audience, {
+      this.#jwts.set(key, {
         value: view,
         receivedAt: this.#clock.now(),
         expiresAtMs: svid.expiresAt * 1000,
       });
       this.#trustDomain ??= svid.spiffeId.trustDomain;
-      this.#log.log("info", "JWT-SVID refreshed", { audience, expiresAt: view.expiresAt });
-      await this.#notify(() => this.#o.listener?.jwtChanged?.(view));
+      this.#log.log("info", "JWT-SVID refreshed", { audience: view.audience, expiresAt: view.expiresAt });
+      await this.#publish((l) => l.jwtChanged?.(view));
       return view;
     });
   }
@@ -271,7 +369,7 @@ export class SvidManager {
       if (!td) throw new BridgeError("not_ready", "the trust domain is not known yet");
       const bundle = await this.#o.exchange.fetchBundle(td);
       this.#bundle = { value: bundle, receivedAt: this.#clock.now(), expiresAtMs: Number.POSITIVE_INFINITY };
-      await this.#notify(() => this.#o.listener?.bundleChanged?.(bundle));
+      await this.#publish((l) => l.bundleChanged?.(bundle));
       return bundle;
     });
   }
@@ -279,14 +377,11 @@ export class SvidManager {
   // ------------------------------------------------------------------ helpers
 
   #usable(held: Held<unknown>): boolean {
-    // A margin of a tenth of the lifetime (at most 5 s): a token served at its last
-    // instant is useless to the relying party that receives it.
-    const margin = Math.min(5_000, (held.expiresAtMs - held.receivedAt) / 10);
-    return this.#clock.now() < held.expiresAtMs - margin;
+    return isServable(held, this.#clock.now());
   }
 
   #due(held: Held<unknown>): boolean {
-    return this.#clock.now() >= held.receivedAt + (held.expiresAtMs - held.receivedAt) / 2;
+    return isRefreshDue(held, this.#clock.now());
   }
 
   #mark(): void {
@@ -295,10 +390,10 @@ export class SvidManager {
   }
 
   #evictOneAudience(): void {
-    const configured = new Set(this.#o.jwtAudiences);
-    for (const audience of this.#jwts.keys())
-      if (!configured.has(audience)) {
-        this.#jwts.delete(audience);
+    const configured = new Set(this.#o.jwtAudiences.map((a) => jwtKey([a])));
+    for (const key of this.#jwts.keys())
+      if (!configured.has(key)) {
+        this.#jwts.delete(key);
         return;
       }
   }
@@ -315,12 +410,17 @@ export class SvidManager {
     }
   }
 
-  async #notify(fn: () => Promise<void> | undefined): Promise<void> {
-    try {
-      await fn();
-    } catch (e) {
-      this.#warn("writing SVID files failed", e);
-    }
+  /** Every subscriber is told; one that fails is logged and does not stop the others. */
+  async #publish(fn: (l: SvidListener) => Promise<void> | void): Promise<void> {
+    await Promise.all(
+      [...this.#listeners].map(async (l) => {
+        try {
+          await fn(l);
+        } catch (e) {
+          this.#warn("a subscriber failed (files, stream)", e);
+        }
+      }),
+    );
   }
 
   #once<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -334,4 +434,17 @@ export class SvidManager {
   #warn(message: string, error: unknown): void {
     this.#log.log("warn", message, errorFields(error));
   }
+}
+
+function dueAt(held: Held<unknown>): number {
+  return held.receivedAt + (held.expiresAtMs - held.receivedAt) / 2;
+}
+
+/** One cache key per audience list; JSON, so no audience's characters can make two lists collide. */
+function jwtKey(audiences: readonly string[]): string {
+  return JSON.stringify(audiences);
+}
+
+function isRefusal(error: unknown): boolean {
+  return error instanceof BridgeError && error.code === "exchange_rejected";
 }

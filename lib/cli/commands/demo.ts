@@ -4,8 +4,9 @@ import { join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { Command } from "commander";
-import type { DemoBridge, DemoReport } from "../../dev/demo.js";
+import type { DemoBridge, DemoMode, DemoReport } from "../../dev/demo.js";
 import { createDevLog, type DevLog } from "../../dev/dev-log.js";
+import { BridgeError } from "../../errors.js";
 import { readEventFile } from "../event-file.js";
 import { UsageError } from "../exit-codes.js";
 import { type CliIo, formatFields, writeJson } from "../output.js";
@@ -18,6 +19,7 @@ interface DemoFlags {
   profile?: string;
   json?: boolean;
   quiet?: boolean;
+  inProcess?: boolean;
 }
 
 export const DEFAULT_DEMO_EVENT = { audience: "demo" };
@@ -56,10 +58,46 @@ export function formatDemoReport(report: DemoReport): string {
     ],
     ["files", files.length > 0 ? `${files.join(", ")} in SVID_BRIDGE_FILES_DIR` : undefined],
     [
+      "workload_api",
+      report.checks.workloadApi &&
+        `the same X.509-SVID through the SPIFFE Workload API on ${report.checks.workloadApi.socket}`,
+    ],
+    [
       "shutdown",
       `extension exited ${report.shutdown.code ?? "(killed)"} after ${report.shutdown.ms} ms${report.shutdown.exitedInTime ? "" : " (past Lambda's deadline)"}`,
     ],
   ]);
+}
+
+/**
+ * `demo --in-process`: the same function with the layer and in process, side by side.
+ * Init: the sandbox's start to ready (extension and function, or the function alone).
+ */
+export function formatDemoComparison(layer: DemoReport, inProcess: DemoReport): string {
+  const col = (a: string, b: string) => `${a.padEnd(18)} ${b}`;
+  const total = (r: DemoReport) => Math.round((r.memory.functionMiB + r.memory.extensionMiB) * 10) / 10;
+  return formatFields([
+    ["spiffe_id", `${String(inProcess.result.spiffeId)} (the same in both modes)`],
+    ["mode", col("with the layer", "in process, no layer")],
+    ["init", col(`${layer.init.ms} ms`, `${inProcess.init.ms} ms`)],
+    ["function process", col(`${layer.memory.functionMiB} MiB`, `${inProcess.memory.functionMiB} MiB`)],
+    ["extension process", col(`${layer.memory.extensionMiB} MiB`, "none")],
+    ["resident in all", col(`${total(layer)} MiB`, `${total(inProcess)} MiB`)],
+    ["jwt_svid", "verified through OIDC discovery, in both modes"],
+    ["x509_svid", "verified against the SPIFFE bundle, in both modes"],
+  ]);
+}
+
+/** Both modes, one after the other; they must agree on who the function is. */
+async function demoBothModes(run: DemoRun): Promise<{ extension: DemoReport; inProcess: DemoReport }> {
+  const extension = await demoOnce(run);
+  const inProcess = await demoOnce({ ...run, mode: "in-process" });
+  if (extension.result.spiffeId !== inProcess.result.spiffeId)
+    throw new BridgeError(
+      "function_failed",
+      `the modes disagree: ${String(extension.result.spiffeId)} with the layer, ${String(inProcess.result.spiffeId)} in process`,
+    );
+  return { extension, inProcess };
 }
 
 async function bridgeFromEnv(env: NodeJS.ProcessEnv, profile: string | undefined): Promise<DemoBridge> {
@@ -100,6 +138,7 @@ async function bridgeFromEnv(env: NodeJS.ProcessEnv, profile: string | undefined
 
 export interface DemoRun {
   bridge: DemoBridge;
+  mode?: DemoMode;
   event: unknown;
   layer?: string;
   function?: string;
@@ -133,12 +172,49 @@ export async function demoOnce(run: DemoRun): Promise<DemoReport> {
     bridge: run.bridge,
     event: run.event,
     workDir,
+    ...(run.mode && { mode: run.mode }),
     keep: run.keep ?? false,
     log: run.log,
     ...(run.layer !== undefined && { layerDir: resolve(run.layer) }),
     ...(run.function !== undefined && { functionEntry: resolve(run.function) }),
     ...(run.output && { onOutput: sandboxOutput(run.output) }),
   });
+}
+
+async function demoCommand(io: CliIo, flags: DemoFlags): Promise<void> {
+  const bridge = await bridgeFromEnv(io.env, flags.profile);
+  const event = await readEvent(io, flags.event);
+  // Ctrl-C mid-run: exit through process.exit, so the exit hooks kill the sandbox's
+  // processes (frozen ones would outlive us) and remove the work dir with its key.
+  const interrupted = (signal: NodeJS.Signals) => {
+    io.stderr.write(`demo: ${signal}, stopping the sandbox\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+  const run: DemoRun = {
+    bridge,
+    event,
+    log: createDevLog(io.stderr),
+    ...(flags.layer !== undefined && { layer: flags.layer }),
+    ...(flags.function !== undefined && { function: flags.function }),
+    ...(flags.keep && { keep: true }),
+    ...(!flags.quiet && { output: io.stderr }),
+  };
+  try {
+    if (flags.inProcess) {
+      const both = await demoBothModes(run);
+      if (flags.json) writeJson(io.stdout, both);
+      else io.stdout.write(formatDemoComparison(both.extension, both.inProcess));
+      return;
+    }
+    const report = await demoOnce(run);
+    if (flags.json) writeJson(io.stdout, report);
+    else io.stdout.write(formatDemoReport(report));
+  } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
+  }
 }
 
 export function attach(program: Command, io: CliIo): Command {
@@ -162,6 +238,10 @@ export function attach(program: Command, io: CliIo): Command {
     )
     .option("--function <file>", "your own handler module (exports `handler`; TypeScript or JavaScript)")
     .option("--keep", "keep the builds and the function's SVID files (printed path)")
+    .option(
+      "--in-process",
+      "then run the same function in process, with no layer, and show both modes' memory and init side by side",
+    )
     .option("--profile <name>", "AWS profile for the function's role (default: the SDK's chain)")
     .option("--quiet", "leave out the extension's and the function's own log lines")
     .option("--json", "print the report (the function's answer and the checks) as JSON");
@@ -171,36 +251,9 @@ export function attach(program: Command, io: CliIo): Command {
 Examples:
   $ source .svid-bridge/env && npx svid-bridge demo
   $ npx svid-bridge demo --event events/demo-function.json --json
-  $ npm run build:layer && npx svid-bridge demo --layer dist/layer`,
+  $ npm run build:layer && npx svid-bridge demo --layer dist/layer
+  $ npx svid-bridge demo --in-process`,
   );
-  command.action(async (flags: DemoFlags) => {
-    const bridge = await bridgeFromEnv(io.env, flags.profile);
-    const event = await readEvent(io, flags.event);
-    // Ctrl-C mid-run: exit through process.exit, so the exit hooks kill the sandbox's
-    // processes (frozen ones would outlive us) and remove the work dir with its key.
-    const interrupted = (signal: NodeJS.Signals) => {
-      io.stderr.write(`demo: ${signal}, stopping the sandbox\n`);
-      process.exit(130);
-    };
-    process.once("SIGINT", interrupted);
-    process.once("SIGTERM", interrupted);
-    let report: DemoReport;
-    try {
-      report = await demoOnce({
-        bridge,
-        event,
-        log: createDevLog(io.stderr),
-        ...(flags.layer !== undefined && { layer: flags.layer }),
-        ...(flags.function !== undefined && { function: flags.function }),
-        ...(flags.keep && { keep: true }),
-        ...(!flags.quiet && { output: io.stderr }),
-      });
-    } finally {
-      process.off("SIGINT", interrupted);
-      process.off("SIGTERM", interrupted);
-    }
-    if (flags.json) writeJson(io.stdout, report);
-    else io.stdout.write(formatDemoReport(report));
-  });
+  command.action((flags: DemoFlags) => demoCommand(io, flags));
   return command;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { rename, rm, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { gcpExternalAccountConfig } from "../../../layers/extension/src/gcp-config.js";
+import { gcpExternalAccountConfig, localApiGuardToken } from "../../../layers/extension/src/gcp-config.js";
 import { BridgeError } from "../../errors.js";
 import { UsageError } from "../exit-codes.js";
 import { checkOutFile } from "../out-path.js";
@@ -44,7 +44,8 @@ export function attach(program: Command, io: CliIo): Command {
     .description(
       "Prints the GCP Workload Identity Federation credential configuration (external_account) " +
         "whose subject token is the JWT-SVID the layer's local API serves. It holds the function's " +
-        "AWS_SESSION_TOKEN (the local API's guard): keep it in memory or a 0600 file (--out).",
+        "AWS_SESSION_TOKEN, or AWS_CONTAINER_AUTHORIZATION_TOKEN under SnapStart (the local API's guard): " +
+        "keep it in memory or a 0600 file (--out).",
     )
     .requiredOption(
       "--audience <aud>",
@@ -75,9 +76,11 @@ export function attach(program: Command, io: CliIo): Command {
         `--service-account must be a service account's email (NAME@PROJECT.iam.gserviceaccount.com), not ${JSON.stringify(flags.serviceAccount)}`,
       );
     if (flags.out !== undefined) await checkOutFile(flags.out);
-    const apiToken = io.env.AWS_SESSION_TOKEN;
+    const apiToken = localApiGuardToken(io.env);
     if (!apiToken)
-      throw new UsageError("AWS_SESSION_TOKEN is not set: the local API's guard header needs it");
+      throw new UsageError(
+        "AWS_SESSION_TOKEN (or, under SnapStart, AWS_CONTAINER_AUTHORIZATION_TOKEN) is not set: the local API's guard header needs it",
+      );
     const config = gcpExternalAccountConfig({
       audience: flags.audience,
       ...(flags.tokenAudience !== undefined && { tokenAudience: flags.tokenAudience }),

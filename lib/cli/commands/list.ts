@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { RegistrationEntry } from "../../ports/registration-store.js";
+import { templateProblem } from "../../registrations/spiffe-template.js";
 import { wholeNumber } from "../entry-flags.js";
 import { entryTable } from "../entry-output.js";
 import { type CliIo, writeJson } from "../output.js";
@@ -50,11 +51,22 @@ Examples:
         items.push(...page.items);
         nextToken = page.nextToken;
       } while (flags.all && nextToken);
-      if (flags.json) writeJson(io.stdout, { items, ...(nextToken && { nextToken }) });
+      // Entries stored before a template rule existed (issue 14, fault 3): the exchange refuses them.
+      const flagged = items.flatMap((e) => {
+        const rule = templateProblem(e.spiffeId);
+        return rule ? [{ id: e.id, spiffeId: e.spiffeId, rule }] : [];
+      });
+      if (flags.json)
+        writeJson(io.stdout, {
+          items,
+          ...(nextToken && { nextToken }),
+          ...(flagged.length > 0 && { flagged }),
+        });
       else {
         io.stdout.write(entryTable(items));
         if (nextToken) io.stderr.write(`more entries: --next-token ${nextToken}\n`);
       }
+      for (const f of flagged) io.stderr.write(`warning: entry ${f.id}: ${f.spiffeId}: ${f.rule}\n`);
     } finally {
       close();
     }

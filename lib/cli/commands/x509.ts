@@ -54,7 +54,10 @@ Examples:
     // Before the request: an SVID the CLI cannot write would be issued and audited for nothing.
     await prepareOutDir(flags.out);
     const key = await createWorkloadKey();
-    const proof = await proofFor(target, x509Binding(key.spki));
+    const proof = await proofFor(
+      target,
+      x509Binding({ csr: key.csrPem, ...(flags.spiffeId && { spiffeId: flags.spiffeId }) }),
+    );
     const answer = await postExchange<X509Answer>(target, "/v1/svid/x509", {
       csr: key.csrPem,
       ...(flags.spiffeId && { spiffe_id: flags.spiffeId }),

@@ -16,18 +16,23 @@ import { x509SvidRoute } from "./x509-svid-route.js";
 export interface LocalApiOptions {
   manager: SvidManager;
   apiToken: string;
+  /** The bridge's issuer: POST /v1/validate-jwt accepts only tokens whose `iss` is it. */
+  issuer: string;
 }
 
 const ROUTES: Record<
   string,
-  { method: string; handle: (req: IncomingMessage, url: URL, m: SvidManager) => Promise<Reply> }
+  {
+    method: string;
+    handle: (req: IncomingMessage, url: URL, m: SvidManager, o: LocalApiOptions) => Promise<Reply>;
+  }
 > = {
   "/v1/jwt-svid": { method: "GET", handle: (_req, url, m) => jwtSvidRoute(url, m) },
   "/v1/x509-svid": { method: "GET", handle: (_req, url, m) => x509SvidRoute(url, m) },
   "/v1/bundle": { method: "GET", handle: (_req, url, m) => bundleRoute(url, m) },
   "/v1/validate-jwt": {
     method: "POST",
-    handle: async (req, _url, m) => validateRoute(await readJson(req), m),
+    handle: async (req, _url, m, o) => validateRoute(await readJson(req), m, o.issuer),
   },
   "/v1/ready": {
     method: "GET",
@@ -48,7 +53,7 @@ export function createLocalApi(options: LocalApiOptions): Server {
       if (!route) throw new BridgeError("not_found", `no route ${url.pathname}`);
       if (req.method !== route.method)
         throw new BridgeError("method_not_allowed", `${url.pathname} takes ${route.method}`);
-      reply = await route.handle(req, url, options.manager);
+      reply = await route.handle(req, url, options.manager, options);
     } catch (error) {
       reply = errorReply(error);
     }

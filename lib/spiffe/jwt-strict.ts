@@ -1,0 +1,86 @@
+/**
+ * Token checks that make the JWT-SVID validator as strict as its signer (issue 14,
+ * fault 6). The signer writes each JSON member once and `exp` at most the longest
+ * lifetime the bridge issues ahead; a validator that let the last of two `alg` or `sub`
+ * members win, or took an `exp` of 1e20, would accept what no bridge ever signed.
+ *
+ * Duplicate members: RFC 7515 §5.2 and RFC 7519 §4 say a JOSE header or claims set with
+ * duplicate names MUST be rejected (or the last taken); we reject. JSON.parse keeps the
+ * last, so a small linear scan of the decoded JSON text (our own: no maintained library
+ * does only this; JSON.parse has already checked the syntax) compares member names as
+ * JSON.parse would decode them, at every depth.
+ */
+import { BridgeError } from "../errors.js";
+
+/** The longest JWT-SVID lifetime the bridge issues (SVID_BRIDGE_MAX_JWT_TTL's upper bound), seconds. */
+export const MAX_JWT_SVID_TTL_SECONDS = 48 * 3600;
+
+/** The first member name that appears twice in one object of `json` (valid JSON text), or undefined. */
+export function findDuplicateMember(json: string): string | undefined {
+  const objects: Array<Set<string> | undefined> = []; // undefined marks an array
+  let expectName = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < json.length && json.charCodeAt(j) !== 0x22) j += json.charCodeAt(j) === 0x5c ? 2 : 1;
+      if (expectName) {
+        const name = JSON.parse(json.slice(i, j + 1)) as string;
+        const seen = objects.at(-1)!;
+        if (seen.has(name)) return name;
+        seen.add(name);
+        expectName = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      objects.push(new Set());
+      expectName = true;
+    } else if (c === 0x5b /* [ */) {
+      objects.push(undefined);
+      expectName = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      objects.pop();
+      expectName = false;
+    } else if (c === 0x2c /* , */) {
+      expectName = objects.at(-1) !== undefined;
+    }
+  }
+  return undefined;
+}
+
+function refuse(code: "jwt_header_invalid" | "jwt_claims_invalid" | "jwt_malformed", message: string): never {
+  throw new BridgeError(code, message, { status: 401 });
+}
+
+/**
+ * Refuses a compact JWS whose header or payload JSON repeats a member name
+ * (401 jwt_header_invalid / jwt_claims_invalid). Call after the token decoded.
+ */
+export function assertNoDuplicateMembers(token: string): void {
+  const [header, payload] = token.split(".", 2) as [string, string];
+  const text = (segment: string) => Buffer.from(segment, "base64url").toString("utf8");
+  const inHeader = findDuplicateMember(text(header));
+  if (inHeader !== undefined)
+    refuse("jwt_header_invalid", `the header has member ${JSON.stringify(inHeader)} twice`);
+  const inClaims = findDuplicateMember(text(payload));
+  if (inClaims !== undefined)
+    refuse("jwt_claims_invalid", `the claims have member ${JSON.stringify(inClaims)} twice`);
+}
+
+/**
+ * Refuses (401 jwt_claims_invalid) an `exp` further ahead of `nowSeconds` than
+ * `maxLifetimeSeconds` + `skewSeconds`: no signer this validator trusts issues one.
+ */
+export function assertExpWithin(
+  exp: unknown,
+  nowSeconds: number,
+  maxLifetimeSeconds: number,
+  skewSeconds: number,
+): void {
+  if (typeof exp !== "number" || !Number.isFinite(exp)) refuse("jwt_claims_invalid", "exp must be a number");
+  if (exp > nowSeconds + maxLifetimeSeconds + skewSeconds)
+    refuse(
+      "jwt_claims_invalid",
+      `exp is more than ${maxLifetimeSeconds} s (the longest lifetime issued) plus ${skewSeconds} s ahead`,
+    );
+}
