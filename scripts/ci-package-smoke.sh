@@ -21,19 +21,20 @@ export NO_UPDATE_NOTIFIER=1 npm_config_fund=false npm_config_audit=false
 
 step() { printf '\nsmoke: %s\n' "$*"; }
 
-# smoke <dir> <command…>: the checks, with the CLI run as <command…> from <dir>.
+# smoke <dir> <dev-bin> <command…>: the checks, with the CLI run as <command…> from <dir>.
+# dev runs as <dev-bin> itself (the CLI's own node process), not through npx: npm exec
+# does not pass a background job's SIGINT on, and Ctrl-C's SIGINT is what stops dev.
 smoke() {
-  local dir="$1"
-  shift
+  local dir="$1" dev_bin="$2"
+  shift 2
   cd "$dir"
   step "$* --version"
   test "$("$@" --version)" = "$version"
   step "$* --help"
   "$@" --help | grep -q '^Usage: svid-bridge'
-  step "$* dev"
+  step "$dev_bin dev"
   local env_file="$dir/dev.env"
-  # env -u: no AWS settings of the machine's leak in; dev prints its own.
-  "$@" dev --port 0 --env-out "$env_file" >"$dir/dev.out" 2>"$dir/dev.err" &
+  "$dev_bin" dev --port 0 --env-out "$env_file" >"$dir/dev.out" 2>"$dir/dev.err" &
   dev_pid=$!
   for _ in $(seq 1 120); do
     grep -q SVID_BRIDGE_DEV_TOKEN= "$dir/dev.out" 2>/dev/null && break
@@ -79,13 +80,24 @@ if tar tzf "$tarball" | grep -E '^package/(test|bench|scripts/ci|\.ci)/'; then
 fi
 
 step "npm install the tarball into an empty project"
-(cd "$work/project" && npm init -y >/dev/null && npm install --silent "$tarball")
-smoke "$work/project" npx --no-install svid-bridge
+(cd "$work/project" && npm init -y >/dev/null && npm install --silent --prefer-offline "$tarball")
+step "import what the package exports"
+(cd "$work/project" && node --input-type=module -e '
+  const checks = {
+    "svid-bridge": (m) => typeof m.main === "function",
+    "svid-bridge/client": (m) => typeof m.SvidBridgeClient === "function" && typeof m.InProcessSvidSource === "function",
+    "svid-bridge/client/middy": (m) => Object.keys(m).length > 0,
+    "svid-bridge/spiffe/spiffe-id": (m) => typeof m.SpiffeId === "function",
+  };
+  for (const [name, ok] of Object.entries(checks))
+    if (!ok(await import(name))) throw new Error(`${name}: not what it should export`);
+')
+smoke "$work/project" "$work/project/node_modules/.bin/svid-bridge" npx --no-install svid-bridge
 
 step "a clone of HEAD with npm ci --omit=dev"
 git clone -q --no-local "$root" "$work/clone"
-(cd "$work/clone" && npm ci --silent --omit=dev && npm run --silent build)
+(cd "$work/clone" && npm ci --silent --prefer-offline --omit=dev && npm run --silent build)
 test ! -e "$work/clone/node_modules/typescript" || { echo "smoke: --omit=dev installed typescript" >&2; exit 1; }
-smoke "$work/clone" node "$work/clone/bin/svid-bridge.js"
+smoke "$work/clone" "$work/clone/bin/svid-bridge.js" node "$work/clone/bin/svid-bridge.js"
 
 printf '\nsmoke: ok\n'

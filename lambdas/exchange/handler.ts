@@ -20,6 +20,7 @@ import type { KeyManager } from "../../lib/ports/key-manager.js";
 import { StsCallerVerifier } from "../../lib/proof/sts-caller-verifier.js";
 import { CachingRegistrationStore } from "../../lib/registrations/caching-registration-store.js";
 import { auditIssued, createExchangeHandler } from "./app.js";
+import { EXCHANGE_AWS_CLIENT_CONFIG } from "./aws-clients.js";
 import { composeExchange } from "./compose.js";
 import { loadExchangeConfig } from "./config.js";
 import { powertoolsMetrics } from "./powertools-metrics.js";
@@ -27,8 +28,8 @@ import { powertoolsMetrics } from "./powertools-metrics.js";
 const config = loadExchangeConfig(process.env);
 const logger = createLogger({ serviceName: "svid-bridge-exchange" });
 const metrics = powertoolsMetrics();
-const dynamodb = new DynamoDBClient({});
-const kms = new KMSClient({});
+const dynamodb = new DynamoDBClient({ ...EXCHANGE_AWS_CLIENT_CONFIG });
+const kms = new KMSClient({ ...EXCHANGE_AWS_CLIENT_CONFIG });
 
 /** SVID_BRIDGE_CA_MODE=none: a bridge deployed without a PCA issues JWT-SVIDs only (403 for X.509). */
 const jwtOnly: CertificateAuthority = {
@@ -74,7 +75,7 @@ const { service, bundle } = composeExchange({
   ...(config.caMode === "none" && { ca: jwtOnly }),
   ...(config.caMode === "direct" && {
     ca: new PcaDirectCertificateAuthority({
-      client: new ACMPCAClient({}),
+      client: new ACMPCAClient({ ...EXCHANGE_AWS_CLIENT_CONFIG }),
       certificateAuthorityArn: config.pcaArn!,
       trustDomain: config.trustDomain,
     }),

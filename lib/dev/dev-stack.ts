@@ -63,6 +63,8 @@ export interface DevStackOptions {
   rotationIntervalSeconds?: number;
   /** How long a JWT key signs. Default 24 h; the publication lead is a quarter of it, at most 1 h. */
   rotationPeriodSeconds?: number;
+  /** More principals LocalSts knows (tests: callers that prove who they are but are not registered). */
+  extraPrincipals?: readonly DevPrincipal[];
   log: DevLog;
 }
 
@@ -222,7 +224,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     await createTables(db.client);
 
     const principal = await devPrincipal(dataDir);
-    const sts = new LocalSts({ principals: [principal] });
+    const sts = new LocalSts({ principals: [principal, ...(options.extraPrincipals ?? [])] });
     await sts.start();
     closers.push(() => sts.stop());
 

@@ -29,6 +29,9 @@ export const INTERNAL_ERROR_BODY: Readonly<ErrorBody> = Object.freeze({
   message: "internal error",
 });
 
+/** Retry-After for a 503 whose error names no delay of its own, seconds. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
 /** The status and body a client sees for anything thrown. Unknown errors are 500 `internal_error`. */
 export function errorToResponse(error: unknown, headers: Record<string, string> = {}): HttpResponse {
   if (error instanceof BridgeError) {
@@ -36,8 +39,10 @@ export function errorToResponse(error: unknown, headers: Record<string, string> 
       Number.isInteger(error.status) && error.status >= 400 && error.status <= 599 ? error.status : 500;
     const body: ErrorBody =
       status >= 500 && !error.expose ? { error: error.code, message: "internal error" } : error.toJSON();
-    // A refusal that says when to come back (sts_busy, ca_busy, KMS/PCA throttling) says it in HTTP too.
-    const retryAfter = error.details?.retryAfterSeconds;
+    // A refusal that says when to come back (sts_busy, ca_busy, KMS/PCA throttling) says it in HTTP
+    // too; any other 503 is an outage a retry can outlast (RFC 9110 §10.2.3): come back in a second.
+    const retryAfter =
+      error.details?.retryAfterSeconds ?? (status === 503 ? DEFAULT_RETRY_AFTER_SECONDS : undefined);
     const retry: Record<string, string> =
       typeof retryAfter === "number" && Number.isInteger(retryAfter) && retryAfter > 0
         ? { "retry-after": String(retryAfter) }

@@ -223,4 +223,39 @@ describe("svid-bridge CLI conventions", () => {
     await run(["x509", "--out", out, "--url", exchangeUrl, "--server-id", "s", "--region", "us-east-1"]);
     expect(readdirSync(join(dir, "new"))).toEqual(["svid"]);
   });
+
+  describe("register refuses a TTL the exchange would cap", () => {
+    const entry = [
+      "register",
+      "--spiffe-id",
+      "spiffe://example.org/x",
+      "--account",
+      "111122223333",
+      "--role",
+      "r",
+      "--table",
+      "t",
+      "--trust-domain",
+      "example.org",
+      "--region",
+      "us-east-1",
+    ];
+
+    it.each([
+      [["--jwt-ttl", "86400"], /jwtTtlSeconds: must be at most 3600 seconds/],
+      [["--x509-ttl", "172800"], /x509TtlSeconds: must be at most 86400 seconds/],
+    ])("%j: exit 2, before the table is touched", async (ttl, message) => {
+      const r = await run([...entry, ...ttl]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    });
+
+    it("follows SVID_BRIDGE_MAX_JWT_TTL, the exchange's own setting, when it is set", async () => {
+      const r = await run([...entry, "--jwt-ttl", "7200"], { SVID_BRIDGE_MAX_JWT_TTL: "7200" });
+      // Valid now: it gets as far as DynamoDB, which has no credentials here.
+      expect(r.stderr).toMatch(/^error usage: no AWS credentials/);
+      const bad = await run([...entry, "--jwt-ttl", "7200"], { SVID_BRIDGE_MAX_JWT_TTL: "2h" });
+      expect(bad.stderr).toBe("error usage: SVID_BRIDGE_MAX_JWT_TTL=2h is not a whole number of seconds\n");
+    });
+  });
 });

@@ -90,6 +90,12 @@ export class AwsJsonEndpoint {
     this.#injections.set(operation, list);
   }
 
+  /** Drops every pending injected failure (of `operation`, or of all operations). */
+  clearInjections(operation?: string): void {
+    if (operation === undefined) this.#injections.clear();
+    else this.#injections.delete(operation);
+  }
+
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const body = await readBody(req);

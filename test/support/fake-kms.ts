@@ -160,6 +160,11 @@ export class FakeKms {
     this.#endpoint.resetCounts();
   }
 
+  /** Drops every pending injected failure (of `operation`, or of all operations). */
+  clearInjections(operation?: string): void {
+    this.#endpoint.clearInjections(operation);
+  }
+
   /** Makes the next `times` calls of `operation` fail with the AWS error `type`. */
   inject(operation: string, type: string, options?: { times?: number; status?: number }): void {
     this.#endpoint.inject(operation, type, options);

@@ -168,6 +168,11 @@ export class FakePca {
     this.#endpoint.resetCounts();
   }
 
+  /** Drops every pending injected failure (of `operation`, or of all operations). */
+  clearInjections(operation?: string): void {
+    this.#endpoint.clearInjections(operation);
+  }
+
   /** The next `times` calls of `operation` fail with the AWS error `type` (e.g. ThrottlingException). */
   inject(operation: string, type: string, options?: { times?: number; status?: number }): void {
     this.#endpoint.inject(operation, type, options);

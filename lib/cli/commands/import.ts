@@ -7,6 +7,7 @@ import { UsageError } from "../exit-codes.js";
 import { type CliIo, formatTable, writeJson } from "../output.js";
 import { parseDocument } from "../registration-document.js";
 import { addStoreOptions, openStore, type StoreOptions, trustDomainOf } from "../store-options.js";
+import { registrationLimits } from "../ttl-limits.js";
 
 type Action = "create" | "update" | "unchanged";
 interface Step {
@@ -50,13 +51,14 @@ Examples:
   );
   command.action(async (file: string, flags: StoreOptions & { dryRun?: boolean; createOnly?: boolean }) => {
     const trustDomain = trustDomainOf(flags, io.env);
+    const limits = registrationLimits(io.env);
     const text = await io.readInput(file).catch((error: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot read ${file === "-" ? "stdin" : file}: ${error.code ?? error.message}`);
     });
     const raw = parseDocument(text, file === "-" ? "stdin" : file);
     const entries = raw.map((input, i) => {
       try {
-        return validateRegistration(input, { trustDomain });
+        return validateRegistration(input, { trustDomain, limits });
       } catch (error) {
         if (error instanceof BridgeError)
           throw new BridgeError(error.code, `entries[${i}]: ${error.message}`, { details: error.details });

@@ -9,6 +9,7 @@ import { UsageError } from "../exit-codes.js";
 import { type CliIo, writeJson } from "../output.js";
 import { resolveRoleId } from "../resolve-role-id.js";
 import { addStoreOptions, openStore, type StoreOptions, trustDomainOf } from "../store-options.js";
+import { registrationLimits } from "../ttl-limits.js";
 
 export function attach(program: Command, io: CliIo): Command {
   const command = program
@@ -33,11 +34,12 @@ Examples:
   );
   command.action(async (flags: EntryFlags & StoreOptions) => {
     const trustDomain = trustDomainOf(flags, io.env);
+    const limits = registrationLimits(io.env);
     if (flags.resolveRoleId && flags.roleId)
       throw new UsageError("give --role-id or --resolve-role-id, not both");
     const raw = applyEntryFlags({}, { ...flags, id: flags.id ?? randomUUID() });
     // Validate before asking IAM: a typo in the account should not cost an AWS call.
-    let entry = validateRegistration(raw, { trustDomain });
+    let entry = validateRegistration(raw, { trustDomain, limits });
     if (flags.resolveRoleId) {
       const { endpoint: _dynamoEndpoint, ...config } = awsClientConfig(flags, io.env);
       const iam = new IAMClient(config);
@@ -45,7 +47,7 @@ Examples:
         const roleId = await resolveRoleId(iam, entry.selectors.account, entry.selectors.roleName);
         entry = validateRegistration(
           { ...entry, selectors: { ...entry.selectors, roleId } },
-          { trustDomain },
+          { trustDomain, limits },
         );
       } finally {
         iam.destroy();

@@ -6,6 +6,7 @@ import { entryDetails, portableEntry } from "../entry-output.js";
 import { UsageError } from "../exit-codes.js";
 import { type CliIo, writeJson } from "../output.js";
 import { addStoreOptions, openStore, type StoreOptions, trustDomainOf } from "../store-options.js";
+import { registrationLimits } from "../ttl-limits.js";
 
 export function attach(program: Command, io: CliIo): Command {
   const command = program
@@ -30,12 +31,16 @@ Examples:
   );
   command.action(async (id: string, flags: EntryFlags & StoreOptions & { expectVersion?: number }) => {
     const trustDomain = trustDomainOf(flags, io.env);
+    const limits = registrationLimits(io.env);
     if (flags.enable && flags.disable) throw new UsageError("give --enable or --disable, not both");
     const { store, close } = openStore(flags, io.env);
     try {
       const current = await store.get(id);
       if (!current) throw new BridgeError("registration_not_found", `registration ${id} does not exist`);
-      const entry = validateRegistration(applyEntryFlags(portableEntry(current), flags), { trustDomain });
+      const entry = validateRegistration(applyEntryFlags(portableEntry(current), flags), {
+        trustDomain,
+        limits,
+      });
       const updated = await store.update(entry, flags.expectVersion ?? current.version);
       if (flags.json) writeJson(io.stdout, updated);
       else io.stdout.write(entryDetails(updated));
