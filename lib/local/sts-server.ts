@@ -199,60 +199,11 @@ export class LocalSts {
 
   /** STS's checks, in STS's order: signature form, clock, key, token, signature. */
   async #authenticate(req: IncomingMessage, body: string): Promise<DevPrincipal> {
-    const received = new Map<string, string>();
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i]!.toLowerCase();
-      const value = req.rawHeaders[i + 1]!;
-      received.set(name, received.has(name) ? `${received.get(name)},${value}` : value);
-    }
-    const authorization = received.get("authorization");
-    if (authorization === undefined)
-      throw new StsFault(403, "MissingAuthenticationToken", "Request is missing Authentication Token");
-    const m = AUTH.exec(authorization);
-    if (!m)
-      throw new StsFault(
-        400,
-        "IncompleteSignature",
-        `Authorization header requires 'Credential', 'Signature', 'SignedHeaders' parameters. Authorization=${authorization}`,
-      );
-    const [, accessKeyId, scopeDate, region, service, signedList, signature] = m as unknown as string[];
-    const date = received.get("x-amz-date");
-    const d = date === undefined ? null : AMZ_DATE.exec(date);
-    if (!d)
-      throw new StsFault(
-        400,
-        "IncompleteSignature",
-        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-      );
-    const signedAt = Date.UTC(+d[1]!, +d[2]! - 1, +d[3]!, +d[4]!, +d[5]!, +d[6]!);
-    const now = this.#clock.now();
-    if (signedAt < now - SKEW_MS)
-      throw new StsFault(
-        403,
-        "SignatureDoesNotMatch",
-        `Signature expired: ${date} is now earlier than ${amzDate(now - SKEW_MS)} (${amzDate(now)} - 15 min.)`,
-      );
-    if (signedAt > now + SKEW_MS)
-      throw new StsFault(
-        403,
-        "SignatureDoesNotMatch",
-        `Signature not yet current: ${date} is still later than ${amzDate(now + SKEW_MS)} (${amzDate(now)} + 15 min.)`,
-      );
-    if (service !== "sts" || scopeDate !== date!.slice(0, 8))
-      throw new StsFault(
-        403,
-        "SignatureDoesNotMatch",
-        "Credential should be scoped to correct service: 'sts'. ",
-      );
-    const host = received.get("host") ?? "";
-    const hostRegion =
-      host === "sts.amazonaws.com"
-        ? "us-east-1"
-        : /^sts\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(host)?.[1];
-    if (hostRegion !== undefined && hostRegion !== region)
-      throw new StsFault(403, "SignatureDoesNotMatch", `Credential should be scoped to a valid region. `);
-
-    const principal = this.#principals.get(accessKeyId!);
+    const received = receivedHeaders(req);
+    const auth = readAuthorization(received.get("authorization"));
+    const { date, signedAt } = checkDate(received.get("x-amz-date"), this.#clock.now());
+    checkScope(auth, date, received.get("host") ?? "");
+    const principal = this.#principals.get(auth.accessKeyId);
     const token = received.get("x-amz-security-token");
     if (!principal || (principal.sessionToken ?? undefined) !== token)
       throw new StsFault(
@@ -262,51 +213,7 @@ export class LocalSts {
       );
     if (principal.expired)
       throw new StsFault(403, "ExpiredToken", "The security token included in the request is expired");
-
-    const mismatch = () =>
-      new StsFault(
-        403,
-        "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-      );
-    // STS hashes the body it received; a claimed payload hash that differs cannot verify.
-    const contentSha = received.get("x-amz-content-sha256");
-    if (contentSha !== undefined && contentSha !== createHash("sha256").update(body).digest("hex"))
-      throw mismatch();
-
-    const headers: Record<string, string> = {};
-    for (const name of signedList!.split(";")) {
-      const value = received.get(name);
-      if (value !== undefined) headers[name] = value;
-    }
-    const url = new URL(req.url ?? "/", "http://placeholder");
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = v;
-    const signer = new SignatureV4({
-      service: "sts",
-      region: region!,
-      credentials: {
-        accessKeyId: principal.accessKeyId,
-        secretAccessKey: principal.secretAccessKey,
-        ...(principal.sessionToken !== undefined && { sessionToken: principal.sessionToken }),
-      },
-      sha256: Sha256,
-      applyChecksum: false,
-    });
-    const resigned = await signer.sign(
-      new HttpRequest({
-        method: req.method ?? "POST",
-        hostname: host,
-        path: url.pathname,
-        query,
-        headers,
-        body,
-      }),
-      { signingDate: new Date(signedAt) },
-    );
-    const expected = AUTH.exec(String(resigned.headers.authorization));
-    if (!expected || expected[5] !== signedList) throw mismatch();
-    if (!timingSafeEqual(Buffer.from(expected[6]!, "hex"), Buffer.from(signature!, "hex"))) throw mismatch();
+    await checkSignature(req, body, received, auth, principal, signedAt);
     return principal;
   }
 
@@ -319,6 +226,144 @@ export class LocalSts {
     });
     res.end(body);
   }
+}
+
+/** The request's headers by lower-case name; repeats joined with commas, as SigV4 canonicalises them. */
+function receivedHeaders(req: IncomingMessage): Map<string, string> {
+  const received = new Map<string, string>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    const value = req.rawHeaders[i + 1]!;
+    received.set(name, received.has(name) ? `${received.get(name)},${value}` : value);
+  }
+  return received;
+}
+
+/** The parts of an AWS4-HMAC-SHA256 Authorization header. */
+interface SigV4Authorization {
+  accessKeyId: string;
+  scopeDate: string;
+  region: string;
+  service: string;
+  signedList: string;
+  signature: string;
+}
+
+function readAuthorization(authorization: string | undefined): SigV4Authorization {
+  if (authorization === undefined)
+    throw new StsFault(403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+  const m = AUTH.exec(authorization);
+  if (!m)
+    throw new StsFault(
+      400,
+      "IncompleteSignature",
+      `Authorization header requires 'Credential', 'Signature', 'SignedHeaders' parameters. Authorization=${authorization}`,
+    );
+  const [, accessKeyId, scopeDate, region, service, signedList, signature] = m as unknown as string[];
+  return {
+    accessKeyId: accessKeyId!,
+    scopeDate: scopeDate!,
+    region: region!,
+    service: service!,
+    signedList: signedList!,
+    signature: signature!,
+  };
+}
+
+/** X-Amz-Date: present, and within STS's 15 minutes of `now`. */
+function checkDate(date: string | undefined, now: number): { date: string; signedAt: number } {
+  const d = date === undefined ? null : AMZ_DATE.exec(date);
+  if (!d)
+    throw new StsFault(
+      400,
+      "IncompleteSignature",
+      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    );
+  const signedAt = Date.UTC(+d[1]!, +d[2]! - 1, +d[3]!, +d[4]!, +d[5]!, +d[6]!);
+  if (signedAt < now - SKEW_MS)
+    throw new StsFault(
+      403,
+      "SignatureDoesNotMatch",
+      `Signature expired: ${date} is now earlier than ${amzDate(now - SKEW_MS)} (${amzDate(now)} - 15 min.)`,
+    );
+  if (signedAt > now + SKEW_MS)
+    throw new StsFault(
+      403,
+      "SignatureDoesNotMatch",
+      `Signature not yet current: ${date} is still later than ${amzDate(now + SKEW_MS)} (${amzDate(now)} + 15 min.)`,
+    );
+  return { date: date!, signedAt };
+}
+
+/** The credential scope: service sts, X-Amz-Date's day, and the region of an STS Host. */
+function checkScope(auth: SigV4Authorization, date: string, host: string): void {
+  if (auth.service !== "sts" || auth.scopeDate !== date.slice(0, 8))
+    throw new StsFault(
+      403,
+      "SignatureDoesNotMatch",
+      "Credential should be scoped to correct service: 'sts'. ",
+    );
+  const hostRegion =
+    host === "sts.amazonaws.com" ? "us-east-1" : /^sts\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(host)?.[1];
+  if (hostRegion !== undefined && hostRegion !== auth.region)
+    throw new StsFault(403, "SignatureDoesNotMatch", `Credential should be scoped to a valid region. `);
+}
+
+function signatureMismatch(): StsFault {
+  return new StsFault(
+    403,
+    "SignatureDoesNotMatch",
+    "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+  );
+}
+
+/** SigV4 recomputed from the request as received and the principal's secret. */
+async function checkSignature(
+  req: IncomingMessage,
+  body: string,
+  received: ReadonlyMap<string, string>,
+  auth: SigV4Authorization,
+  principal: DevPrincipal,
+  signedAt: number,
+): Promise<void> {
+  // STS hashes the body it received; a claimed payload hash that differs cannot verify.
+  const contentSha = received.get("x-amz-content-sha256");
+  if (contentSha !== undefined && contentSha !== createHash("sha256").update(body).digest("hex"))
+    throw signatureMismatch();
+  const headers: Record<string, string> = {};
+  for (const name of auth.signedList.split(";")) {
+    const value = received.get(name);
+    if (value !== undefined) headers[name] = value;
+  }
+  const url = new URL(req.url ?? "/", "http://placeholder");
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const signer = new SignatureV4({
+    service: "sts",
+    region: auth.region,
+    credentials: {
+      accessKeyId: principal.accessKeyId,
+      secretAccessKey: principal.secretAccessKey,
+      ...(principal.sessionToken !== undefined && { sessionToken: principal.sessionToken }),
+    },
+    sha256: Sha256,
+    applyChecksum: false,
+  });
+  const resigned = await signer.sign(
+    new HttpRequest({
+      method: req.method ?? "POST",
+      hostname: received.get("host") ?? "",
+      path: url.pathname,
+      query,
+      headers,
+      body,
+    }),
+    { signingDate: new Date(signedAt) },
+  );
+  const expected = AUTH.exec(String(resigned.headers.authorization));
+  if (!expected || expected[5] !== auth.signedList) throw signatureMismatch();
+  if (!timingSafeEqual(Buffer.from(expected[6]!, "hex"), Buffer.from(auth.signature, "hex")))
+    throw signatureMismatch();
 }
 
 export interface DevRole {
