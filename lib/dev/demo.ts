@@ -127,72 +127,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   if (!options.keep) process.on("exit", removeWorkDir);
   let sandbox: LambdaSandbox | undefined;
   try {
-    const started = Date.now();
     const mode = options.mode ?? "extension";
-    const layerDir =
-      mode === "in-process"
-        ? await emptyLayerTree(options.workDir)
-        : (options.layerDir ?? (await buildLayerTree(options.workDir)).dir);
-    const taskRoot = join(options.workDir, "function");
-    await bundleFunction(options.functionEntry ?? DEMO_FUNCTION_ENTRY, taskRoot);
-    // The sample function's Workload API client loads the proto at run time (the layer's
-    // wrapper exports SPIFFE_ENDPOINT_SOCKET; in process there is no layer and no socket).
-    if (mode === "extension")
-      copyFileSync(join(layerDir, "svid-bridge", "workload.proto"), join(taskRoot, "workload.proto"));
-    log.info("demo: layer and function built", { ms: Date.now() - started, layer: layerDir });
-
-    // The sandbox needs only the credentials to put in Lambda's environment; who they
-    // belong to is for the bridge's STS to say.
-    const principal: DevPrincipal = { ...bridge.credentials, arn: "", userId: "" };
-    sandbox = await LambdaSandbox.start({
-      layerDir,
-      principal,
-      functionName: DEMO_FUNCTION_NAME,
-      runtime: { taskRoot, handler: "index.handler" },
-      env: sandboxEnv(mode, bridge, audience, layerDir, options.workDir, await freePort()),
-      ...(options.onOutput && { onOutput: options.onOutput }),
-    });
-    const init = sandbox.initResult!;
-    if (!init.ok)
-      throw new BridgeError(
-        "function_init_failed",
-        `the sandbox did not start (${init.errorType}): ${initMessage(init.message)}`,
-      );
-    log.info(
-      `demo: sandbox initialised (${mode === "in-process" ? "the function" : "extension ready,"} SVIDs fetched)`,
-      { ms: init.ms },
-    );
-
-    const outcome: InvokeOutcome = await sandbox.invokeEvent(options.event, 10_000);
-    if (!outcome.ok)
-      throw new BridgeError(
-        "function_failed",
-        `the function failed: ${outcome.errorType}: ${outcome.errorMessage}`,
-      );
-    const result = outcome.result as Record<string, unknown>;
-    log.info("demo: function invoked", { spiffeId: result.spiffeId });
-
+    const { layerDir, taskRoot } = await buildCode(options, mode);
+    sandbox = await startSandbox(options, mode, audience, layerDir, taskRoot);
+    const init = initialised(sandbox, mode, log);
+    const result = await invokeOnce(sandbox, options.event, log);
     const checks = await checkFromOutside(result, bridge, audience, trustDomain);
-    const viaSocket = result.workloadApi as
-      | { socket: string; spiffeId: string; serialNumber: string }
-      | undefined;
-    if (viaSocket) {
-      const serial = (result.x509Svid as { serialNumber?: unknown }).serialNumber;
-      checks.workloadApi = {
-        socket: viaSocket.socket,
-        spiffeId: viaSocket.spiffeId,
-        sameCertificate: viaSocket.serialNumber === serial && viaSocket.spiffeId === checks.x509.spiffeId,
-      };
-      if (!checks.workloadApi.sameCertificate)
-        throw new BridgeError(
-          "function_failed",
-          "the Workload API served another X.509-SVID than the local API",
-        );
-    }
+    const workloadApi = checkWorkloadApi(result, checks);
+    if (workloadApi) checks.workloadApi = workloadApi;
     log.info("demo: JWT-SVID and X.509-SVID verified from the bridge's public documents", {
       spiffeId: checks.x509.spiffeId,
     });
-
     const memory = {
       functionMiB: mib(Number(result.rssBytes)),
       extensionMiB: sandbox.extensions[0] ? mib(residentBytes(sandbox.extensions[0].child.pid!)) : 0,
@@ -207,6 +152,99 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       await rm(options.workDir, { recursive: true, force: true });
     }
   }
+}
+
+/** Step 1: the layer tree (none in process) and the function's bundle, as a deploy makes them. */
+async function buildCode(
+  options: DemoOptions,
+  mode: DemoMode,
+): Promise<{ layerDir: string; taskRoot: string }> {
+  const started = Date.now();
+  const layerDir =
+    mode === "in-process"
+      ? await emptyLayerTree(options.workDir)
+      : (options.layerDir ?? (await buildLayerTree(options.workDir)).dir);
+  const taskRoot = join(options.workDir, "function");
+  await bundleFunction(options.functionEntry ?? DEMO_FUNCTION_ENTRY, taskRoot);
+  // The sample function's Workload API client loads the proto at run time (the layer's
+  // wrapper exports SPIFFE_ENDPOINT_SOCKET; in process there is no layer and no socket).
+  if (mode === "extension")
+    copyFileSync(join(layerDir, "svid-bridge", "workload.proto"), join(taskRoot, "workload.proto"));
+  options.log.info("demo: layer and function built", { ms: Date.now() - started, layer: layerDir });
+  return { layerDir, taskRoot };
+}
+
+/** Step 2: the sandbox, its init run (the extension, or the function itself, fetches SVIDs). */
+async function startSandbox(
+  options: DemoOptions,
+  mode: DemoMode,
+  audience: string,
+  layerDir: string,
+  taskRoot: string,
+): Promise<LambdaSandbox> {
+  // The sandbox needs only the credentials to put in Lambda's environment; who they
+  // belong to is for the bridge's STS to say.
+  const principal: DevPrincipal = { ...options.bridge.credentials, arn: "", userId: "" };
+  return LambdaSandbox.start({
+    layerDir,
+    principal,
+    functionName: DEMO_FUNCTION_NAME,
+    runtime: { taskRoot, handler: "index.handler" },
+    env: sandboxEnv(mode, options.bridge, audience, layerDir, options.workDir, await freePort()),
+    ...(options.onOutput && { onOutput: options.onOutput }),
+  });
+}
+
+/** The init's outcome: `function_init_failed` unless it succeeded. */
+function initialised(sandbox: LambdaSandbox, mode: DemoMode, log: DevLog): Extract<InitResult, { ok: true }> {
+  const init = sandbox.initResult!;
+  if (!init.ok)
+    throw new BridgeError(
+      "function_init_failed",
+      `the sandbox did not start (${init.errorType}): ${initMessage(init.message)}`,
+    );
+  log.info(
+    `demo: sandbox initialised (${mode === "in-process" ? "the function" : "extension ready,"} SVIDs fetched)`,
+    { ms: init.ms },
+  );
+  return init;
+}
+
+/** Step 3: one invoke with the event; `function_failed` unless the function answered. */
+async function invokeOnce(
+  sandbox: LambdaSandbox,
+  event: unknown,
+  log: DevLog,
+): Promise<Record<string, unknown>> {
+  const outcome: InvokeOutcome = await sandbox.invokeEvent(event, 10_000);
+  if (!outcome.ok)
+    throw new BridgeError(
+      "function_failed",
+      `the function failed: ${outcome.errorType}: ${outcome.errorMessage}`,
+    );
+  const result = outcome.result as Record<string, unknown>;
+  log.info("demo: function invoked", { spiffeId: result.spiffeId });
+  return result;
+}
+
+/**
+ * The X.509-SVID the function read through the Workload API socket, when it did: it must be
+ * the one the local API served (`function_failed` otherwise).
+ */
+function checkWorkloadApi(result: Record<string, unknown>, checks: DemoChecks): DemoChecks["workloadApi"] {
+  const viaSocket = result.workloadApi as
+    | { socket: string; spiffeId: string; serialNumber: string }
+    | undefined;
+  if (!viaSocket) return undefined;
+  const serial = (result.x509Svid as { serialNumber?: unknown }).serialNumber;
+  const workloadApi = {
+    socket: viaSocket.socket,
+    spiffeId: viaSocket.spiffeId,
+    sameCertificate: viaSocket.serialNumber === serial && viaSocket.spiffeId === checks.x509.spiffeId,
+  };
+  if (!workloadApi.sameCertificate)
+    throw new BridgeError("function_failed", "the Workload API served another X.509-SVID than the local API");
+  return workloadApi;
 }
 
 /** What a relying party does with what the function returned: the bridge's public documents only. */
