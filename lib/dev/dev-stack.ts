@@ -34,6 +34,7 @@ import { createDiscoveryEndpoint } from "../discovery/discovery-endpoint.js";
 import { BridgeError } from "../errors.js";
 import { type RunningDynamoDb, startDynalite } from "../local/dynamodb-server.js";
 import { type RunningFunctionUrl, startFunctionUrlServer } from "../local/function-url-server.js";
+import { localLambdaContext } from "../local/lambda-context.js";
 import { LocalCaRenewer } from "../local/local-ca-renewer.js";
 import { type DevPrincipal, LocalSts, makeDevRolePrincipal } from "../local/sts-server.js";
 import { StsCallerVerifier } from "../proof/sts-caller-verifier.js";
@@ -159,21 +160,9 @@ function devRotationConfig(periodSeconds = 86_400): Readonly<RotationConfig> {
   });
 }
 
+/** Each handler call gets its own request ID; dev gives every call a minute. */
 function lambdaContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: "256",
-    awsRequestId: randomBytes(16).toString("hex"),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+  return localLambdaContext(functionName, randomBytes(16).toString("hex"), () => 60_000);
 }
 
 function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
@@ -184,164 +173,250 @@ function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   };
 }
 
+type Closers = Array<() => Promise<void> | void>;
+type UrlHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const notReady: UrlHandler = async () =>
+  json(503, { error: "not_ready", message: "the dev bridge is starting" });
+
+/**
+ * The public port, opened first: a port in use is the likeliest failure and the cheapest to
+ * report. Every request goes to `route.handler`, which answers 503 until the stack is up.
+ */
+async function openPort(port: number, route: { handler: UrlHandler }): Promise<RunningFunctionUrl> {
+  try {
+    return await startFunctionUrlServer((event) => route.handler(event), {
+      port,
+      functionName: "svid-bridge-dev",
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
+      throw new BridgeError(
+        "config_invalid",
+        `port ${port} on 127.0.0.1 is in use: pass --port <n> to use another`,
+      );
+    throw error;
+  }
+}
+
+/** What the Lambdas talk to: DynamoDB (dynalite, with the tables), STS, the keys and the CA. */
+interface DevBackends {
+  db: RunningDynamoDb;
+  principal: DevPrincipal;
+  sts: LocalSts;
+  keys: DevKeyManager;
+  caRenewer: LocalCaRenewer;
+  keySetStore: DynamoDbKeySetStore;
+  registrations: DynamoDbRegistrationStore;
+}
+
+async function startBackends(
+  options: DevStackOptions,
+  trustDomain: TrustDomain,
+  closers: Closers,
+): Promise<DevBackends> {
+  const { dataDir } = options;
+  const db: RunningDynamoDb = await startDynalite(
+    dataDir !== undefined ? { path: join(dataDir, "dynamodb") } : {},
+  );
+  closers.push(() => db.stop());
+  await createTables(db.client);
+  const principal = await devPrincipal(dataDir);
+  const sts = new LocalSts({ principals: [principal, ...(options.extraPrincipals ?? [])] });
+  await sts.start();
+  closers.push(() => sts.stop());
+  const keys = await DevKeyManager.open(dataDir !== undefined ? join(dataDir, "keys") : undefined);
+  const caRenewer = await localCa(keys, trustDomain, dataDir);
+  const keySetStore = new DynamoDbKeySetStore({ client: db.client, tableName: DEV_TABLES.keySet });
+  const registrations = new DynamoDbRegistrationStore({
+    client: db.client,
+    tableName: DEV_TABLES.registrations,
+  });
+  return { db, principal, sts, keys, caRenewer, keySetStore, registrations };
+}
+
+/** The rotation Lambda: run once now (so there are keys to sign with), then on a timer. */
+async function startRotation(
+  backends: DevBackends,
+  config: Readonly<RotationConfig>,
+  options: DevStackOptions,
+  closers: Closers,
+) {
+  const rotation = createRotationHandler({
+    store: backends.keySetStore,
+    keys: backends.keys,
+    clock: systemClock,
+    config,
+    caRenewer: backends.caRenewer,
+    logger: options.log,
+  });
+  const rotate = () => rotation({}, lambdaContext("svid-bridge-dev-rotation"));
+  await rotate();
+  const interval = (options.rotationIntervalSeconds ?? 60) * 1000;
+  const timer = startRotationTimer(rotate, interval);
+  closers.push(() => timer.stop());
+  return rotation;
+}
+
+/** The exchange Lambda, its verifier dialling the local STS. */
+function startExchange(
+  backends: DevBackends,
+  trustDomain: TrustDomain,
+  issuer: string,
+  options: DevStackOptions,
+  closers: Closers,
+) {
+  const verifier = new StsCallerVerifier({
+    serverIdValue: issuer,
+    regions: [options.region],
+    replayCache: new DynamoDbReplayCache({ client: backends.db.client, tableName: DEV_TABLES.replay }),
+    // The proof names the real STS host (that is what the client signed); dev dials LocalSts.
+    endpointFor: () => backends.sts.endpoint,
+  });
+  closers.push(() => verifier.close());
+  const composed = composeExchange({
+    trustDomain,
+    issuer,
+    verifier,
+    // No registration cache in dev: `svid-bridge register` takes effect at once.
+    registrations: backends.registrations,
+    keySetStore: backends.keySetStore,
+    keys: backends.keys,
+    clock: systemClock,
+    keySetCacheSeconds: 5,
+    onIssued: (event) => auditIssued(options.log, event),
+  });
+  return createExchangeHandler({ ...composed, logger: options.log });
+}
+
+/** The discovery Lambda, serving an http loopback issuer with short caches. */
+function discoveryLambda(
+  keySetStore: DynamoDbKeySetStore,
+  trustDomain: TrustDomain,
+  issuer: string,
+  log: DevLog,
+) {
+  return createDiscoveryHandler({
+    endpoint: createDiscoveryEndpoint({
+      issuer,
+      trustDomain,
+      store: keySetStore,
+      clock: systemClock,
+      allowHttpLoopback: true,
+      cacheMaxAgeSeconds: 5,
+      keySetCacheSeconds: 0,
+    }),
+    logger: log,
+  });
+}
+
+/** The demo registration for the dev principal, unless there is one. */
+async function seedDemoEntry(
+  registrations: DynamoDbRegistrationStore,
+  trustDomain: TrustDomain,
+  log: DevLog,
+): Promise<void> {
+  if (await registrations.get(DEMO_ENTRY_ID)) return;
+  await registrations.create({
+    id: DEMO_ENTRY_ID,
+    selectors: { account: DEV_ROLE.account, roleName: DEV_ROLE.roleName },
+    spiffeId: `spiffe://${trustDomain.name}/aws/{account}/{role}`,
+    kinds: ["jwt", "x509"],
+    enabled: true,
+    description: "svid-bridge dev: the demo registration for the dev principal",
+  });
+  log.info("seeded registration", { id: DEMO_ENTRY_ID, role: DEV_ROLE.roleName });
+}
+
+/** A rotation now, whatever the timer's schedule (`/_dev/rotate`, DevStack.rotateNow). */
+function rotationForcer(
+  backends: DevBackends,
+  config: Readonly<RotationConfig>,
+  log: DevLog,
+): () => Promise<RotationResult> {
+  return async () => {
+    const { keySetStore: store, keys, caRenewer } = backends;
+    const result = await rotateNow({ store, keys, clock: systemClock, config, caRenewer });
+    log.info("rotation forced", { actions: result.actions });
+    return result;
+  };
+}
+
+/** `/_dev/*`: POST /_dev/rotate forces a rotation; every route needs the bearer token. */
+function adminApi(adminToken: string, forceRotation: () => Promise<RotationResult>): UrlHandler {
+  return async (event) => {
+    const given = Buffer.from(event.headers.authorization ?? "");
+    const wanted = Buffer.from(`Bearer ${adminToken}`);
+    if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
+      return json(401, { error: "unauthorized", message: "the dev admin API needs SVID_BRIDGE_DEV_TOKEN" });
+    if (event.rawPath === "/_dev/rotate" && event.requestContext.http.method === "POST")
+      return json(200, await forceRotation());
+    return json(404, { error: "not_found", message: `no route ${event.rawPath}` });
+  };
+}
+
+/** What `svid-bridge dev` prints: the variables the client commands and the registration CLI read. */
+function devEnv(
+  principal: DevPrincipal,
+  region: string,
+  issuer: string,
+  trustDomain: TrustDomain,
+  dynamodbEndpoint: string,
+  adminToken: string,
+): Readonly<Record<string, string>> {
+  return Object.freeze({
+    AWS_ACCESS_KEY_ID: principal.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: principal.secretAccessKey,
+    AWS_SESSION_TOKEN: principal.sessionToken ?? "",
+    AWS_REGION: region,
+    SVID_BRIDGE_URL: issuer,
+    SVID_BRIDGE_ISSUER: issuer,
+    SVID_BRIDGE_SERVER_ID: issuer,
+    SVID_BRIDGE_TRUST_DOMAIN: trustDomain.name,
+    SVID_BRIDGE_TABLE: DEV_TABLES.registrations,
+    SVID_BRIDGE_KEY_SET_TABLE: DEV_TABLES.keySet,
+    // The AWS SDK reads it: `svid-bridge register/list/keys` reach dynalite with no flag.
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
+    SVID_BRIDGE_DEV_TOKEN: adminToken,
+  });
+}
+
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
   const { log } = options;
   const trustDomain = TrustDomain.parse(options.trustDomain);
   const dataDir = options.dataDir;
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const closers: Array<() => Promise<void> | void> = [];
+  const closers: Closers = [];
   const stop = async () => {
     for (const close of closers.reverse()) await close();
     closers.length = 0;
   };
   try {
     if (dataDir !== undefined) closers.push(await lockDataDir(dataDir));
-    // The public port first: a port in use is the likeliest failure and the cheapest to report.
-    let dispatch: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> = async () =>
-      json(503, { error: "not_ready", message: "the dev bridge is starting" });
-    let server: RunningFunctionUrl;
-    try {
-      server = await startFunctionUrlServer((event) => dispatch(event), {
-        port: options.port,
-        functionName: "svid-bridge-dev",
-      });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
-        throw new BridgeError(
-          "config_invalid",
-          `port ${options.port} on 127.0.0.1 is in use: pass --port <n> to use another`,
-        );
-      throw error;
-    }
+    const route = { handler: notReady };
+    const server = await openPort(options.port, route);
     closers.push(() => server.close());
+    // The issuer is the URL: discovery lives at its root.
     const url = server.url;
     const issuer = url;
-
-    const db: RunningDynamoDb = await startDynalite(
-      dataDir !== undefined ? { path: join(dataDir, "dynamodb") } : {},
-    );
-    closers.push(() => db.stop());
-    await createTables(db.client);
-
-    const principal = await devPrincipal(dataDir);
-    const sts = new LocalSts({ principals: [principal, ...(options.extraPrincipals ?? [])] });
-    await sts.start();
-    closers.push(() => sts.stop());
-
-    const keys = await DevKeyManager.open(dataDir !== undefined ? join(dataDir, "keys") : undefined);
-    const caRenewer = await localCa(keys, trustDomain, dataDir);
-    const keySetStore = new DynamoDbKeySetStore({ client: db.client, tableName: DEV_TABLES.keySet });
-    const registrations = new DynamoDbRegistrationStore({
-      client: db.client,
-      tableName: DEV_TABLES.registrations,
-    });
+    const backends = await startBackends(options, trustDomain, closers);
     const rotationConfig = devRotationConfig(options.rotationPeriodSeconds);
-
-    const rotation = createRotationHandler({
-      store: keySetStore,
-      keys,
-      clock: systemClock,
-      config: rotationConfig,
-      caRenewer,
-      logger: log,
-    });
-    const rotate = () => rotation({}, lambdaContext("svid-bridge-dev-rotation"));
-    await rotate();
-    const interval = (options.rotationIntervalSeconds ?? 60) * 1000;
-    const timer = startRotationTimer(rotate, interval);
-    closers.push(() => timer.stop());
-
-    const verifier = new StsCallerVerifier({
-      serverIdValue: issuer,
-      regions: [options.region],
-      replayCache: new DynamoDbReplayCache({ client: db.client, tableName: DEV_TABLES.replay }),
-      // The proof names the real STS host (that is what the client signed); dev dials LocalSts.
-      endpointFor: () => sts.endpoint,
-    });
-    closers.push(() => verifier.close());
-
-    const composed = composeExchange({
-      trustDomain,
-      issuer,
-      verifier,
-      // No registration cache in dev: `svid-bridge register` takes effect at once.
-      registrations,
-      keySetStore,
-      keys,
-      clock: systemClock,
-      keySetCacheSeconds: 5,
-      onIssued: (event) => auditIssued(log, event),
-    });
-    const exchange = createExchangeHandler({ ...composed, logger: log });
-    const discovery = createDiscoveryHandler({
-      endpoint: createDiscoveryEndpoint({
-        issuer,
-        trustDomain,
-        store: keySetStore,
-        clock: systemClock,
-        allowHttpLoopback: true,
-        cacheMaxAgeSeconds: 5,
-        keySetCacheSeconds: 0,
-      }),
-      logger: log,
-    });
-
-    if (options.seed !== false && !(await registrations.get(DEMO_ENTRY_ID))) {
-      await registrations.create({
-        id: DEMO_ENTRY_ID,
-        selectors: { account: DEV_ROLE.account, roleName: DEV_ROLE.roleName },
-        spiffeId: `spiffe://${trustDomain.name}/aws/{account}/{role}`,
-        kinds: ["jwt", "x509"],
-        enabled: true,
-        description: "svid-bridge dev: the demo registration for the dev principal",
-      });
-      log.info("seeded registration", { id: DEMO_ENTRY_ID, role: DEV_ROLE.roleName });
-    }
+    const rotation = await startRotation(backends, rotationConfig, options, closers);
+    const exchange = startExchange(backends, trustDomain, issuer, options, closers);
+    const discovery = discoveryLambda(backends.keySetStore, trustDomain, issuer, log);
+    if (options.seed !== false) await seedDemoEntry(backends.registrations, trustDomain, log);
 
     const adminToken = randomBytes(24).toString("base64url");
-    const forceRotation = async () => {
-      const result = await rotateNow({
-        store: keySetStore,
-        keys,
-        clock: systemClock,
-        config: rotationConfig,
-        caRenewer,
-      });
-      log.info("rotation forced", { actions: result.actions });
-      return result;
-    };
-    const admin = async (event: APIGatewayProxyEventV2) => {
-      const given = Buffer.from(event.headers.authorization ?? "");
-      const wanted = Buffer.from(`Bearer ${adminToken}`);
-      if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
-        return json(401, { error: "unauthorized", message: "the dev admin API needs SVID_BRIDGE_DEV_TOKEN" });
-      if (event.rawPath === "/_dev/rotate" && event.requestContext.http.method === "POST")
-        return json(200, await forceRotation());
-      return json(404, { error: "not_found", message: `no route ${event.rawPath}` });
-    };
+    const forceRotation = rotationForcer(backends, rotationConfig, log);
+    const admin = adminApi(adminToken, forceRotation);
     const exchangeContext = lambdaContext("svid-bridge-dev-exchange");
     const discoveryContext = lambdaContext("svid-bridge-dev-discovery");
-    dispatch = async (event) => {
+    route.handler = async (event) => {
       if (event.rawPath.startsWith("/v1/")) return exchange(event, exchangeContext);
       if (event.rawPath.startsWith("/_dev/")) return admin(event);
       return discovery(event, discoveryContext);
     };
-
-    const env = Object.freeze({
-      AWS_ACCESS_KEY_ID: principal.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: principal.secretAccessKey,
-      AWS_SESSION_TOKEN: principal.sessionToken ?? "",
-      AWS_REGION: options.region,
-      SVID_BRIDGE_URL: url,
-      SVID_BRIDGE_ISSUER: issuer,
-      SVID_BRIDGE_SERVER_ID: issuer,
-      SVID_BRIDGE_TRUST_DOMAIN: trustDomain.name,
-      SVID_BRIDGE_TABLE: DEV_TABLES.registrations,
-      SVID_BRIDGE_KEY_SET_TABLE: DEV_TABLES.keySet,
-      // The AWS SDK reads it: `svid-bridge register/list/keys` reach dynalite with no flag.
-      AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
-      SVID_BRIDGE_DEV_TOKEN: adminToken,
-    });
+    const { principal, db } = backends;
     return {
       url,
       issuer,
@@ -351,7 +426,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       principal,
       dynamodbEndpoint: db.endpoint,
       adminToken,
-      env,
+      env: devEnv(principal, options.region, issuer, trustDomain, db.endpoint, adminToken),
       rotateNow: forceRotation,
       invoke: (lambda, event) =>
         lambda === "exchange"
