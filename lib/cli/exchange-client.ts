@@ -67,6 +67,21 @@ export function proofFor(target: ExchangeTarget, binding: string) {
   });
 }
 
+/**
+ * One SVID request: a fresh proof bound to the request (`binding`), then a POST of
+ * `fields`, `spiffe_id` when one is asked for, and the proof to `path`.
+ */
+export async function requestSvids<T>(
+  target: ExchangeTarget,
+  path: string,
+  fields: Record<string, unknown>,
+  spiffeId: string | undefined,
+  binding: string,
+): Promise<T> {
+  const proof = await proofFor(target, binding);
+  return postExchange<T>(target, path, { ...fields, ...(spiffeId && { spiffe_id: spiffeId }), proof });
+}
+
 /** POSTs to the exchange; a refusal becomes a BridgeError with the exchange's code and message. */
 export async function postExchange<T>(target: ExchangeTarget, path: string, body: unknown): Promise<T> {
   let response: Response;

@@ -1,12 +1,6 @@
 import type { Command } from "commander";
 import { jwtBinding } from "../../proof/binding.js";
-import {
-  addExchangeOptions,
-  type ExchangeFlags,
-  exchangeTarget,
-  postExchange,
-  proofFor,
-} from "../exchange-client.js";
+import { addExchangeOptions, type ExchangeFlags, exchangeTarget, requestSvids } from "../exchange-client.js";
 import { type CliIo, writeJson } from "../output.js";
 
 interface TokenFlags extends ExchangeFlags {
@@ -40,15 +34,9 @@ Examples:
   );
   command.action(async (flags: TokenFlags) => {
     const target = exchangeTarget(flags, io.env);
-    const proof = await proofFor(
-      target,
-      jwtBinding({ audience: flags.audience, ...(flags.spiffeId && { spiffeId: flags.spiffeId }) }),
-    );
-    const answer = await postExchange<JwtAnswer>(target, "/v1/svid/jwt", {
-      audience: flags.audience,
-      ...(flags.spiffeId && { spiffe_id: flags.spiffeId }),
-      proof,
-    });
+    const { audience, spiffeId } = flags;
+    const binding = jwtBinding({ audience, ...(spiffeId && { spiffeId }) });
+    const answer = await requestSvids<JwtAnswer>(target, "/v1/svid/jwt", { audience }, spiffeId, binding);
     if (flags.json) return void writeJson(io.stdout, answer);
     const [first, ...rest] = answer.svids;
     if (!first) throw new Error("the exchange answered with no SVID");

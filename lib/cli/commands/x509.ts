@@ -3,13 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { createWorkloadKey } from "../../../layers/extension/src/workload-key.js";
 import { x509Binding } from "../../proof/binding.js";
-import {
-  addExchangeOptions,
-  type ExchangeFlags,
-  exchangeTarget,
-  postExchange,
-  proofFor,
-} from "../exchange-client.js";
+import { addExchangeOptions, type ExchangeFlags, exchangeTarget, requestSvids } from "../exchange-client.js";
 import { prepareOutDir } from "../out-path.js";
 import { type CliIo, writeJson } from "../output.js";
 
@@ -54,15 +48,15 @@ Examples:
     // Before the request: an SVID the CLI cannot write would be issued and audited for nothing.
     await prepareOutDir(flags.out);
     const key = await createWorkloadKey();
-    const proof = await proofFor(
+    const { spiffeId } = flags;
+    const binding = x509Binding({ csr: key.csrPem, ...(spiffeId && { spiffeId }) });
+    const answer = await requestSvids<X509Answer>(
       target,
-      x509Binding({ csr: key.csrPem, ...(flags.spiffeId && { spiffeId: flags.spiffeId }) }),
+      "/v1/svid/x509",
+      { csr: key.csrPem },
+      spiffeId,
+      binding,
     );
-    const answer = await postExchange<X509Answer>(target, "/v1/svid/x509", {
-      csr: key.csrPem,
-      ...(flags.spiffeId && { spiffe_id: flags.spiffeId }),
-      proof,
-    });
     const svid = answer.svids[0];
     if (!svid) throw new Error("the exchange answered with no SVID");
     // Key first: a program that sees the new certificate finds its key already there.
