@@ -84,11 +84,20 @@ describe("FilesWriter", () => {
     const reader = (async () => {
       while (!done) {
         // One resolution of ..data, then both files from that generation (as a K8s reader does).
+        // A reader slower than two rotations finds its generation removed (ENOENT) and
+        // starts again, as a projected-volume reader must: a missing pair, never a mixed one.
         const current = await realpath(join(dir, DATA_LINK));
-        const [cert, key] = await Promise.all([
-          readFile(join(current, "svid.pem"), "utf8"),
-          readFile(join(current, "svid_key.pem"), "utf8"),
-        ]);
+        let pair: [string, string];
+        try {
+          pair = await Promise.all([
+            readFile(join(current, "svid.pem"), "utf8"),
+            readFile(join(current, "svid_key.pem"), "utf8"),
+          ]);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+          continue;
+        }
+        const [cert, key] = pair;
         reads++;
         const c = /C(\d+)/.exec(cert)?.[1];
         const k = /K(\d+)/.exec(key)?.[1];
