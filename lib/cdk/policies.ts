@@ -29,6 +29,32 @@ function pcaTemplate(templateArn: string, scope: Stack): string {
 }
 
 /**
+ * IssueCertificate on one CA with one template only, and reading back what it issued
+ * (GetCertificate) and the CA's own certificate (GetCertificateAuthorityCertificate: the
+ * PCA root the bundle and chains carry).
+ */
+function pcaStatements(
+  scope: Stack,
+  pcaArn: string,
+  templateArn: string,
+  sids: { issue: string; fetch: string },
+): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: sids.issue,
+      actions: ["acm-pca:IssueCertificate"],
+      resources: [pcaArn],
+      conditions: { StringEquals: { "acm-pca:TemplateArn": pcaTemplate(templateArn, scope) } },
+    }),
+    new iam.PolicyStatement({
+      sid: sids.fetch,
+      actions: ["acm-pca:GetCertificate", "acm-pca:GetCertificateAuthorityCertificate"],
+      resources: [pcaArn],
+    }),
+  ];
+}
+
+/**
  * The wrapped-key manager binds every ciphertext to its record with this encryption
  * context: requiring it keeps the wrapping key from decrypting anything else for us.
  */
@@ -70,17 +96,9 @@ export function exchangeStatements(scope: Stack, input: ExchangePolicyInput): ia
   ];
   if (input.caMode === "direct" && input.pcaArn)
     statements.push(
-      new iam.PolicyStatement({
-        sid: "IssueLeavesThroughPca",
-        actions: ["acm-pca:IssueCertificate"],
-        resources: [input.pcaArn],
-        conditions: { StringEquals: { "acm-pca:TemplateArn": pcaTemplate(DIRECT_MODE_TEMPLATE_ARN, scope) } },
-      }),
-      new iam.PolicyStatement({
-        // GetCertificateAuthorityCertificate: the PCA root the bundle and chains carry.
-        sid: "FetchIssuedLeavesAndRoot",
-        actions: ["acm-pca:GetCertificate", "acm-pca:GetCertificateAuthorityCertificate"],
-        resources: [input.pcaArn],
+      ...pcaStatements(scope, input.pcaArn, DIRECT_MODE_TEMPLATE_ARN, {
+        issue: "IssueLeavesThroughPca",
+        fetch: "FetchIssuedLeavesAndRoot",
       }),
     );
   return statements;
@@ -118,18 +136,9 @@ export function rotationStatements(scope: Stack, input: RotationPolicyInput): ia
     );
   if (input.caMode === "intermediate" && input.pcaArn)
     statements.push(
-      new iam.PolicyStatement({
-        sid: "IssueIntermediateThroughPca",
-        actions: ["acm-pca:IssueCertificate"],
-        resources: [input.pcaArn],
-        conditions: {
-          StringEquals: { "acm-pca:TemplateArn": pcaTemplate(INTERMEDIATE_TEMPLATE_ARN, scope) },
-        },
-      }),
-      new iam.PolicyStatement({
-        sid: "FetchIntermediateAndRoot",
-        actions: ["acm-pca:GetCertificate", "acm-pca:GetCertificateAuthorityCertificate"],
-        resources: [input.pcaArn],
+      ...pcaStatements(scope, input.pcaArn, INTERMEDIATE_TEMPLATE_ARN, {
+        issue: "IssueIntermediateThroughPca",
+        fetch: "FetchIntermediateAndRoot",
       }),
     );
   return statements;
