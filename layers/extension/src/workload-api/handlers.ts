@@ -36,8 +36,7 @@ export function fetchX509Svid(manager: SvidManager, sink: StreamSink<X509SvidRes
     manager,
     sink,
     async () => {
-      const status = manager.status();
-      if (status.kind !== "ready" && !manager.currentX509()) throw noIdentity(status);
+      requireIdentity(manager, () => manager.currentX509());
       // Served: past half-life this kicks a refresh in the background (the core's rule).
       return x509SvidResponse(await manager.x509Svid());
     },
@@ -116,13 +115,18 @@ function watchBundle(
     manager,
     sink,
     async () => {
-      const status = manager.status();
-      if (status.kind !== "ready" && !manager.currentBundle()) throw noIdentity(status);
+      requireIdentity(manager, () => manager.currentBundle());
       return build(await manager.bundle());
     },
     (push) => ({ bundleChanged: (bundle) => push(build(bundle)) }),
     (m) => Object.values(m.bundles)[0] ?? Buffer.alloc(0),
   );
+}
+
+/** A stream opens on what the manager holds: refused (noIdentity) before the first SVID, unless `held` has one. */
+function requireIdentity(manager: SvidManager, held: () => unknown): void {
+  const status = manager.status();
+  if (status.kind !== "ready" && !held()) throw noIdentity(status);
 }
 
 /**
