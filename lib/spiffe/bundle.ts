@@ -82,6 +82,8 @@ export class TrustBundle<C extends X509Authority = X509Certificate> {
   readonly jwtAuthorities: readonly JwtAuthority[];
   readonly sequence: number | undefined;
   readonly refreshHintSeconds: number | undefined;
+  /** toDocument's answer, built on first use. */
+  #document: Promise<SpiffeBundleDocument> | undefined;
 
   constructor(init: TrustBundleInit<C>) {
     this.trustDomain = init.trustDomain;
@@ -101,8 +103,17 @@ export class TrustBundle<C extends X509Authority = X509Certificate> {
     return this.jwtAuthorities.find((a) => a.kid === kid);
   }
 
-  /** The SPIFFE bundle document (what a bundle endpoint serves). */
+  /**
+   * The SPIFFE bundle document (what a bundle endpoint serves). Built once per bundle
+   * (a bundle does not change; the exchange hands one to every batch answer), and each
+   * caller gets its own copy.
+   */
   async toDocument(): Promise<SpiffeBundleDocument> {
+    this.#document ??= this.#buildDocument();
+    return structuredClone(await this.#document);
+  }
+
+  async #buildDocument(): Promise<SpiffeBundleDocument> {
     const keys: JWK[] = [];
     for (const cert of this.x509Authorities) {
       const der = Buffer.from(cert.rawData);

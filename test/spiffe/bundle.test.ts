@@ -42,6 +42,15 @@ describe("SPIFFE bundle", () => {
     }
   });
 
+  it("builds its document once, and hands each caller a copy of its own", async () => {
+    const first = await bundle.toDocument();
+    first.keys.length = 0;
+    first.spiffe_sequence = 99;
+    const second = await bundle.toDocument();
+    expect(second.keys).toHaveLength(3);
+    expect(second.spiffe_sequence).toBe(7);
+  });
+
   it("round-trips through its own strict parser", async () => {
     const parsed = await TrustBundle.parse(td, JSON.stringify(await bundle.toDocument()));
     expect(parsed.sequence).toBe(7);
