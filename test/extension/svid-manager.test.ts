@@ -245,6 +245,17 @@ describe("SvidManager", () => {
     expect(gets()).toHaveLength(0);
   });
 
+  it("asks for a single SVID and the bundle in one batch: a JWT-only init is one round trip too", async () => {
+    const m = manager({ x509: false, jwtAudiences: ["aud-a"] });
+    await m.initialize();
+    expect(exchange.requests.map((r) => (r.body ? r.path : `GET ${r.path}`))).toEqual([
+      "/v1/svid/batch",
+      "/v1/svid/jwt",
+      "/v1/bundle",
+    ]);
+    expect((await m.bundle()).toX509Pem()).toBe(exchange.bundle.toX509Pem());
+  });
+
   it("gets the bundle with GET /v1/bundle when the batch answer has none (an older exchange)", async () => {
     await exchange.stop();
     exchange = await startFakeExchange({ jwtTtlSeconds: 600, batchWithoutBundle: true });

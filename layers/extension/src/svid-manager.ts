@@ -266,15 +266,18 @@ export class SvidManager {
 
   /**
    * One refresh cycle: every SVID ask in one POST /v1/svid/batch under one proof (one
-   * STS call, one replay write at the exchange), or one request per ask when there is a
-   * single ask or the exchange has no batch endpoint. The first answer names the trust
-   * domain (unless configured), and the bundle is fetched as soon as it is known. With
-   * `strict`, the first failure is thrown (init); otherwise failures are logged. A
+   * STS call, one replay write at the exchange; its answer carries the bundle), or one
+   * request per ask when there is a single ask and no bundle due, or the exchange has no
+   * batch endpoint (then the first answer names the trust domain, unless configured, and
+   * GET /v1/bundle follows as soon as it is known). With `strict`, the first failure is thrown (init); otherwise failures are logged. A
    * refusal (exchange_rejected) is remembered for `status()`.
    */
   async #runCycle(cycle: Cycle, strict: boolean): Promise<void> {
     const asks = cycle.audiences.length + (cycle.x509 ? 1 : 0);
-    const batch = asks > 1 && !this.#noBatch ? this.#batchCycle(cycle) : undefined;
+    // One ask alone goes to its own endpoint, unless the bundle is wanted too: the batch
+    // answer carries it, so the cycle stays one round trip.
+    const batched = !this.#noBatch && (asks > 1 || (asks === 1 && cycle.bundle));
+    const batch = batched ? this.#batchCycle(cycle) : undefined;
     const svids: Promise<unknown>[] = batch ? [batch] : this.#perAsk(cycle);
     const bundle = !cycle.bundle
       ? undefined
