@@ -13,6 +13,12 @@
  * local time, so zip runs with TZ=UTC), the entries go in sorted order with no directory
  * entries, and -X leaves out the extra fields (uid/gid, Unix timestamps).
  * Output: dist/layer/ (the tree) and dist/svid-bridge-layer.zip.
+ *
+ * The extension holds no ASN.1 library: its CSR is written by node:crypto and the
+ * bundle's certificates are read by it (issue 18: @peculiar/x509 with reflect-metadata
+ * and tsyringe cost ~200 KiB of compile at every cold start, and resident memory). The
+ * build fails if one comes back (KEPT_OUT); the one place that loads @peculiar/x509 on
+ * use (TrustBundle.parse, which the extension does not call) is left out of the bundle.
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, utimesSync } from "node:fs";
@@ -59,6 +65,32 @@ export const LAYER_FILES = [
   { path: "svid-bridge/workload.proto", mode: 0o644 },
 ] as const;
 
+/** Packages the extension's bundle must not contain (matched against the bundled inputs). */
+const KEPT_OUT = /node_modules\/(@peculiar\/|asn1js\/|reflect-metadata\/|tsyringe\/)/;
+
+/**
+ * Leaves lib/crypto/x509 (@peculiar/x509) out of the extension: a dynamic import of it
+ * becomes a require of a file the layer does not have (TrustBundle.parse; the extension
+ * uses parseWith and node:crypto certificates); a static import fails the build.
+ */
+const peculiarOut = {
+  name: "peculiar-x509-out",
+  setup(b: import("esbuild").PluginBuild) {
+    b.onResolve({ filter: /\/crypto\/x509\.js$/ }, (args) =>
+      args.kind === "dynamic-import"
+        ? { path: "./not-in-the-layer/x509.cjs", external: true }
+        : { errors: [{ text: `${args.importer} imports @peculiar/x509: the layer must not hold it` }] },
+    );
+  },
+};
+
+/** Throws when a kept-out package reached the bundle. */
+function assertKeptOut(meta: import("esbuild").Metafile, what: string): void {
+  const found = Object.keys(meta.inputs).filter((f) => KEPT_OUT.test(f));
+  if (found.length > 0)
+    throw new Error(`${what} holds ${found.slice(0, 3).join(", ")}: keep it out of the layer`);
+}
+
 /** The one timestamp every entry carries (2000-01-01T00:00:00Z; DOS time starts in 1980). */
 const FIXED_TIME = new Date("2000-01-01T00:00:00Z");
 
@@ -94,17 +126,22 @@ export async function buildLayerTree(outDir: string): Promise<BuiltLayerTree> {
       b.onResolve({ filter: /\/grpc-server\.js$/ }, () => ({ path: "./workload-grpc.cjs", external: true }));
     },
   };
-  await build({
+  const main = await build({
     ...common,
     entryPoints: [join(root, `layers/extension/src/main${EXT}`)],
     outfile: bundle,
-    plugins: [grpcApart],
+    plugins: [grpcApart, peculiarOut],
+    metafile: true,
   });
-  await build({
+  assertKeptOut(main.metafile, "extension.cjs");
+  const grpcBuilt = await build({
     ...common,
     entryPoints: [join(root, `layers/extension/src/workload-api/grpc-server${EXT}`)],
     outfile: grpc,
+    plugins: [peculiarOut],
+    metafile: true,
   });
+  assertKeptOut(grpcBuilt.metafile, "workload-grpc.cjs");
   copyFileSync(
     join(root, "layers/extension/src/workload-api/workload.proto"),
     join(dir, "svid-bridge", "workload.proto"),

@@ -10,18 +10,24 @@
  *      bootstrap, the layer's launcher scripts, .proto files), copied with their modes;
  *   3. type declarations (.d.ts) by tsc (tsconfig.build.json): always with `--types`
  *      (prepack: a tarball without them is refused), never with `--js-only`, otherwise
- *      when the devDependency typescript is installed (a note says when it is not).
+ *      when the devDependency typescript is installed (a note says when it is not);
+ *   4. the layer zip, dist/svid-bridge-layer.zip, by the compiled dist/scripts/build-layer.js
+ *      (reproducible; needs the `zip` command): the tarball ships it, so an installed
+ *      `svid-bridge/cdk` deploys the layer with no build of its own. Same rule as the
+ *      declarations: required with `--types`, never with `--js-only`, otherwise when `zip`
+ *      is on PATH. (The Lambdas ship as compiled modules in dist/lambdas/: the construct
+ *      bundles them at synth, lib/cdk/bridge-function.ts.)
  *
  * Plain JavaScript on purpose: it needs only esbuild (a runtime dependency, which `demo`
  * uses anyway), so a clone installed with `npm ci --omit=dev` builds too. `npm run dev`
  * and `npm run demo` run the `--js-only` step first (well under a second), so the quick
  * start works from a clean clone and never runs a stale build.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -69,7 +75,18 @@ export async function buildDist({ types = "auto" } = {}) {
     throw new Error("type declarations need the devDependency typescript: run npm ci (not --omit=dev)");
   if (tsc)
     execFileSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
-  return { modules: sources.length, assets: assets.length, declarations: Boolean(tsc) };
+  const layerZip = await buildLayerZip(types);
+  return { modules: sources.length, assets: assets.length, declarations: Boolean(tsc), layerZip };
+}
+
+/** dist/svid-bridge-layer.zip from the modules just compiled; its size in bytes, or undefined when skipped. */
+async function buildLayerZip(types) {
+  if (types === false) return undefined;
+  const hasZip = spawnSync("zip", ["-v"], { stdio: "ignore" }).status === 0;
+  if (!hasZip && types === true) throw new Error("the layer zip needs the zip command (apt-get install zip)");
+  if (!hasZip) return undefined;
+  const { buildLayer } = await import(pathToFileURL(join(DIST, "scripts", "build-layer.js")).href);
+  return (await buildLayer(DIST)).zipBytes;
 }
 
 function findTsc() {
@@ -86,11 +103,18 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = Date.now();
   try {
     const built = await buildDist({ types });
-    const note = built.declarations
-      ? "with .d.ts"
-      : types === false
-        ? "no .d.ts: --js-only"
-        : "no .d.ts: typescript is not installed";
+    const note = [
+      built.declarations
+        ? "with .d.ts"
+        : types === false
+          ? "no .d.ts: --js-only"
+          : "no .d.ts: typescript is not installed",
+      built.layerZip !== undefined
+        ? `layer zip ${(built.layerZip / 1024).toFixed(0)} KiB`
+        : types === false
+          ? "no layer zip: --js-only"
+          : "no layer zip: the zip command is missing",
+    ].join(", ");
     if (!args.includes("--quiet"))
       console.error(
         `build: ${built.modules} modules and ${built.assets} assets in dist/ (${note}) in ${Date.now() - started} ms`,

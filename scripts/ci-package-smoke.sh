@@ -5,7 +5,10 @@
 #   2. a clone of HEAD installed with `npm ci --omit=dev` (no TypeScript, no tsx, no test
 #      tooling), built with `npm run build`, and `node bin/svid-bridge.js …`.
 # Each runs --version, --help, then dev (started, waited for, stopped with Ctrl-C's SIGINT),
-# and against it token, verify, x509 and demo. Needs the npm registry only.
+# and against it token, verify, x509 and demo. The tarball's project also synthesizes a
+# minimal CDK app that imports `svid-bridge/cdk` (aws-cdk-lib, constructs and the aws-cdk
+# CLI installed at the clone's locked versions) and checks the template holds the three
+# Lambdas, bundled from the package, and the layer. Needs the npm registry only.
 # Usage: scripts/ci-package-smoke.sh   (from anywhere; uses the node and npm on PATH)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -78,6 +81,7 @@ if tar tzf "$tarball" | grep -E '^package/(test|bench|scripts/ci|\.ci)/'; then
   echo "smoke: the tarball ships tests or benchmarks" >&2
   exit 1
 fi
+tar tzf "$tarball" | grep -qx 'package/dist/svid-bridge-layer.zip' || { echo "smoke: the tarball has no layer zip" >&2; exit 1; }
 
 step "npm install the tarball into an empty project"
 (cd "$work/project" && npm init -y >/dev/null && npm install --silent --prefer-offline "$tarball")
@@ -92,6 +96,36 @@ step "import what the package exports"
   for (const [name, ok] of Object.entries(checks))
     if (!ok(await import(name))) throw new Error(`${name}: not what it should export`);
 ')
+
+step "cdk synth an app that imports svid-bridge/cdk"
+locked() { node -p "require('$root/package-lock.json').packages['node_modules/$1'].version"; }
+(
+  cd "$work/project"
+  npm install --silent --prefer-offline "aws-cdk-lib@$(locked aws-cdk-lib)" "constructs@$(locked constructs)" \
+    "aws-cdk@$(locked aws-cdk)"
+  cat >cdk-app.mjs <<'APP'
+import { App, Stack } from "aws-cdk-lib";
+import { SvidBridge } from "svid-bridge/cdk";
+const app = new App();
+new SvidBridge(new Stack(app, "SmokeBridge"), "Bridge", { trustDomain: "example.org" });
+app.synth();
+APP
+  echo '{ "app": "node cdk-app.mjs" }' >cdk.json
+  CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk synth --no-notices -q -o cdk.out >/dev/null
+  node --input-type=module -e '
+    import { existsSync, readFileSync } from "node:fs";
+    const template = JSON.parse(readFileSync("cdk.out/SmokeBridge.template.json", "utf8"));
+    const resources = Object.entries(template.Resources);
+    for (const name of ["Exchange", "Discovery", "Rotation"]) {
+      const fn = resources.find(([id, r]) => r.Type === "AWS::Lambda::Function" && id.startsWith(`Bridge${name}Function`));
+      if (!fn) throw new Error(`no ${name} function in the template`);
+      const asset = `asset.${String(fn[1].Properties.Code.S3Key).replace(/\.zip$/, "")}`;
+      if (fn[1].Properties.Handler !== "index.handler" || !existsSync(`cdk.out/${asset}/index.mjs`))
+        throw new Error(`${name}: not bundled (${asset})`);
+    }
+    if (!resources.some(([, r]) => r.Type === "AWS::Lambda::LayerVersion")) throw new Error("no layer in the template");
+  '
+)
 smoke "$work/project" "$work/project/node_modules/.bin/svid-bridge" npx --no-install svid-bridge
 
 step "a clone of HEAD with npm ci --omit=dev"

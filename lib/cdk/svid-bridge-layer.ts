@@ -1,5 +1,7 @@
 /**
- * The extension's layer, published from the zip `npm run build:layer` writes, and the
+ * The extension's layer, published from the zip `npm run build:layer` (or `npm run build`)
+ * writes to dist/svid-bridge-layer.zip; the package's tarball ships that zip, so an
+ * installed `svid-bridge/cdk` finds it beside its own dist/lib. Also the
  * helper that gives a function its SPIFFE identity: the layer plus the environment the
  * extension reads (layers/extension/src/config.ts).
  */
@@ -12,7 +14,7 @@ import { PROJECT_ROOT } from "./bridge-function.js";
 export const DEFAULT_LAYER_ZIP = join(PROJECT_ROOT, "dist", "svid-bridge-layer.zip");
 
 export interface SvidBridgeLayerProps {
-  /** @default `dist/svid-bridge-layer.zip` (what `npm run build:layer` writes) */
+  /** @default `dist/svid-bridge-layer.zip` of the clone or of the installed package */
   zipPath?: string;
   /**
    * Lets every account of this AWS Organization (o-…) use the layer version.
@@ -28,7 +30,9 @@ export class SvidBridgeLayer extends Construct {
     super(scope, id);
     const zipPath = props.zipPath ?? DEFAULT_LAYER_ZIP;
     if (!existsSync(zipPath))
-      throw new Error(`SVID Bridge layer: ${zipPath} is missing; run npm run build:layer`);
+      throw new Error(
+        `SVID Bridge layer: ${zipPath} is missing; run npm run build:layer (a clone) or npm run build (its dist/)`,
+      );
     this.layer = new lambda.LayerVersion(this, "Layer", {
       code: lambda.Code.fromAsset(zipPath),
       description: "SVID Bridge extension: SPIFFE JWT-SVIDs and X.509-SVIDs for this function's IAM role",

@@ -13,7 +13,7 @@ import type { Signer } from "../ports/key-manager.js";
 import type { SvidKind } from "../ports/registration-store.js";
 import type { BatchAsk } from "../proof/binding.js";
 import type { RegistrationMatch } from "../registrations/match-registrations.js";
-import type { TrustBundle } from "../spiffe/bundle.js";
+import type { SpiffeBundleDocument, TrustBundle } from "../spiffe/bundle.js";
 import { mintJwtSvid } from "../spiffe/jwt-svid.js";
 import type { SpiffeId } from "../spiffe/spiffe-id.js";
 import { certificatesToPem, checkCsr, parseCsr } from "../spiffe/x509-svid.js";
@@ -87,10 +87,15 @@ export interface X509SvidResponse {
   bundle: string;
 }
 
-/** The answer to POST /v1/svid/batch: `jwt` in the order asked, `x509` when it was asked. */
+/**
+ * The answer to POST /v1/svid/batch: `jwt` in the order asked, `x509` when it was asked,
+ * and always `spiffe_bundle`, the trust domain's SPIFFE bundle document (what GET
+ * /v1/bundle serves), so a client's init is one round trip.
+ */
 export interface BatchResponse {
   jwt: Array<{ audience: string[]; svids: JwtSvidResponse["svids"] }>;
   x509?: X509SvidResponse;
+  spiffe_bundle: SpiffeBundleDocument;
 }
 
 interface CheckedX509Ask {
@@ -183,7 +188,7 @@ export class ExchangeService {
     const events: IssuanceEvent[] = [];
     // JWT signatures and the X.509 issue run together: with KMS each is a round trip.
     const signer = jwtPlans.length > 0 ? this.#deps.jwtSigner() : undefined;
-    const [jwt, x509Answer] = await Promise.all([
+    const [jwt, x509Answer, spiffeBundle] = await Promise.all([
       Promise.all(
         jwtPlans.map(async (matches, i) => {
           const audience = request.jwt[i]!.audience;
@@ -191,9 +196,10 @@ export class ExchangeService {
         }),
       ),
       x509 && x509Plan ? this.#issueX509(x509Plan, x509, identity, events) : undefined,
+      this.#deps.bundle().then((b) => b.toDocument()),
     ]);
     this.#emit(events);
-    return { jwt, ...(x509Answer && { x509: x509Answer }) };
+    return { jwt, ...(x509Answer && { x509: x509Answer }), spiffe_bundle: spiffeBundle };
   }
 
   /** The entries a JWT ask may be answered from, its audiences checked against each. */

@@ -4,15 +4,51 @@
  * required), plus `spiffe_sequence` and `spiffe_refresh_hint`. The parser is as
  * strict as SPIRE's federation decoder, so what we accept SPIRE would accept too,
  * and what we serve SPIRE can read.
+ *
+ * The X.509 authorities' type is a parameter: the bridge holds @peculiar/x509
+ * certificates (chain validation reads them), the extension `DerCertificate`s, read by
+ * node:crypto, so @peculiar/x509 and its polyfills stay out of the layer (issue 18). This
+ * module needs only the DER of each; @peculiar/x509 is loaded by `parse` alone, on use.
  */
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, type KeyObject, X509Certificate as NodeX509Certificate } from "node:crypto";
 import { exportJWK, type JWK } from "jose";
 import { JWT_SVID_ALGORITHMS, type JwtSvidAlgorithm } from "../crypto/algorithms.js";
+import { writePem } from "../crypto/pem.js";
 import { publicJwk } from "../crypto/public-key.js";
 import { assertSoundPublicKey } from "../crypto/sound-key.js";
-import { X509Certificate } from "../crypto/x509.js";
+import type { X509Certificate } from "../crypto/x509.js";
 import { BridgeError } from "../errors.js";
 import type { TrustDomain } from "./spiffe-id.js";
+
+/** What a bundle needs of an X.509 authority: its DER (`rawData`). */
+export interface X509Authority {
+  readonly rawData: ArrayBuffer;
+}
+
+/** Reads one DER certificate (an `x5c` entry) into the bundle's certificate type; throws when it is none. */
+export type CertificateReader<C extends X509Authority> = (der: Uint8Array) => C;
+
+/**
+ * A CA certificate read by node:crypto (OpenSSL): its DER and public key. Refused (throws)
+ * when the bytes are not exactly one DER certificate: trailing bytes or a non-canonical
+ * encoding (the DER OpenSSL writes back differs from what was read) are refused too.
+ */
+export class DerCertificate implements X509Authority {
+  readonly rawData: ArrayBuffer;
+  readonly publicKey: KeyObject;
+
+  constructor(der: Uint8Array) {
+    const input = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
+    if (input[0] !== 0x30) throw new TypeError("not a DER certificate (no SEQUENCE)");
+    const cert = new NodeX509Certificate(input);
+    if (!cert.raw.equals(input)) throw new TypeError("not exactly one DER certificate");
+    this.rawData = new Uint8Array(cert.raw).buffer;
+    this.publicKey = cert.publicKey;
+  }
+}
+
+/** The CertificateReader of `DerCertificate`s (node:crypto alone): what the extension uses. */
+export const readDerCertificate: CertificateReader<DerCertificate> = (der) => new DerCertificate(der);
 
 export interface JwtAuthority {
   kid: string;
@@ -28,9 +64,9 @@ export interface SpiffeBundleDocument {
   keys: JWK[];
 }
 
-export interface TrustBundleInit {
+export interface TrustBundleInit<C extends X509Authority = X509Certificate> {
   trustDomain: TrustDomain;
-  x509Authorities?: X509Certificate[];
+  x509Authorities?: C[];
   jwtAuthorities?: JwtAuthority[];
   sequence?: number;
   refreshHintSeconds?: number;
@@ -40,14 +76,16 @@ function malformed(message: string): never {
   throw new BridgeError("bundle_malformed", message);
 }
 
-export class TrustBundle {
+export class TrustBundle<C extends X509Authority = X509Certificate> {
   readonly trustDomain: TrustDomain;
-  readonly x509Authorities: readonly X509Certificate[];
+  readonly x509Authorities: readonly C[];
   readonly jwtAuthorities: readonly JwtAuthority[];
   readonly sequence: number | undefined;
   readonly refreshHintSeconds: number | undefined;
+  /** toDocument's answer, built on first use. */
+  #document: Promise<SpiffeBundleDocument> | undefined;
 
-  constructor(init: TrustBundleInit) {
+  constructor(init: TrustBundleInit<C>) {
     this.trustDomain = init.trustDomain;
     this.x509Authorities = init.x509Authorities ?? [];
     this.jwtAuthorities = init.jwtAuthorities ?? [];
@@ -65,16 +103,22 @@ export class TrustBundle {
     return this.jwtAuthorities.find((a) => a.kid === kid);
   }
 
-  /** The SPIFFE bundle document (what a bundle endpoint serves). */
+  /**
+   * The SPIFFE bundle document (what a bundle endpoint serves). Built once per bundle
+   * (a bundle does not change; the exchange hands one to every batch answer), and each
+   * caller gets its own copy.
+   */
   async toDocument(): Promise<SpiffeBundleDocument> {
+    this.#document ??= this.#buildDocument();
+    return structuredClone(await this.#document);
+  }
+
+  async #buildDocument(): Promise<SpiffeBundleDocument> {
     const keys: JWK[] = [];
     for (const cert of this.x509Authorities) {
-      const jwk = publicJwk(
-        await exportJWK(
-          createPublicKey({ key: Buffer.from(cert.publicKey.rawData), format: "der", type: "spki" }),
-        ),
-      );
-      keys.push({ ...jwk, use: "x509-svid", x5c: [Buffer.from(cert.rawData).toString("base64")] });
+      const der = Buffer.from(cert.rawData);
+      const jwk = publicJwk(await exportJWK(new NodeX509Certificate(der).publicKey));
+      keys.push({ ...jwk, use: "x509-svid", x5c: [der.toString("base64")] });
     }
     for (const a of this.jwtAuthorities) keys.push({ ...publicJwk(a.jwk), use: "jwt-svid", kid: a.kid });
     const doc: SpiffeBundleDocument = { keys };
@@ -91,13 +135,27 @@ export class TrustBundle {
   /** X.509 authorities as concatenated PEM (bundle.pem). */
   toX509Pem(): string {
     return this.x509Authorities
-      .map((c) => c.toString("pem"))
+      .map((c) => writePem("CERTIFICATE", new Uint8Array(c.rawData)).slice(0, -1))
       .join("\n")
       .concat(this.x509Authorities.length ? "\n" : "");
   }
 
-  /** Parses a SPIFFE bundle document for `trustDomain`, rejecting what SPIRE's decoder rejects. */
+  /**
+   * Parses a SPIFFE bundle document (an object, or its JSON as text or bytes) for
+   * `trustDomain`, rejecting what SPIRE's decoder rejects (BridgeError bundle_malformed).
+   * X.509 authorities are @peculiar/x509 certificates (loaded here, on first use).
+   */
   static async parse(trustDomain: TrustDomain, input: unknown): Promise<TrustBundle> {
+    const { X509Certificate } = await import("../crypto/x509.js");
+    return TrustBundle.parseWith(trustDomain, input, (der) => new X509Certificate(der));
+  }
+
+  /** `parse`, with the X.509 authorities read by `read` (e.g. `readDerCertificate`). */
+  static async parseWith<C extends X509Authority>(
+    trustDomain: TrustDomain,
+    input: unknown,
+    read: CertificateReader<C>,
+  ): Promise<TrustBundle<C>> {
     let doc: unknown = input;
     if (typeof input === "string" || input instanceof Uint8Array) {
       try {
@@ -117,7 +175,7 @@ export class TrustBundle {
     if (hint !== undefined && !(Number.isSafeInteger(hint) && (hint as number) >= 0))
       malformed("spiffe_refresh_hint must be a non-negative integer");
 
-    const x509Authorities: X509Certificate[] = [];
+    const x509Authorities: C[] = [];
     const jwtAuthorities: JwtAuthority[] = [];
     for (const [i, raw] of (obj.keys as unknown[]).entries()) {
       if (typeof raw !== "object" || raw === null) malformed(`keys[${i}] is not an object`);
@@ -139,17 +197,17 @@ export class TrustBundle {
       if (key.use === "x509-svid") {
         if (!Array.isArray(key.x5c) || key.x5c.length !== 1 || typeof key.x5c[0] !== "string")
           malformed(`keys[${i}] (x509-svid) must carry exactly one certificate in x5c`);
-        let cert: X509Certificate;
+        let cert: C;
+        let certKey: KeyObject;
         try {
-          cert = new X509Certificate(Buffer.from(key.x5c[0], "base64"));
+          cert = read(new Uint8Array(Buffer.from(key.x5c[0], "base64")));
+          certKey =
+            cert instanceof DerCertificate
+              ? cert.publicKey
+              : new NodeX509Certificate(Buffer.from(cert.rawData)).publicKey;
         } catch (cause) {
           throw new BridgeError("bundle_malformed", `keys[${i}] x5c is not a certificate`, { cause });
         }
-        const certKey = createPublicKey({
-          key: Buffer.from(cert.publicKey.rawData),
-          format: "der",
-          type: "spki",
-        });
         if (!certKey.equals(keyObject)) malformed(`keys[${i}] x5c certificate does not match the JWK`);
         x509Authorities.push(cert);
       } else if (key.use === "jwt-svid") {
@@ -163,7 +221,7 @@ export class TrustBundle {
         malformed(`keys[${i}] has missing or unknown use ${JSON.stringify(key.use)}`);
       }
     }
-    return new TrustBundle({
+    return new TrustBundle<C>({
       trustDomain,
       x509Authorities,
       jwtAuthorities,
@@ -174,15 +232,15 @@ export class TrustBundle {
 }
 
 /** A set of bundles, one per trust domain; never merged across domains. */
-export class BundleSet {
-  readonly #byDomain = new Map<string, TrustBundle>();
-  constructor(bundles: Iterable<TrustBundle> = []) {
+export class BundleSet<C extends X509Authority = X509Certificate> {
+  readonly #byDomain = new Map<string, TrustBundle<C>>();
+  constructor(bundles: Iterable<TrustBundle<C>> = []) {
     for (const b of bundles) this.#byDomain.set(b.trustDomain.name, b);
   }
-  get(td: TrustDomain): TrustBundle | undefined {
+  get(td: TrustDomain): TrustBundle<C> | undefined {
     return this.#byDomain.get(td.name);
   }
-  [Symbol.iterator](): Iterator<TrustBundle> {
+  [Symbol.iterator](): Iterator<TrustBundle<C>> {
     return this.#byDomain.values();
   }
 }

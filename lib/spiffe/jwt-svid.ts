@@ -11,7 +11,7 @@ import { importVerificationKey, UnusableKeyError, verifyJwsSignature } from "../
 import { assertSoundJwk } from "../crypto/sound-key.js";
 import { BridgeError } from "../errors.js";
 import type { Signer } from "../ports/key-manager.js";
-import { BundleSet, type JwtAuthority, type TrustBundle } from "./bundle.js";
+import { BundleSet, type JwtAuthority, type TrustBundle, type X509Authority } from "./bundle.js";
 import { assertExpWithin, assertNoDuplicateMembers, MAX_JWT_SVID_TTL_SECONDS } from "./jwt-strict.js";
 import { SpiffeId, type TrustDomain } from "./spiffe-id.js";
 
@@ -92,7 +92,7 @@ export interface ValidateJwtSvidOptions {
   /** The validator's own audience; the token's `aud` must contain it. */
   audience: string;
   /** Bundles by trust domain; the key is looked up only in the bundle of `sub`'s domain. */
-  bundles: BundleSet | TrustBundle;
+  bundles: BundleSet<X509Authority> | TrustBundle<X509Authority>;
   /** When set, `sub` must be in one of these trust domains. */
   trustDomains?: readonly TrustDomain[];
   /** Default: every algorithm JWT-SVID allows. */

@@ -25,7 +25,7 @@ import { type BatchAsk, batchBinding, jwtBinding } from "../../lib/proof/binding
 import { buildProof } from "../../lib/proof/client.js";
 import { StsCallerVerifier } from "../../lib/proof/sts-caller-verifier.js";
 import { rotateKeys } from "../../lib/rotation/rotate-keys.js";
-import type { TrustBundle } from "../../lib/spiffe/bundle.js";
+import { TrustBundle } from "../../lib/spiffe/bundle.js";
 import { validateJwtSvid } from "../../lib/spiffe/jwt-svid.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 import { parseCertificatesPem } from "../../lib/spiffe/x509-svid.js";
@@ -166,6 +166,22 @@ describe("POST /v1/svid/batch", () => {
     const onlyX509 = await post(await batchBody(role, { jwt: [], x509: { csr: x.csr }, csr: x.csr }));
     expect(onlyX509.status).toBe(200);
     expect(onlyX509.json.jwt).toEqual([]);
+  });
+
+  it("carries the SPIFFE bundle document GET /v1/bundle serves, whatever was asked", async () => {
+    const served = await (await fetch(`${url}/v1/bundle`)).json();
+    const x = await x509Ask();
+    for (const ask of [
+      { jwt: [{ audience: ["aud-a"] }] },
+      { jwt: [], x509: { csr: x.csr }, csr: x.csr },
+    ] as Array<BatchAsk & { csr?: string }>) {
+      const { status, json } = await post(await batchBody(role, ask));
+      expect(status).toBe(200);
+      expect(json.spiffe_bundle).toEqual(served);
+      const parsed = await TrustBundle.parse(td, json.spiffe_bundle);
+      expect(parsed.jwtAuthorities.length).toBeGreaterThan(0);
+      expect(parsed.x509Authorities.length).toBeGreaterThan(0);
+    }
   });
 });
 

@@ -63,6 +63,9 @@ describe("the layer in a fake Lambda sandbox", () => {
     expect(exchange.count("/v1/svid/x509")).toBe(1);
     expect(exchange.count("/v1/svid/jwt")).toBe(1);
     expect(exchange.count("/v1/bundle")).toBe(1);
+    // Init is one round trip: the batch answer carried the bundle, no GET /v1/bundle.
+    expect(exchange.requests.map((r) => (r.body ? r.path : `GET ${r.path}`))).not.toContain("GET /v1/bundle");
+    expect(exchange.requests.filter((r) => r.path === "/v1/svid/batch")).toHaveLength(1);
     // Every SVID request carried a proof the real server half accepted, as this function's role.
     expect(exchange.refusals).toEqual([]);
     // One refresh cycle, one batch: one proof, one STS call for both SVIDs.

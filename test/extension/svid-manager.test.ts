@@ -232,6 +232,39 @@ describe("SvidManager", () => {
     expect(exchange.requests.filter((r) => r.path === "/v1/svid/batch")).toHaveLength(1);
   });
 
+  it("takes the bundle from init's batch answer: one round trip, no GET /v1/bundle", async () => {
+    const m = manager();
+    await m.initialize();
+    const gets = () => exchange.requests.filter((r) => r.path === "/v1/bundle" && r.body === undefined);
+    expect(exchange.requests.map((r) => r.path)).toContain("/v1/svid/batch");
+    expect(gets()).toHaveLength(0);
+    const bundle = await m.bundle();
+    expect(bundle.trustDomain.name).toBe(exchange.trustDomain.name);
+    expect(bundle.toX509Pem()).toBe(exchange.bundle.toX509Pem());
+    expect(await bundle.toDocument()).toEqual(await exchange.bundle.toDocument());
+    expect(gets()).toHaveLength(0);
+  });
+
+  it("asks for a single SVID and the bundle in one batch: a JWT-only init is one round trip too", async () => {
+    const m = manager({ x509: false, jwtAudiences: ["aud-a"] });
+    await m.initialize();
+    expect(exchange.requests.map((r) => (r.body ? r.path : `GET ${r.path}`))).toEqual([
+      "/v1/svid/batch",
+      "/v1/svid/jwt",
+      "/v1/bundle",
+    ]);
+    expect((await m.bundle()).toX509Pem()).toBe(exchange.bundle.toX509Pem());
+  });
+
+  it("gets the bundle with GET /v1/bundle when the batch answer has none (an older exchange)", async () => {
+    await exchange.stop();
+    exchange = await startFakeExchange({ jwtTtlSeconds: 600, batchWithoutBundle: true });
+    const m = manager();
+    await m.initialize();
+    expect(exchange.requests.filter((r) => r.path === "/v1/bundle" && r.body === undefined)).toHaveLength(1);
+    expect((await m.bundle()).toX509Pem()).toBe(exchange.bundle.toX509Pem());
+  });
+
   it("shares a refresh cycle's batch with an on-demand request for the same SVID", async () => {
     const m = manager();
     const [, jwt] = await Promise.all([m.initialize(), m.jwtSvid("aud-a")]);

@@ -48,4 +48,13 @@ describe("layer zip", () => {
     );
     for (const f of listing) expect(f.slice(-3, -1)).toEqual(["00-Jan-01", "00:00"]);
   });
+
+  it("holds no ASN.1 library: @peculiar/x509 and reflect-metadata stay out (issue 18)", () => {
+    for (const file of ["extension.cjs", "workload-grpc.cjs"]) {
+      const code = readFileSync(join(dir, "a", "layer", "svid-bridge", file), "utf8");
+      // reflect-metadata's API, and @peculiar/pvtsutils' BufferSource check: names minifying keeps.
+      expect(code).not.toContain("defineMetadata");
+      expect(code).not.toContain("isBufferSource");
+    }
+  });
 });

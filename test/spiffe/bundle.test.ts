@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { InMemoryKeyManager } from "../../lib/local/in-memory-key-manager.js";
-import { TrustBundle } from "../../lib/spiffe/bundle.js";
+import { DerCertificate, readDerCertificate, TrustBundle } from "../../lib/spiffe/bundle.js";
 import { checkIssuerUrl, jwks, openIdConfiguration } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 import { makeTestCa, type TestCa } from "../support/x509-fixtures.js";
@@ -42,6 +42,15 @@ describe("SPIFFE bundle", () => {
     }
   });
 
+  it("builds its document once, and hands each caller a copy of its own", async () => {
+    const first = await bundle.toDocument();
+    first.keys.length = 0;
+    first.spiffe_sequence = 99;
+    const second = await bundle.toDocument();
+    expect(second.keys).toHaveLength(3);
+    expect(second.spiffe_sequence).toBe(7);
+  });
+
   it("round-trips through its own strict parser", async () => {
     const parsed = await TrustBundle.parse(td, JSON.stringify(await bundle.toDocument()));
     expect(parsed.sequence).toBe(7);
@@ -49,6 +58,41 @@ describe("SPIFFE bundle", () => {
     expect(parsed.x509Authorities[0]!.serialNumber).toBe(ca.root.serialNumber);
     expect(parsed.jwtAuthorities.map((a) => a.kid)).toEqual(bundle.jwtAuthorities.map((a) => a.kid));
   });
+
+  it("reads the same document with node:crypto certificates (the extension's), byte for byte", async () => {
+    const doc = await bundle.toDocument();
+    const parsed = await TrustBundle.parseWith(td, JSON.stringify(doc), readDerCertificate);
+    expect(parsed.x509Authorities[0]).toBeInstanceOf(DerCertificate);
+    expect(Buffer.from(parsed.x509Authorities[0]!.rawData)).toEqual(Buffer.from(ca.root.rawData));
+    expect(await parsed.toDocument()).toEqual(doc);
+    expect(parsed.toX509Pem()).toBe(bundle.toX509Pem());
+    // toX509Pem is still @peculiar/x509's PEM, LF line ends, 64 columns, a final newline.
+    expect(bundle.toX509Pem()).toBe(`${ca.root.toString("pem")}\n`);
+  });
+
+  it.each([
+    ["a truncated certificate", (der: Buffer) => der.subarray(0, der.length - 1)],
+    ["bytes that are no certificate", () => Buffer.from("not a certificate")],
+  ])("refuses an x5c with %s, with either certificate reader (bundle_malformed)", async (_n, mangle) => {
+    const input = await withX5c(mangle(Buffer.from(ca.root.rawData)));
+    await expect(TrustBundle.parse(td, input)).rejects.toMatchObject({ code: "bundle_malformed" });
+    await expect(TrustBundle.parseWith(td, input, readDerCertificate)).rejects.toMatchObject({
+      code: "bundle_malformed",
+    });
+  });
+
+  it("refuses trailing bytes after an x5c certificate with node:crypto certificates (bundle_malformed)", async () => {
+    const input = await withX5c(Buffer.concat([Buffer.from(ca.root.rawData), Buffer.from([0])]));
+    await expect(TrustBundle.parseWith(td, input, readDerCertificate)).rejects.toMatchObject({
+      code: "bundle_malformed",
+    });
+  });
+
+  /** The bundle's document with its X.509 authority's x5c replaced by `der`. */
+  async function withX5c(der: Buffer) {
+    const doc = await bundle.toDocument();
+    return { keys: [{ ...doc.keys[0], x5c: [der.toString("base64")] }] };
+  }
 
   it("accepts an empty key list (every SVID of the domain revoked)", async () => {
     const parsed = await TrustBundle.parse(td, { keys: [] });

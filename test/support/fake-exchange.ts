@@ -39,6 +39,8 @@ export interface FakeExchangeOptions {
   regions?: string[];
   /** Answer POST /v1/svid/batch with 404, as an exchange deployed before it existed. */
   noBatch?: boolean;
+  /** Answer POST /v1/svid/batch without `spiffe_bundle`, as an exchange deployed before it had it. */
+  batchWithoutBundle?: boolean;
   /** The principal LocalSts knows. Default: a fresh dev role session for "svid-bridge-test-fn". */
   principal?: DevPrincipal;
 }
@@ -63,7 +65,11 @@ export interface FakeExchange {
   callers: CallerIdentity[];
   /** The code of each refused SVID request, in order (proof refusals included). */
   refusals: string[];
-  /** How many SVIDs of a kind were asked for (each ask of a POST /v1/svid/batch counts under its kind). */
+  /**
+   * How many SVIDs of a kind were asked for, or bundles sent (each ask of a POST
+   * /v1/svid/batch counts under its kind, and the `spiffe_bundle` of its answer under
+   * /v1/bundle, recorded with body `{ in: "/v1/svid/batch" }`; a GET has no body).
+   */
   count(path: "/v1/svid/jwt" | "/v1/svid/x509" | "/v1/bundle"): number;
   /** Answer every SVID request with this error until cleared (undefined). */
   refuseWith(error: { status: number; code: string } | undefined): void;
@@ -161,7 +167,10 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
       }),
     );
     const answers = await Promise.all(asks.map((a) => issueJwt(a.audience)));
-    return { jwt: answers, ...(x509 && { x509: await issueX509(x509.csr as string) }) };
+    const answer = { jwt: answers, ...(x509 && { x509: await issueX509(x509.csr as string) }) };
+    if (options.batchWithoutBundle) return answer;
+    requests.push({ path: "/v1/bundle", body: { in: "/v1/svid/batch" } });
+    return { ...answer, spiffe_bundle: JSON.parse(bundleDoc) };
   }
 
   async function handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {

@@ -19,7 +19,7 @@
  * ~6 MiB and 356 KiB less in the function.
  */
 import { type Clock, systemClock } from "../../../lib/clock.js";
-import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
+import type { TrustBundle, X509Authority } from "../../../lib/spiffe/bundle.js";
 import { MAX_JWT_SVID_LENGTH } from "../../../lib/spiffe/jwt-svid-limits.js";
 import { SpiffeId, TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
 import {
@@ -77,7 +77,7 @@ export class InProcessSvidSource implements SvidSource {
   readonly #log: Logger;
   readonly #jwts = new Map<string, Held<JwtSvid>>();
   #x509: Held<X509Svid> | undefined;
-  #bundle: { value: TrustBundle; receivedAt: number } | undefined;
+  #bundle: { value: TrustBundle<X509Authority>; receivedAt: number } | undefined;
   #trustDomain: string | undefined;
   readonly #inflight = new Map<string, Promise<unknown>>();
   readonly #failures = new Map<string, { error: SvidBridgeClientError; until: number }>();
@@ -258,7 +258,7 @@ export class InProcessSvidSource implements SvidSource {
     return value;
   }
 
-  async #trustBundle(): Promise<TrustBundle> {
+  async #trustBundle(): Promise<TrustBundle<X509Authority>> {
     this.#observe();
     const held = this.#bundle;
     if (held && this.#clock.now() - held.receivedAt <= BUNDLE_MAX_AGE_MS) return held.value;

@@ -5,7 +5,7 @@
  * is cached: a bad answer is an unavailable exchange, never a served SVID.
  */
 import { BridgeError } from "../../../lib/errors.js";
-import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
+import type { TrustBundle, X509Authority } from "../../../lib/spiffe/bundle.js";
 import { SpiffeId, type TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
 import { callJson, type HttpResult } from "./http-client.js";
 import type { ProofBuilder } from "./proof-builder.js";
@@ -37,6 +37,11 @@ export interface BatchSvids {
   jwt: ExchangedJwtSvid[];
   /** When an X.509-SVID was asked. */
   x509?: ExchangedX509Svid;
+  /**
+   * The trust domain's bundle (the answer's `spiffe_bundle`, for the answered SVIDs'
+   * trust domain); absent from an exchange that does not send it (then GET /v1/bundle).
+   */
+  bundle?: TrustBundle<X509Authority>;
 }
 
 export interface ExchangeClient {
@@ -48,7 +53,7 @@ export interface ExchangeClient {
    * is the exchange's code); a transport fault is `exchange_unavailable`.
    */
   batch(asks: BatchAsks): Promise<BatchSvids>;
-  fetchBundle(trustDomain: TrustDomain): Promise<TrustBundle>;
+  fetchBundle(trustDomain: TrustDomain): Promise<TrustBundle<X509Authority>>;
 }
 
 export interface HttpExchangeClientOptions {
@@ -106,28 +111,22 @@ export class HttpExchangeClient implements ExchangeClient {
       jwt: jwt.map((a) => ({ audience: [...a.audience], ...(a.spiffeId && { spiffe_id: a.spiffeId }) })),
       ...(x509 && { x509: { csr: x509.csrPem, ...(x509.spiffeId && { spiffe_id: x509.spiffeId }) } }),
       proof,
-    })) as { jwt?: unknown; x509?: unknown } | undefined;
+    })) as { jwt?: unknown; x509?: unknown; spiffe_bundle?: unknown } | undefined;
     const answers = body?.jwt ?? [];
     if (!Array.isArray(answers) || answers.length !== jwt.length)
       unavailable("the exchange's batch answer does not have one JWT answer per ask");
-    return {
+    const svids: BatchSvids = {
       jwt: jwt.map((a, i) => jwtSvidOf(answers[i], a.spiffeId)),
       ...(x509 && { x509: x509SvidOf(body?.x509, x509.spiffeId) }),
     };
+    const domain = (svids.jwt[0] ?? svids.x509)?.spiffeId.trustDomain;
+    if (body?.spiffe_bundle !== undefined && domain)
+      svids.bundle = await parseBundle(domain, body.spiffe_bundle);
+    return svids;
   }
 
-  async fetchBundle(trustDomain: TrustDomain): Promise<TrustBundle> {
-    const body = await this.#call("GET", "/v1/bundle");
-    // Loaded on first use: the bundle parser (jose, X.509) is most of the in-process
-    // client's weight, and a function that only gets JWT-SVIDs never needs it.
-    const { TrustBundle } = await import("../../../lib/spiffe/bundle.js");
-    try {
-      return await TrustBundle.parse(trustDomain, body);
-    } catch (cause) {
-      throw new BridgeError("exchange_unavailable", "the exchange sent a bundle that does not parse", {
-        cause,
-      });
-    }
+  async fetchBundle(trustDomain: TrustDomain): Promise<TrustBundle<X509Authority>> {
+    return parseBundle(trustDomain, await this.#call("GET", "/v1/bundle"));
   }
 
   async #call(method: string, path: string, payload?: unknown): Promise<unknown> {
@@ -178,6 +177,20 @@ function x509SvidOf(answer: unknown, spiffeId: string | undefined): ExchangedX50
     expiresAt: expiry(svid),
     bundlePem: bundle,
   };
+}
+
+/** A bundle from the exchange, its certificates read by node:crypto; one that does not parse is an unavailable exchange. */
+async function parseBundle(trustDomain: TrustDomain, document: unknown): Promise<TrustBundle<X509Authority>> {
+  // Loaded on first use: the bundle parser (jose) is much of the in-process client's
+  // weight, and a function that only gets JWT-SVIDs never needs it.
+  const { TrustBundle, readDerCertificate } = await import("../../../lib/spiffe/bundle.js");
+  try {
+    return await TrustBundle.parseWith(trustDomain, document, readDerCertificate);
+  } catch (cause) {
+    throw new BridgeError("exchange_unavailable", "the exchange sent a bundle that does not parse", {
+      cause,
+    });
+  }
 }
 
 function unavailable(message: string): never {

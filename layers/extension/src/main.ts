@@ -1,7 +1,8 @@
 /**
- * The svid-bridge extension's lifecycle, and only that: read config, open the local
- * API and the Workload API socket, register, fetch SVIDs within the init budget, then
- * hand over to the Lambda driver (refresh on INVOKE, clean up on SHUTDOWN). Every job
+ * The svid-bridge extension's lifecycle, and only that: read config, start fetching
+ * SVIDs, open the local API and the Workload API socket, register, wait for the SVIDs
+ * within the init budget, then hand over to the Lambda driver (refresh on INVOKE, clean
+ * up on SHUTDOWN). Every job
  * lives in its own module; the SVID manager is the core the agent shares.
  */
 import { systemClock } from "../../../lib/clock.js";
@@ -55,6 +56,11 @@ async function main(): Promise<void> {
     logger: log,
   });
 
+  // Init's exchange call starts first: its round trips (proof, STS, KMS) overlap opening
+  // the listeners and registering, which are local work (the cold-start tax, issue 16).
+  // It never rejects: true, or the last error once the init budget is spent.
+  const init = initWithRetry(() => manager.initialize(), started + config.initTimeoutMs, log);
+
   // The listener opens before register, so it is up before the function's init runs.
   const server = createLocalApi({ manager, apiToken: config.apiToken, issuer: config.issuer });
   await listen(server, config.httpPort);
@@ -69,7 +75,7 @@ async function main(): Promise<void> {
   }
   await api.register();
 
-  const ready = await initWithRetry(() => manager.initialize(), started + config.initTimeoutMs, log);
+  const ready = await init;
   if (ready !== true) {
     const message = `no SVIDs at init: ${(ready as Error).message}`;
     if (config.initFailure === "fail") {

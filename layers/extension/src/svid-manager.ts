@@ -20,7 +20,7 @@
 import { performance } from "node:perf_hooks";
 import { type Clock, systemClock } from "../../../lib/clock.js";
 import { BridgeError } from "../../../lib/errors.js";
-import type { TrustBundle } from "../../../lib/spiffe/bundle.js";
+import type { TrustBundle, X509Authority } from "../../../lib/spiffe/bundle.js";
 import { SpiffeId, type TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
 import {
   BUNDLE_MAX_AGE_MS,
@@ -58,7 +58,7 @@ export interface X509SvidView {
 export interface SvidListener {
   x509Changed?(svid: X509SvidView): Promise<void> | void;
   jwtChanged?(svid: JwtSvidView): Promise<void> | void;
-  bundleChanged?(bundle: TrustBundle): Promise<void> | void;
+  bundleChanged?(bundle: TrustBundle<X509Authority>): Promise<void> | void;
   /** The manager closed (SHUTDOWN, SIGTERM): nothing more will come. */
   closed?(): void;
 }
@@ -118,7 +118,7 @@ export class SvidManager {
   readonly #jwts = new Map<string, Held<JwtSvidView>>();
   readonly #listeners = new Set<SvidListener>();
   #x509: Held<X509SvidView> | undefined;
-  #bundle: Held<TrustBundle> | undefined;
+  #bundle: Held<TrustBundle<X509Authority>> | undefined;
   #trustDomain: TrustDomain | undefined;
   #ready = false;
   #refusal: BridgeError | undefined;
@@ -230,11 +230,11 @@ export class SvidManager {
   }
 
   /** The bundle held now, without waiting or fetching. */
-  currentBundle(): TrustBundle | undefined {
+  currentBundle(): TrustBundle<X509Authority> | undefined {
     return this.#gate ? undefined : this.#bundle?.value;
   }
 
-  async bundle(): Promise<TrustBundle> {
+  async bundle(): Promise<TrustBundle<X509Authority>> {
     await this.#gate;
     const held = this.#bundle;
     if (held) {
@@ -243,6 +243,8 @@ export class SvidManager {
       return held.value;
     }
     if (!this.#trustDomain) await this.#notReadyOnOutage(this.initialize());
+    const fetched = this.#bundle; // init's batch answer brought it
+    if (fetched) return fetched.value;
     return this.#notReadyOnOutage(this.#refreshBundle());
   }
 
@@ -264,24 +266,32 @@ export class SvidManager {
 
   /**
    * One refresh cycle: every SVID ask in one POST /v1/svid/batch under one proof (one
-   * STS call, one replay write at the exchange), or one request per ask when there is a
-   * single ask or the exchange has no batch endpoint. The first answer names the trust
-   * domain (unless configured), and the bundle is fetched as soon as it is known. With
-   * `strict`, the first failure is thrown (init); otherwise failures are logged. A
+   * STS call, one replay write at the exchange; its answer carries the bundle), or one
+   * request per ask when there is a single ask and no bundle due, or the exchange has no
+   * batch endpoint (then the first answer names the trust domain, unless configured, and
+   * GET /v1/bundle follows as soon as it is known). With `strict`, the first failure is thrown (init); otherwise failures are logged. A
    * refusal (exchange_rejected) is remembered for `status()`.
    */
   async #runCycle(cycle: Cycle, strict: boolean): Promise<void> {
     const asks = cycle.audiences.length + (cycle.x509 ? 1 : 0);
-    const svids: Promise<unknown>[] =
-      asks > 1 && !this.#noBatch ? [this.#batchCycle(cycle)] : this.#perAsk(cycle);
+    // One ask alone goes to its own endpoint, unless the bundle is wanted too: the batch
+    // answer carries it, so the cycle stays one round trip.
+    const batched = !this.#noBatch && (asks > 1 || (asks === 1 && cycle.bundle));
+    const batch = batched ? this.#batchCycle(cycle) : undefined;
+    const svids: Promise<unknown>[] = batch ? [batch] : this.#perAsk(cycle);
     const bundle = !cycle.bundle
       ? undefined
-      : this.#trustDomain || svids.length === 0
-        ? this.#refreshBundle()
-        : Promise.any(svids).then(
-            () => this.#refreshBundle(),
+      : batch // the batch answer carries the bundle; GET /v1/bundle only when it did not
+        ? batch.then(
+            (bundled) => (bundled ? undefined : this.#refreshBundle()),
             () => undefined,
-          );
+          )
+        : this.#trustDomain || svids.length === 0
+          ? this.#refreshBundle()
+          : Promise.any(svids).then(
+              () => this.#refreshBundle(),
+              () => undefined,
+            );
     // allSettled first: no fetch is left running unobserved when one fails.
     const results = await Promise.allSettled(bundle ? [...svids, bundle] : svids);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -301,8 +311,9 @@ export class SvidManager {
   /**
    * Every ask of the cycle in one exchange call (all or nothing, as the exchange answers
    * it). On-demand callers of the same SVIDs meanwhile wait for it (the in-flight map).
+   * Resolves true when the answer brought the bundle the cycle asked for (then held).
    */
-  #batchCycle(cycle: Cycle): Promise<unknown> {
+  #batchCycle(cycle: Cycle): Promise<boolean> {
     const mine = new Map<string, Promise<unknown>>();
     const work = (async () => {
       const key = cycle.x509 ? await (this.#o.newKey ?? createWorkloadKey)() : undefined;
@@ -318,11 +329,14 @@ export class SvidManager {
         this.#noBatch = true;
         for (const [name, p] of mine) if (this.#inflight.get(name) === p) this.#inflight.delete(name);
         this.#log.log("info", "the exchange has no batch endpoint: one request per SVID from now on");
-        return { jwt: [], x509: undefined, fallback: Promise.all(this.#perAsk(cycle)) };
+        return { jwt: [], x509: undefined, fallback: Promise.all(this.#perAsk(cycle)), bundled: false };
       }
       const jwt = await Promise.all(answer.jwt.map((svid, i) => this.#storeJwt(cycle.audiences[i]!, svid)));
       const x509 = key && answer.x509 ? await this.#storeX509(key, answer.x509) : undefined;
-      return { jwt, x509, fallback: undefined };
+      // Kept only when the cycle asked for it: an unchanged bundle is not re-published.
+      const bundled = cycle.bundle && answer.bundle !== undefined;
+      if (bundled) await this.#storeBundle(answer.bundle!);
+      return { jwt, x509, fallback: undefined, bundled };
     })();
     const shared = <T>(name: string, pick: (r: Awaited<typeof work>) => T | undefined) => {
       const p = work.then((r) => pick(r) ?? Promise.reject(new Error("not in this batch")));
@@ -337,7 +351,10 @@ export class SvidManager {
     };
     for (const [i, a] of cycle.audiences.entries()) shared(`jwt:${jwtKey(a)}`, (r) => r.jwt[i]);
     if (cycle.x509) shared("x509", (r) => r.x509);
-    return work.then((r) => r.fallback);
+    return work.then(async (r) => {
+      await r.fallback;
+      return r.bundled;
+    });
   }
 
   #rekey(reason: string): Promise<void> {
@@ -423,15 +440,18 @@ export class SvidManager {
     return view;
   }
 
-  #refreshBundle(): Promise<TrustBundle> {
+  #refreshBundle(): Promise<TrustBundle<X509Authority>> {
     return this.#once("bundle", async () => {
       const td = this.#trustDomain;
       if (!td) throw new BridgeError("not_ready", "the trust domain is not known yet");
-      const bundle = await this.#o.exchange.fetchBundle(td);
-      this.#bundle = { value: bundle, receivedAt: this.#clock.now(), expiresAtMs: Number.POSITIVE_INFINITY };
-      await this.#publish((l) => l.bundleChanged?.(bundle));
-      return bundle;
+      return this.#storeBundle(await this.#o.exchange.fetchBundle(td));
     });
+  }
+
+  async #storeBundle(bundle: TrustBundle<X509Authority>): Promise<TrustBundle<X509Authority>> {
+    this.#bundle = { value: bundle, receivedAt: this.#clock.now(), expiresAtMs: Number.POSITIVE_INFINITY };
+    await this.#publish((l) => l.bundleChanged?.(bundle));
+    return bundle;
   }
 
   // ------------------------------------------------------------------ helpers

@@ -1,34 +1,15 @@
 /**
  * The X.509-SVID's key pair and CSR, made in the sandbox: the private key never leaves
- * it (the exchange sees the CSR only). EC P-256 through WebCrypto; the CSR through
- * @peculiar/x509. Its subject is a placeholder: the bridge ignores subject and SANs.
+ * it (the exchange sees the CSR only). EC P-256 and a PKCS#10 CSR (RFC 2986) written with
+ * node:crypto alone (lib/crypto/p256-workload-key.ts, the in-process client's too), so no
+ * ASN.1 library is compiled at every cold start. Its subject is a placeholder: the bridge
+ * ignores subject and SANs.
  */
-import { KeyObject, webcrypto } from "node:crypto";
-import { Pkcs10CertificateRequestGenerator } from "../../../lib/crypto/x509.js";
+import { createP256WorkloadKey, type P256WorkloadKey } from "../../../lib/crypto/p256-workload-key.js";
 
-export interface WorkloadKey {
-  /** PKCS#8 PEM. */
-  privateKeyPem: string;
-  csrPem: string;
-  /** DER SubjectPublicKeyInfo: what an X.509 proof is bound to. */
-  spki: Uint8Array;
-}
+export type WorkloadKey = P256WorkloadKey;
 
+/** A fresh P-256 key and its CSR. Async for the manager's `newKey` port (a test may make RSA keys). */
 export async function createWorkloadKey(): Promise<WorkloadKey> {
-  const subtle = webcrypto.subtle;
-  const keys = (await subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-    "verify",
-  ])) as webcrypto.CryptoKeyPair;
-  const csr = await Pkcs10CertificateRequestGenerator.create({
-    name: "CN=svid-bridge-workload",
-    keys: keys as never,
-    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" } as never,
-  });
-  const spki = new Uint8Array(await subtle.exportKey("spki", keys.publicKey));
-  return {
-    privateKeyPem: KeyObject.from(keys.privateKey).export({ format: "pem", type: "pkcs8" }) as string,
-    csrPem: csr.toString("pem"),
-    spki,
-  };
+  return createP256WorkloadKey();
 }

@@ -5,7 +5,7 @@
  * of the JWT authorities only. Bundle maps are keyed by the trust domain's SPIFFE ID
  * (`spiffe://td`), as SPIRE keys them. Pure translation: no I/O, no waiting.
  */
-import type { TrustBundle } from "../../../../lib/spiffe/bundle.js";
+import type { TrustBundle, X509Authority } from "../../../../lib/spiffe/bundle.js";
 import type { JwtSvidView, X509SvidView } from "../svid-manager.js";
 
 export interface X509SvidMessage {
@@ -71,16 +71,16 @@ export function x509SvidResponse(svid: X509SvidView): X509SvidResponse {
   };
 }
 
-export function trustDomainKey(bundle: TrustBundle): string {
+export function trustDomainKey(bundle: TrustBundle<X509Authority>): string {
   return `spiffe://${bundle.trustDomain.name}`;
 }
 
-export function x509BundlesResponse(bundle: TrustBundle): BundlesResponse {
+export function x509BundlesResponse(bundle: TrustBundle<X509Authority>): BundlesResponse {
   const der = Buffer.concat(bundle.x509Authorities.map((c) => Buffer.from(c.rawData)));
   return { crl: [], bundles: { [trustDomainKey(bundle)]: der } };
 }
 
-export function jwtBundlesResponse(bundle: TrustBundle): BundlesResponse {
+export function jwtBundlesResponse(bundle: TrustBundle<X509Authority>): BundlesResponse {
   const keys = bundle.jwtAuthorities.map((a) => ({ ...a.jwk, use: "jwt-svid", kid: a.kid }));
   return { bundles: { [trustDomainKey(bundle)]: Buffer.from(JSON.stringify({ keys })) } };
 }
