@@ -29,16 +29,49 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const api = new ExtensionsApiClient(runtimeApi);
-  let config: ExtensionConfig;
+  const config = await configOrExit(api);
+  const { manager, files } = createManager(config);
+
+  // Init's exchange call starts first: its round trips (proof, STS, KMS) overlap opening
+  // the listeners and registering, which are local work (the cold-start tax, issue 16).
+  // It never rejects: true, or the last error once the init budget is spent.
+  const init = initWithRetry(() => manager.initialize(), started + config.initTimeoutMs, log);
+
+  // The listener opens before register, so it is up before the function's init runs.
+  const server = createLocalApi({ manager, apiToken: config.apiToken, issuer: config.issuer });
+  await listen(server, config.httpPort);
+  const socket = await socketOrExit(config, manager, api);
+  await api.register();
+  await readyOrExit(await init, config, api);
+
+  await driveLambda({
+    next: () => api.next(),
+    manager,
+    logger: log,
+    shutdown: async () => {
+      // Streams end first (status OK), then the sockets close, then the key files go.
+      manager.close();
+      server.closeAllConnections();
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), socket?.close(500)]);
+      await files.remove().catch((e) => log.log("warn", "removing files failed", errorFields(e)));
+    },
+  });
+  process.exit(0);
+}
+
+/** The config; a bad one is reported as init/error (after register: it needs an extension id). */
+async function configOrExit(api: ExtensionsApiClient): Promise<ExtensionConfig> {
   try {
-    config = readConfig();
+    return readConfig();
   } catch (error) {
-    // init/error needs an extension id: register first, then report what to fix.
     await api.register();
     await api.initError("Extension.ConfigInvalid", (error as Error).message);
     process.exit(1);
   }
+}
 
+/** The SVID manager, proving the function's role, with the files writer listening. */
+function createManager(config: ExtensionConfig): { manager: SvidManager; files: FilesWriter } {
   const credentials = credentialProvider(config.credentials, systemClock);
   const proofs = stsProofBuilder({ credentials, region: config.region, serverId: config.serverId });
   const files = new FilesWriter({
@@ -55,57 +88,48 @@ async function main(): Promise<void> {
     listener: files,
     logger: log,
   });
+  return { manager, files };
+}
 
-  // Init's exchange call starts first: its round trips (proof, STS, KMS) overlap opening
-  // the listeners and registering, which are local work (the cold-start tax, issue 16).
-  // It never rejects: true, or the last error once the init budget is spent.
-  const init = initWithRetry(() => manager.initialize(), started + config.initTimeoutMs, log);
-
-  // The listener opens before register, so it is up before the function's init runs.
-  const server = createLocalApi({ manager, apiToken: config.apiToken, issuer: config.issuer });
-  await listen(server, config.httpPort);
-  let socket: WorkloadApiSocket | undefined;
+/** The Workload API socket when configured; one that cannot open is an init/error. */
+async function socketOrExit(
+  config: ExtensionConfig,
+  manager: SvidManager,
+  api: ExtensionsApiClient,
+): Promise<WorkloadApiSocket | undefined> {
   try {
     if (config.workloadSocket)
-      socket = await WorkloadApiSocket.listen({ path: config.workloadSocket, manager, logger: log });
+      return await WorkloadApiSocket.listen({ path: config.workloadSocket, manager, logger: log });
+    return undefined;
   } catch (error) {
     await api.register();
     await api.initError("Extension.ConfigInvalid", `Workload API socket: ${(error as Error).message}`);
     process.exit(1);
   }
-  await api.register();
+}
 
-  const ready = await init;
-  if (ready !== true) {
-    const message = `no SVIDs at init: ${(ready as Error).message}`;
-    if (config.initFailure === "fail") {
-      log.log("error", message, errorFields(ready));
-      await api.initError(
-        ready instanceof BridgeError && ready.code === "exchange_rejected"
-          ? "Extension.ExchangeRejected"
-          : "Extension.ExchangeUnavailable",
-        message,
-      );
-      process.exit(1);
-    }
-    log.log("warn", `${message}; starting degraded (503 not_ready until the exchange answers)`);
-  } else {
+/** Init's outcome: ready, or (no SVIDs) an init/error under `fail`, else a degraded start. */
+async function readyOrExit(
+  ready: true | unknown,
+  config: ExtensionConfig,
+  api: ExtensionsApiClient,
+): Promise<void> {
+  if (ready === true) {
     log.log("info", "ready", { ms: Date.now() - started, port: config.httpPort });
+    return;
   }
-
-  await driveLambda({
-    next: () => api.next(),
-    manager,
-    logger: log,
-    shutdown: async () => {
-      // Streams end first (status OK), then the sockets close, then the key files go.
-      manager.close();
-      server.closeAllConnections();
-      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), socket?.close(500)]);
-      await files.remove().catch((e) => log.log("warn", "removing files failed", errorFields(e)));
-    },
-  });
-  process.exit(0);
+  const message = `no SVIDs at init: ${(ready as Error).message}`;
+  if (config.initFailure === "fail") {
+    log.log("error", message, errorFields(ready));
+    await api.initError(
+      ready instanceof BridgeError && ready.code === "exchange_rejected"
+        ? "Extension.ExchangeRejected"
+        : "Extension.ExchangeUnavailable",
+      message,
+    );
+    process.exit(1);
+  }
+  log.log("warn", `${message}; starting degraded (503 not_ready until the exchange answers)`);
 }
 
 main().catch((error) => {
