@@ -85,8 +85,7 @@ export class PcaDirectCertificateAuthority implements CertificateAuthority {
       throw new BridgeError("invalid_spiffe_id", "a leaf SVID needs a SPIFFE ID with a path");
     if (!Number.isSafeInteger(request.ttlSeconds) || request.ttlSeconds <= 0)
       throw new BridgeError("invalid_request", "ttlSeconds must be a positive integer");
-    if (!request.csrPem)
-      throw new BridgeError("internal_error", "direct mode needs the workload's CSR", { status: 500 });
+    if (!request.csrPem) throw new BridgeError("internal_error", "direct mode needs the workload's CSR");
     const csr = await checkCsr(request.csrPem);
     if (csr.requestsSans)
       throw new BridgeError(
@@ -156,10 +155,7 @@ export class PcaDirectCertificateAuthority implements CertificateAuthority {
       throw new BridgeError(
         "ca_unavailable",
         "ACM PCA issued a certificate that is not the X.509-SVID asked for",
-        {
-          status: 503,
-          cause,
-        },
+        { cause },
       );
     }
   }

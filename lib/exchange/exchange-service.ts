@@ -336,7 +336,6 @@ function askRefused<T>(ask: string, check: () => T): T {
   } catch (error) {
     if (!(error instanceof BridgeError)) throw error;
     throw new BridgeError(error.code, `${ask}: ${error.message}`, {
-      status: error.status,
       details: { ...error.details, ask },
       cause: error,
     });

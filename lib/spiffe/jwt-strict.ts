@@ -49,7 +49,7 @@ export function findDuplicateMember(json: string): string | undefined {
 }
 
 function refuse(code: "jwt_header_invalid" | "jwt_claims_invalid" | "jwt_malformed", message: string): never {
-  throw new BridgeError(code, message, { status: 401 });
+  throw new BridgeError(code, message);
 }
 
 /**

@@ -117,7 +117,7 @@ const ALLOWED_HEADER_PARAMS = new Set(["alg", "kid", "typ"]);
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 function bad(code: ConstructorParameters<typeof BridgeError>[0], message: string, cause?: unknown): never {
-  throw new BridgeError(code, message, { status: 401, cause });
+  throw new BridgeError(code, message, { cause });
 }
 
 interface DecodedJws {
@@ -181,9 +181,7 @@ function checkSubject(claims: JWTPayload, options: ValidateJwtSvidOptions): Spif
   if (!parsed.ok) bad("jwt_claims_invalid", `sub is not a SPIFFE ID: ${parsed.error.message}`);
   const spiffeId = parsed.id;
   if (options.trustDomains && !options.trustDomains.some((td) => spiffeId.isMemberOf(td)))
-    throw new BridgeError("trust_domain_mismatch", `sub ${spiffeId} is not in an expected trust domain`, {
-      status: 401,
-    });
+    throw new BridgeError("trust_domain_mismatch", `sub ${spiffeId} is not in an expected trust domain`);
   if (claims.aud === undefined) bad("jwt_claims_invalid", "the token has no aud");
   if (claims.exp === undefined) bad("jwt_claims_invalid", "the token has no exp");
   return spiffeId;
@@ -271,7 +269,7 @@ function importedKey(authority: JwtAuthority, alg: JwtSvidAlgorithm): KeyObject 
   let key = byAlg.get(alg);
   if (!key) {
     // A JWKS a relying party fetched is outside input too (issue 14, fault 2).
-    assertSoundJwk(authority.jwk, "unsupported_key", { status: 401, prefix: `kid ${authority.kid}: ` });
+    assertSoundJwk(authority.jwk, "jwt_key_unsupported", `kid ${authority.kid}: `);
     key = importVerificationKey(authority.jwk as JsonWebKey, alg);
     byAlg.set(alg, key);
   }

@@ -228,8 +228,7 @@ export async function buildX509Svid(input: BuildX509SvidInput): Promise<X509Cert
   const now = (input.clock ?? systemClock).now();
   const notBefore = new Date(Math.max(now - BACKDATE_SECONDS * 1000, issuer.notBefore));
   const notAfter = new Date(Math.min(now + input.ttlSeconds * 1000, issuer.notAfter));
-  if (notAfter.getTime() <= now)
-    throw new BridgeError("ca_unavailable", "the issuing CA has expired", { status: 503 });
+  if (notAfter.getTime() <= now) throw new BridgeError("ca_unavailable", "the issuing CA has expired");
   let usages = KeyUsageFlags.digitalSignature;
   if (subjectKey.kind.startsWith("rsa")) usages |= KeyUsageFlags.keyEncipherment;
   const spki = subjectKey.info;
@@ -328,11 +327,11 @@ export async function buildCaCertificate(input: BuildCaCertificateInput): Promis
 // ---------------------------------------------------------------------------- validation
 
 function invalid(message: string): never {
-  throw new BridgeError("x509_svid_invalid", message, { status: 401 });
+  throw new BridgeError("x509_svid_invalid", message);
 }
 
 function chainInvalid(message: string): never {
-  throw new BridgeError("x509_chain_invalid", message, { status: 401 });
+  throw new BridgeError("x509_chain_invalid", message);
 }
 
 /** Checks the leaf rules of X509-SVID.md §4 and §5; returns its SPIFFE ID. */

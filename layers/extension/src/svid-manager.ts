@@ -210,9 +210,7 @@ export class SvidManager {
   async x509Svid(): Promise<X509SvidView> {
     await this.#gate;
     if (!this.#o.x509)
-      throw new BridgeError("not_found", "X.509-SVIDs are off in this extension (SVID_BRIDGE_X509=off)", {
-        status: 404,
-      });
+      throw new BridgeError("not_found", "X.509-SVIDs are off in this extension (SVID_BRIDGE_X509=off)");
     const held = this.#x509;
     if (held && this.#usable(held)) {
       if (this.#due(held)) void this.#refreshX509().catch((e) => this.#warn("X.509-SVID refresh failed", e));
