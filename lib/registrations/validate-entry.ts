@@ -5,6 +5,7 @@
  * unknown field is refused (a typo in a GitOps file must not silently drop a selector),
  * and every failure is `registration_invalid` naming the field and the rule.
  */
+import { ACCOUNT_ID, IAM_NAME, UNIQUE_ID } from "../aws-names.js";
 import { BridgeError } from "../errors.js";
 import type {
   NewRegistration,
@@ -35,11 +36,6 @@ export interface RegistrationPolicy {
   limits?: Partial<RegistrationLimits>;
 }
 
-export const ACCOUNT_ID = /^\d{12}$/;
-/** IAM role and user names: 1–64 of [\w+=,.@-]. */
-export const IAM_NAME = /^[A-Za-z0-9_+=,.@-]{1,64}$/;
-/** IAM unique IDs: a 4-letter type prefix, then upper-case letters and digits. */
-const UNIQUE_ID = /^(AROA|AIDA)[A-Z0-9]{12,124}$/;
 export const REGISTRATION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const MAX_LIST = 32;
