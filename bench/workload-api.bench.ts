@@ -150,10 +150,12 @@ export async function run(): Promise<BenchResult[]> {
       return { before, after, loaded: rssBytes(pid), lat };
     }, 120_000);
     const bareRss = rssBytes(bareHttp.child.pid!);
+    const bareGrpcRss = rssBytes(bareGrpc.child.pid!);
     const [wl, bare] = [lat[0]!, lat[1]!];
     const p99 = percentile(wl, 99);
     const bareP99 = percentile(bare, 99);
     return [
+      { name: "bare @grpc/grpc-js unary p50, same client", value: round(percentile(bare, 50)), unit: "ms" },
       { name: "bare @grpc/grpc-js unary p99, same client", value: round(bareP99), unit: "ms" },
       { name: "workload api FetchJWTSVID p50", value: round(percentile(wl, 50)), unit: "ms" },
       {
@@ -187,6 +189,13 @@ export async function run(): Promise<BenchResult[]> {
         ratio: round(after / bareRss, 2),
         budget: "<= 1.5",
         met: after / bareRss <= 1.5,
+      },
+      {
+        name: "bare @grpc/grpc-js server resident memory after the same calls (Node 24)",
+        value: round(bareGrpcRss / MiB, 1),
+        unit: "MiB",
+        reference: "bare node:http server resident memory (Node 24)",
+        ratio: round(bareGrpcRss / bareRss, 2),
       },
       {
         name: "extension resident memory after 5,100 more Workload API calls (Node 24)",

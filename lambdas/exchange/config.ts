@@ -36,7 +36,6 @@ import {
 } from "../../lib/http/env.js";
 import { isRegionName } from "../../lib/proof/sts-endpoints.js";
 import { MAX_JWT_SVID_TTL_SECONDS } from "../../lib/spiffe/jwt-strict.js";
-import { checkIssuerUrl } from "../../lib/spiffe/oidc.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 
 export const EXCHANGE_KEY_MANAGERS = ["kms", "kms-wrapped"] as const;

@@ -3,6 +3,7 @@
  * type, then syntax, then "an object". Every refusal is a 4xx with a stable code.
  */
 import { BridgeError } from "../errors.js";
+import { findDuplicateMember } from "../strict-json.js";
 import type { HttpRequest } from "./http-types.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -21,11 +22,19 @@ export function parseJsonBody(
     throw new BridgeError("unsupported_media_type", "the body must be application/json");
   if (request.body.byteLength === 0) throw new BridgeError("invalid_request", "the body is empty");
   let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(strictUtf8.decode(request.body));
+    text = strictUtf8.decode(request.body);
+    value = JSON.parse(text);
   } catch {
     throw new BridgeError("invalid_request", "the body is not valid UTF-8 JSON");
   }
+  const repeated = findDuplicateMember(text);
+  if (repeated !== undefined)
+    throw new BridgeError(
+      "invalid_request",
+      `member ${JSON.stringify(repeated)} appears twice in one object`,
+    );
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new BridgeError("invalid_request", "the body must be a JSON object");
   return value as Record<string, unknown>;

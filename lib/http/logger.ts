@@ -8,9 +8,10 @@ import { Logger } from "@aws-lambda-powertools/logger";
 
 const SECRET_FIELD =
   /^(authorization|proof|token|id_?token|access_?token|jwt|jwt_?svid|svid|x-amz-security-token|x-aws-session-token|session_?token|aws_session_token|secret|secret_?access_?key|password|private_?key|privatekey|private_?key_?pem|d|p|q|dp|dq|qi|k|key_?material|plaintext)$/i;
-// Starts only where a base64url run starts: without the look-behind a failed match was
-// retried at every "eyJ" inside one run, quadratic in a logged string (issue 14, fault 1).
-const JWS_LIKE = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
+// A JWS is found inside runs of base64url characters and dots, each run matched once, so
+// the work is linear; the former pattern (eyJ…\.…\.…) was retried at every "eyJ" of a run
+// that failed to match, quadratic in a logged string (issue 14, fault 1's kind).
+const DOTTED_RUN = /[A-Za-z0-9_.-]+/g;
 const PRIVATE_PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g;
 
 export const REDACTED = "[redacted]";
@@ -18,8 +19,26 @@ export const REDACTED = "[redacted]";
 /** JSON replacer: hides secret-named fields and secret-shaped strings. Exported for tests and other sinks. */
 export function redactingReplacer(key: string, value: unknown): unknown {
   if (key !== "" && SECRET_FIELD.test(key) && value !== undefined && value !== null) return REDACTED;
-  if (typeof value === "string") return value.replace(JWS_LIKE, REDACTED).replace(PRIVATE_PEM, REDACTED);
+  if (typeof value === "string") return value.replace(DOTTED_RUN, redactJws).replace(PRIVATE_PEM, REDACTED);
   return value;
+}
+
+/** In one run of `[A-Za-z0-9_.-]`: "eyJ" + ≥ 4 characters, then two more dot-separated parts, redacted. */
+function redactJws(run: string): string {
+  if (!run.includes("eyJ")) return run;
+  const parts = run.split(".");
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    const at = part.indexOf("eyJ");
+    if (at !== -1 && part.length - at >= 7 && i + 2 < parts.length) {
+      out.push(`${part.slice(0, at)}${REDACTED}`);
+      i += 2; // the payload and signature parts go with it
+      continue;
+    }
+    out.push(part);
+  }
+  return out.join(".");
 }
 
 export interface CreateLoggerOptions {

@@ -6,47 +6,15 @@
  *
  * Duplicate members: RFC 7515 §5.2 and RFC 7519 §4 say a JOSE header or claims set with
  * duplicate names MUST be rejected (or the last taken); we reject. JSON.parse keeps the
- * last, so a small linear scan of the decoded JSON text (our own: no maintained library
- * does only this; JSON.parse has already checked the syntax) compares member names as
- * JSON.parse would decode them, at every depth.
+ * last, so lib/strict-json.ts scans the decoded JSON text for a repeated member name.
  */
 import { BridgeError } from "../errors.js";
+import { findDuplicateMember } from "../strict-json.js";
+
+export { findDuplicateMember };
 
 /** The longest JWT-SVID lifetime the bridge issues (SVID_BRIDGE_MAX_JWT_TTL's upper bound), seconds. */
 export const MAX_JWT_SVID_TTL_SECONDS = 48 * 3600;
-
-/** The first member name that appears twice in one object of `json` (valid JSON text), or undefined. */
-export function findDuplicateMember(json: string): string | undefined {
-  const objects: Array<Set<string> | undefined> = []; // undefined marks an array
-  let expectName = false;
-  for (let i = 0; i < json.length; i++) {
-    const c = json.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      let j = i + 1;
-      while (j < json.length && json.charCodeAt(j) !== 0x22) j += json.charCodeAt(j) === 0x5c ? 2 : 1;
-      if (expectName) {
-        const name = JSON.parse(json.slice(i, j + 1)) as string;
-        const seen = objects.at(-1)!;
-        if (seen.has(name)) return name;
-        seen.add(name);
-        expectName = false;
-      }
-      i = j;
-    } else if (c === 0x7b /* { */) {
-      objects.push(new Set());
-      expectName = true;
-    } else if (c === 0x5b /* [ */) {
-      objects.push(undefined);
-      expectName = false;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      objects.pop();
-      expectName = false;
-    } else if (c === 0x2c /* , */) {
-      expectName = objects.at(-1) !== undefined;
-    }
-  }
-  return undefined;
-}
 
 function refuse(code: "jwt_header_invalid" | "jwt_claims_invalid" | "jwt_malformed", message: string): never {
   throw new BridgeError(code, message);

@@ -404,6 +404,7 @@ export function validateX509Svid(
   const at = new Date((options.clock ?? systemClock).now());
   const leaf = chain[0]!;
   const spiffeId = checkLeafRules(leaf);
+  assertSoundPublicKey(new Uint8Array(leaf.publicKey.rawData), "x509_svid_invalid", "the leaf's key: ");
   checkValidity(leaf, at, "leaf");
   const set = bundles instanceof BundleSet ? bundles : new BundleSet([bundles]);
   const bundle = set.get(spiffeId.trustDomain);

@@ -65,7 +65,8 @@ describe("the layer in a fake Lambda sandbox", () => {
     expect(exchange.count("/v1/bundle")).toBe(1);
     // Every SVID request carried a proof the real server half accepted, as this function's role.
     expect(exchange.refusals).toEqual([]);
-    expect(exchange.callers).toHaveLength(2);
+    // One refresh cycle, one batch: one proof, one STS call for both SVIDs.
+    expect(exchange.callers).toHaveLength(1);
     for (const caller of exchange.callers)
       expect(caller).toMatchObject({
         arn: exchange.principal.arn,
@@ -73,7 +74,7 @@ describe("the layer in a fake Lambda sandbox", () => {
         roleName: "svid-bridge-test-role",
         sessionName: "svid-bridge-test-fn",
       });
-    expect(exchange.sts.received).toBe(2);
+    expect(exchange.sts.received).toBe(1);
   });
 
   it("serves a JWT-SVID and an X.509-SVID that validate, and writes the files", async () => {

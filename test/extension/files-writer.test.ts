@@ -121,6 +121,21 @@ describe("FilesWriter", () => {
     expect(generationsIn(dir)).toHaveLength(1);
   });
 
+  it("fault 4: a refresh that finishes after SHUTDOWN writes no key again", async () => {
+    const dir = freshDir();
+    const tokenFile = join(dir, "..", "token");
+    const w = new FilesWriter({ dir, tokenFiles: [{ path: tokenFile, audience: "a" }] });
+    await w.x509Changed(generation(1));
+    const racing = w.x509Changed(generation(2)); // in flight when SHUTDOWN comes
+    await w.remove();
+    await racing;
+    await w.x509Changed(generation(3)); // the refresh that ends after SHUTDOWN
+    await w.jwtChanged({ spiffeId: x509.spiffeId, token: "a.b.c", audience: "a", expiresAt: 1 });
+    expect(keyMaterialUnder(dir)).toEqual([]);
+    expect(readdirSync(dir)).toEqual(["bundle.pem"]);
+    expect(existsSync(tokenFile)).toBe(false);
+  });
+
   it("fault 4: replaces plain files an older release wrote, and shutdown removes every key", async () => {
     const dir = freshDir();
     const w = new FilesWriter({ dir, tokenFiles: [] });
@@ -128,10 +143,11 @@ describe("FilesWriter", () => {
     await w.remove();
     writeFileSync(join(dir, "svid_key.pem"), x509.privateKeyPem, { mode: 0o600 });
     writeFileSync(join(dir, "svid.pem"), x509.certificateChainPem);
-    for (let n = 2; n <= 4; n++) await w.x509Changed(generation(n));
+    const next = new FilesWriter({ dir, tokenFiles: [] }); // the next start, as a new release
+    for (let n = 2; n <= 4; n++) await next.x509Changed(generation(n));
     expect(readFileSync(join(dir, "svid_key.pem"), "utf8")).toContain("K4");
     expect(keyMaterialUnder(dir).length).toBeGreaterThan(0);
-    await w.remove();
+    await next.remove();
     expect(keyMaterialUnder(dir)).toEqual([]);
     expect(readdirSync(dir)).toEqual(["bundle.pem"]);
   });

@@ -66,8 +66,8 @@ describe("init failure modes of the built layer", () => {
     const { rt } = await start({ SVID_BRIDGE_SERVER_ID: "other-bridge.example.org" });
     expect(rt.initResult).toMatchObject({ ok: false, errorType: "Extension.ExchangeRejected" });
     expect(rt.initResult && !rt.initResult.ok && rt.initResult.message).toContain("proof_server_id_mismatch");
-    // One X.509 and one JWT request, each refused once: a refusal is not retried.
-    expect(exchange.refusals.slice(before)).toEqual(["proof_server_id_mismatch", "proof_server_id_mismatch"]);
+    // One batch (the X.509 and the JWT ask under one proof), refused once: not retried.
+    expect(exchange.refusals.slice(before)).toEqual(["proof_server_id_mismatch"]);
   });
 
   it("reports a config error as Extension.ConfigInvalid naming the variable", async () => {

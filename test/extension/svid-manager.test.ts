@@ -5,6 +5,7 @@ import { SvidManager, type SvidManagerOptions } from "../../layers/extension/src
 import { ManualClock } from "../../lib/clock.js";
 import { Pkcs10CertificateRequest as X509Csr } from "../../lib/crypto/x509.js";
 import { errorCodeOf } from "../../lib/errors.js";
+import type { BatchAsk } from "../../lib/proof/binding.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
 
 describe("SvidManager", () => {
@@ -12,12 +13,14 @@ describe("SvidManager", () => {
   let clock: ManualClock;
   let mono: number;
   let bindings: ProofAsk[];
+  let batches: BatchAsk[];
 
   beforeEach(async () => {
     exchange = await startFakeExchange({ jwtTtlSeconds: 600 });
     clock = new ManualClock(Date.now());
     mono = 0;
     bindings = [];
+    batches = [];
   });
   afterEach(() => exchange.stop());
 
@@ -36,7 +39,10 @@ describe("SvidManager", () => {
             bindings.push(ask);
             return real.proofFor(ask);
           },
-          proofForBatch: (ask) => real.proofForBatch(ask),
+          proofForBatch: (ask) => {
+            batches.push(ask);
+            return real.proofForBatch(ask);
+          },
         },
       }),
       jwtAudiences: ["aud-a"],
@@ -56,9 +62,14 @@ describe("SvidManager", () => {
   it("binds each proof to what its request asks for", async () => {
     const m = manager();
     await m.initialize();
-    const x509 = bindings.find((b) => b.kind === "x509");
-    const jwt = bindings.find((b) => b.kind === "jwt");
-    expect(jwt).toEqual({ kind: "jwt", audience: ["aud-a"] });
+    // Init is one refresh cycle: one batch, one proof bound to every ask in it.
+    expect(bindings).toEqual([]);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.jwt).toEqual([{ audience: ["aud-a"] }]);
+    const x509 = batches[0]!.x509;
+    // An audience asked for on demand is one request with its own proof.
+    await m.jwtSvid("aud-b");
+    expect(bindings).toEqual([{ kind: "jwt", audience: ["aud-b"] }]);
     // The X.509 binding is the CSR as sent, whose key is the key the SVID certifies.
     const { X509Certificate } = await import("node:crypto");
     const leaf = new X509Certificate((await m.x509Svid()).certificateChainPem);
@@ -205,5 +216,26 @@ describe("SvidManager", () => {
     expect(bindings.at(-1)).toEqual({ kind: "jwt", audience: ["aud-a", "aud-b"] });
     expect((await m.jwtSvid("aud-a")).token).not.toBe(both.token);
     expect((await m.jwtSvid(["aud-a", "aud-b"])).token).toBe(both.token);
+  });
+
+  it("falls back to one request per SVID when the exchange has no batch endpoint, and stays there", async () => {
+    await exchange.stop();
+    exchange = await startFakeExchange({ jwtTtlSeconds: 600, noBatch: true });
+    const m = manager();
+    await m.initialize();
+    expect(m.status()).toEqual({ kind: "ready" });
+    expect(exchange.count("/v1/svid/jwt")).toBe(1);
+    expect(exchange.count("/v1/svid/x509")).toBe(1);
+    advance(1_900_000); // everything due
+    await m.refresh();
+    expect(exchange.count("/v1/svid/x509")).toBe(2);
+    expect(exchange.requests.filter((r) => r.path === "/v1/svid/batch")).toHaveLength(1);
+  });
+
+  it("shares a refresh cycle's batch with an on-demand request for the same SVID", async () => {
+    const m = manager();
+    const [, jwt] = await Promise.all([m.initialize(), m.jwtSvid("aud-a")]);
+    expect(jwt.token).toBe((await m.jwtSvid("aud-a")).token);
+    expect(exchange.count("/v1/svid/jwt")).toBe(1);
   });
 });

@@ -120,6 +120,9 @@ describe("parseJsonBody", () => {
 
   it("accepts a JSON object (charset parameter allowed)", () => {
     expect(parseJsonBody(withBody('{"a":[1]}', "application/json; charset=utf-8"))).toEqual({ a: [1] });
+    // Issue 14, fault 6's kind: a repeated member (a WAF may read the first, JSON.parse the last).
+    for (const body of ['{"audience":["a"],"audience":["b"]}', '{"proof":{"body":"x","b\\u006fdy":"y"}}'])
+      expect(() => parseJsonBody(withBody(body))).toThrow(/appears twice/);
   });
 
   it.each([
@@ -182,6 +185,16 @@ describe("logger", () => {
     expect(line).toContain(`"privateKey":"${REDACTED}"`);
     expect(line).toContain('"kid":"abc"');
     expect(line).toContain('"x":"pub"');
+  });
+
+  it("redacts a JWS in linear time whatever the logged string (issue 14, fault 1's kind)", () => {
+    expect(redactingReplacer("", "a eyJhbGciOi.eyJzdWIi.sig b")).toBe(`a ${REDACTED} b`);
+    expect(redactingReplacer("", "x.eyJhbGciOi.p.s.tail")).toBe(`x.${REDACTED}.tail`);
+    expect(redactingReplacer("", "not.a.token eyJ.x.y")).toBe("not.a.token eyJ.x.y");
+    const hostile = `${"JeyJ-yeJ.-".repeat(20_000)}\u0000`;
+    const started = performance.now();
+    redactingReplacer("", hostile);
+    expect(performance.now() - started).toBeLessThan(1000); // quadratic was minutes
   });
 
   it("createLogger writes structured JSON with the service name and without the token", () => {

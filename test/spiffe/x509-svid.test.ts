@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../lib/clock.js";
 import {
@@ -232,6 +233,17 @@ describe("X.509-SVID leaves", () => {
   ] as const)("refuses a leaf with %s", async (_name, exts, code) => {
     const cert = await forge(exts() as never);
     expect(codeOf(() => validateX509Svid([cert, ca.intermediate], bundle))).toBe(code);
+  });
+
+  it("fault 2: refuses a presented leaf whose key is not sound (RSA e = 3), even when a trusted CA signed it", async () => {
+    const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048, publicExponent: 3 });
+    const cert = await forgeCertificate({
+      issuer: ca.intermediate,
+      signer: ca.intermediateSigner,
+      subjectPublicKey: new Uint8Array(publicKey.export({ format: "der", type: "spki" })),
+      extensions: [ext.san(id.toString()), ext.ku(KeyUsageFlags.digitalSignature), ext.bc(false)],
+    });
+    expect(codeOf(() => validateX509Svid([cert, ca.intermediate], bundle))).toBe("x509_svid_invalid");
   });
 
   it("refuses expired and not-yet-valid leaves", async () => {

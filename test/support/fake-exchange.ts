@@ -1,6 +1,6 @@
 /**
  * FakeExchange: a TEST STAND-IN for the bridge's exchange, on a loopback port. It speaks
- * the exchange's wire contract (POST /v1/svid/jwt, /v1/svid/x509, /v1/svid/batch, GET /v1/bundle,
+ * the exchange's wire contract (POST /v1/svid/jwt, POST /v1/svid/x509, GET /v1/bundle,
  * errors `{error, message}`) and issues real SVIDs from lib/ (a local CA, in-memory
  * keys, mintJwtSvid). Proofs are checked for real: every SVID request goes through
  * lib/proof's StsCallerVerifier (every proof rule, an in-memory replay cache) against a
@@ -37,6 +37,8 @@ export interface FakeExchangeOptions {
   serverId?: string;
   /** Regions whose STS the verifier accepts. Default ["us-east-1"] (LambdaSandbox's region). */
   regions?: string[];
+  /** Answer POST /v1/svid/batch with 404, as an exchange deployed before it existed. */
+  noBatch?: boolean;
   /** The principal LocalSts knows. Default: a fresh dev role session for "svid-bridge-test-fn". */
   principal?: DevPrincipal;
 }
@@ -61,8 +63,8 @@ export interface FakeExchange {
   callers: CallerIdentity[];
   /** The code of each refused SVID request, in order (proof refusals included). */
   refusals: string[];
-  /** How many SVIDs of a kind were issued. */
-  count(path: "/v1/svid/jwt" | "/v1/svid/x509" | "/v1/svid/batch" | "/v1/bundle"): number;
+  /** How many SVIDs of a kind were asked for (each ask of a POST /v1/svid/batch counts under its kind). */
+  count(path: "/v1/svid/jwt" | "/v1/svid/x509" | "/v1/bundle"): number;
   /**
    * Answer every SVID request with this error until cleared (undefined). `status` is the
    * one the test expects: it must be the code's own (lib/errors.ts, one code, one status).
@@ -113,7 +115,7 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     callers.push(await verifier.verify({ proof, expectedBinding }));
   };
 
-  async function jwtAnswer(audience: string[]) {
+  async function issueJwt(audience: string[]) {
     const svid = await mintJwtSvid({
       spiffeId,
       audience,
@@ -125,41 +127,43 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     return { svids: [{ spiffe_id: spiffeId.toString(), token: svid.token, expires_at: svid.expiresAt }] };
   }
 
-  async function x509Answer(spki: Uint8Array) {
-    const issued = await ca.issue({ spiffeId, subjectPublicKey: spki, ttlSeconds: x509Ttl });
-    return {
-      svids: [
-        {
-          spiffe_id: spiffeId.toString(),
-          certificate_chain: certificatesToPem(issued.chain),
-          expires_at: issued.expiresAt,
-        },
-      ],
-      bundle: bundlePem,
+  async function issueX509(csrPem: string) {
+    const csr = await checkCsr(csrPem);
+    const issued = await ca.issue({ spiffeId, subjectPublicKey: csr.spki, ttlSeconds: x509Ttl });
+    const svid = {
+      spiffe_id: spiffeId.toString(),
+      certificate_chain: certificatesToPem(issued.chain),
+      expires_at: issued.expiresAt,
     };
+    return { svids: [svid], bundle: bundlePem };
   }
 
-  /** POST /v1/svid/batch: every ask under one proof bound with batchBinding (the real rules are the exchange's). */
-  async function batchAnswer(body: Record<string, unknown>) {
-    const jwt = (body.jwt ?? []) as Array<{ audience?: unknown; spiffe_id?: unknown }>;
+  /** POST /v1/svid/batch: one proof bound to every ask (batchBinding), all or nothing. */
+  async function batch(body: Record<string, unknown>) {
+    const jwt = body.jwt;
     const x509 = body.x509 as { csr?: unknown; spiffe_id?: unknown } | undefined;
     if (!Array.isArray(jwt) || jwt.some((a) => !Array.isArray(a?.audience)))
       throw new BridgeError("invalid_request", "jwt must be a list of {audience}");
     if (x509 !== undefined && typeof x509?.csr !== "string")
-      throw new BridgeError("invalid_request", "x509.csr must be PEM");
-    const csr = x509 ? await checkCsr(x509.csr as string) : undefined;
-    const id = (v: unknown) => (typeof v === "string" ? { spiffeId: v } : {});
+      throw new BridgeError("invalid_request", "x509.csr");
+    const asks = jwt as { audience: string[]; spiffe_id?: string }[];
+    for (const a of asks) requests.push({ path: "/v1/svid/jwt", body: { ...a } });
+    if (x509) requests.push({ path: "/v1/svid/x509", body: { ...x509 } });
+    if (refusal) throw new BridgeError(refusal.code, "refused by the test");
     await verify(
       body.proof,
       batchBinding({
-        jwt: jwt.map((a) => ({ audience: a.audience as string[], ...id(a.spiffe_id) })),
-        ...(x509 && { x509: { csr: x509.csr as string, ...id(x509.spiffe_id) } }),
+        jwt: asks.map((a) => ({ audience: a.audience, ...(a.spiffe_id && { spiffeId: a.spiffe_id }) })),
+        ...(x509 && {
+          x509: {
+            csr: x509.csr as string,
+            ...(typeof x509.spiffe_id === "string" && { spiffeId: x509.spiffe_id }),
+          },
+        }),
       }),
     );
-    const answers = await Promise.all(
-      jwt.map(async (a) => ({ audience: a.audience, ...(await jwtAnswer(a.audience as string[])) })),
-    );
-    return { jwt: answers, ...(csr && { x509: await x509Answer(csr.spki) }) };
+    const answers = await Promise.all(asks.map((a) => issueJwt(a.audience)));
+    return { jwt: answers, ...(x509 && { x509: await issueX509(x509.csr as string) }) };
   }
 
   async function handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
@@ -171,6 +175,8 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     if (req.method !== "POST") throw new BridgeError("method_not_allowed", "POST only");
     const body = await readBody(req);
     requests.push({ path: url.pathname, body });
+    if (url.pathname === "/v1/svid/batch" && !options.noBatch)
+      return { status: 200, body: await batch(body) };
     if (refusal) throw new BridgeError(refusal.code, "refused by the test");
     const askedId = body.spiffe_id;
     if (askedId !== undefined && typeof askedId !== "string")
@@ -187,7 +193,7 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
           ...(askedId !== undefined && { spiffeId: askedId }),
         }),
       );
-      return { status: 200, body: await jwtAnswer(audience as string[]) };
+      return { status: 200, body: await issueJwt(audience as string[]) };
     }
     if (url.pathname === "/v1/svid/x509") {
       if (typeof body.csr !== "string") throw new BridgeError("invalid_request", "csr must be PEM");
@@ -195,10 +201,8 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
         body.proof,
         bindingOf({ kind: "x509", csr: body.csr, ...(askedId !== undefined && { spiffeId: askedId }) }),
       );
-      const csr = await checkCsr(body.csr);
-      return { status: 200, body: await x509Answer(csr.spki) };
+      return { status: 200, body: await issueX509(body.csr) };
     }
-    if (url.pathname === "/v1/svid/batch") return { status: 200, body: await batchAnswer(body) };
     throw new BridgeError("not_found", `no route ${url.pathname}`);
   }
 

@@ -78,16 +78,19 @@ const isGeneration = (name: string) => name.startsWith("..") && name !== DATA_LI
 export class FilesWriter implements SvidListener {
   // x509Changed and remove run one at a time: two swaps never interleave.
   #queue: Promise<unknown> = Promise.resolve();
+  // Set by remove(): a refresh that finishes after SHUTDOWN must not write a key again.
+  #closed = false;
 
   constructor(private readonly options: FilesWriterOptions) {}
 
   x509Changed(svid: X509SvidView): Promise<void> {
     const dir = this.options.dir;
-    if (!dir) return Promise.resolve();
-    return this.#serial(() => this.#swap(dir, svid));
+    if (!dir || this.#closed) return Promise.resolve();
+    return this.#serial(() => (this.#closed ? Promise.resolve() : this.#swap(dir, svid)));
   }
 
   async jwtChanged(svid: JwtSvidView): Promise<void> {
+    if (this.#closed) return;
     const files = this.options.tokenFiles.filter((f) => f.audience === svid.audience);
     await Promise.all(files.map((f) => writeFileAtomic(f.path, svid.token, 0o600)));
   }
@@ -97,6 +100,7 @@ export class FilesWriter implements SvidListener {
    * plain file (trust anchors are public).
    */
   remove(): Promise<void> {
+    this.#closed = true;
     return this.#serial(async () => {
       await Promise.all(this.options.tokenFiles.map((f) => rm(f.path, { force: true })));
       const dir = this.options.dir;

@@ -28,7 +28,7 @@ import {
   isRefreshDue,
   isServable,
 } from "../../../lib/spiffe/svid-lifetime.js";
-import type { ExchangeClient } from "./exchange-client.js";
+import type { ExchangeClient, ExchangedJwtSvid, ExchangedX509Svid } from "./exchange-client.js";
 import { errorFields, type Logger, silentLogger } from "./log.js";
 import { createWorkloadKey, type WorkloadKey } from "./workload-key.js";
 
@@ -113,6 +113,8 @@ export class SvidManager {
   readonly #mono: () => number;
   readonly #log: Logger;
   readonly #inflight = new Map<string, Promise<unknown>>();
+  /** Set once the exchange has no POST /v1/svid/batch (an older deployment): one call per ask. */
+  #noBatch = false;
   readonly #jwts = new Map<string, Held<JwtSvidView>>();
   readonly #listeners = new Set<SvidListener>();
   #x509: Held<X509SvidView> | undefined;
@@ -259,14 +261,17 @@ export class SvidManager {
   }
 
   /**
-   * One refresh cycle: every ask at once (each SVID request carries its own proof). The
-   * first answer names the trust domain (unless configured), and the bundle is fetched
-   * as soon as it is known. With `strict`, the first failure is thrown (init); otherwise
-   * failures are logged. A refusal (exchange_rejected) is remembered for `status()`.
+   * One refresh cycle: every SVID ask in one POST /v1/svid/batch under one proof (one
+   * STS call, one replay write at the exchange), or one request per ask when there is a
+   * single ask or the exchange has no batch endpoint. The first answer names the trust
+   * domain (unless configured), and the bundle is fetched as soon as it is known. With
+   * `strict`, the first failure is thrown (init); otherwise failures are logged. A
+   * refusal (exchange_rejected) is remembered for `status()`.
    */
   async #runCycle(cycle: Cycle, strict: boolean): Promise<void> {
-    const svids: Promise<unknown>[] = cycle.audiences.map((a) => this.#refreshJwt(a));
-    if (cycle.x509) svids.push(this.#refreshX509());
+    const asks = cycle.audiences.length + (cycle.x509 ? 1 : 0);
+    const svids: Promise<unknown>[] =
+      asks > 1 && !this.#noBatch ? [this.#batchCycle(cycle)] : this.#perAsk(cycle);
     const bundle = !cycle.bundle
       ? undefined
       : this.#trustDomain || svids.length === 0
@@ -283,6 +288,54 @@ export class SvidManager {
     else if (failed.length === 0 && results.length > 0) this.#refusal = undefined;
     if (strict && failed[0]) throw failed[0].reason;
     for (const r of failed) this.#warn("refresh failed", r.reason);
+  }
+
+  #perAsk(cycle: Cycle): Promise<unknown>[] {
+    const svids: Promise<unknown>[] = cycle.audiences.map((a) => this.#refreshJwt(a));
+    if (cycle.x509) svids.push(this.#refreshX509());
+    return svids;
+  }
+
+  /**
+   * Every ask of the cycle in one exchange call (all or nothing, as the exchange answers
+   * it). On-demand callers of the same SVIDs meanwhile wait for it (the in-flight map).
+   */
+  #batchCycle(cycle: Cycle): Promise<unknown> {
+    const mine = new Map<string, Promise<unknown>>();
+    const work = (async () => {
+      const key = cycle.x509 ? await (this.#o.newKey ?? createWorkloadKey)() : undefined;
+      const id = this.#o.spiffeId;
+      let answer: Awaited<ReturnType<ExchangeClient["batch"]>>;
+      try {
+        answer = await this.#o.exchange.batch({
+          jwt: cycle.audiences.map((audience) => ({ audience, ...(id && { spiffeId: id }) })),
+          ...(key && { x509: { csrPem: key.csrPem, spki: key.spki, ...(id && { spiffeId: id }) } }),
+        });
+      } catch (error) {
+        if (!noBatchRoute(error)) throw error;
+        this.#noBatch = true;
+        for (const [name, p] of mine) if (this.#inflight.get(name) === p) this.#inflight.delete(name);
+        this.#log.log("info", "the exchange has no batch endpoint: one request per SVID from now on");
+        return { jwt: [], x509: undefined, fallback: Promise.all(this.#perAsk(cycle)) };
+      }
+      const jwt = await Promise.all(answer.jwt.map((svid, i) => this.#storeJwt(cycle.audiences[i]!, svid)));
+      const x509 = key && answer.x509 ? await this.#storeX509(key, answer.x509) : undefined;
+      return { jwt, x509, fallback: undefined };
+    })();
+    const shared = <T>(name: string, pick: (r: Awaited<typeof work>) => T | undefined) => {
+      const p = work.then((r) => pick(r) ?? Promise.reject(new Error("not in this batch")));
+      p.catch(() => undefined);
+      if (!this.#inflight.has(name)) {
+        this.#inflight.set(name, p);
+        mine.set(name, p);
+        void p
+          .finally(() => this.#inflight.get(name) === p && this.#inflight.delete(name))
+          .catch(() => undefined);
+      }
+    };
+    for (const [i, a] of cycle.audiences.entries()) shared(`jwt:${jwtKey(a)}`, (r) => r.jwt[i]);
+    if (cycle.x509) shared("x509", (r) => r.x509);
+    return work.then((r) => r.fallback);
   }
 
   #rekey(reason: string): Promise<void> {
@@ -322,43 +375,50 @@ export class SvidManager {
       // A new key with every X.509-SVID, as SPIRE agents rotate them.
       const key = await (this.#o.newKey ?? createWorkloadKey)();
       const svid = await this.#o.exchange.fetchX509Svid(key.csrPem, key.spki, this.#o.spiffeId);
-      const receivedAt = this.#clock.now();
-      const view: X509SvidView = {
-        spiffeId: svid.spiffeId.toString(),
-        certificateChainPem: svid.certificateChainPem,
-        privateKeyPem: key.privateKeyPem,
-        bundlePem: svid.bundlePem,
-        expiresAt: svid.expiresAt,
-      };
-      this.#x509 = { value: view, receivedAt, expiresAtMs: svid.expiresAt * 1000 };
-      this.#trustDomain ??= svid.spiffeId.trustDomain;
-      this.#log.log("info", "X.509-SVID refreshed", { spiffeId: view.spiffeId, expiresAt: view.expiresAt });
-      await this.#publish((l) => l.x509Changed?.(view));
-      return view;
+      return this.#storeX509(key, svid);
     });
   }
 
+  async #storeX509(key: WorkloadKey, svid: ExchangedX509Svid): Promise<X509SvidView> {
+    const receivedAt = this.#clock.now();
+    const view: X509SvidView = {
+      spiffeId: svid.spiffeId.toString(),
+      certificateChainPem: svid.certificateChainPem,
+      privateKeyPem: key.privateKeyPem,
+      bundlePem: svid.bundlePem,
+      expiresAt: svid.expiresAt,
+    };
+    this.#x509 = { value: view, receivedAt, expiresAtMs: svid.expiresAt * 1000 };
+    this.#trustDomain ??= svid.spiffeId.trustDomain;
+    this.#log.log("info", "X.509-SVID refreshed", { spiffeId: view.spiffeId, expiresAt: view.expiresAt });
+    await this.#publish((l) => l.x509Changed?.(view));
+    return view;
+  }
+
   #refreshJwt(audiences: readonly string[]): Promise<JwtSvidView> {
+    return this.#once(`jwt:${jwtKey(audiences)}`, async () =>
+      this.#storeJwt(audiences, await this.#o.exchange.fetchJwtSvid(audiences, this.#o.spiffeId)),
+    );
+  }
+
+  async #storeJwt(audiences: readonly string[], svid: ExchangedJwtSvid): Promise<JwtSvidView> {
     const key = jwtKey(audiences);
-    return this.#once(`jwt:${key}`, async () => {
-      const svid = await this.#o.exchange.fetchJwtSvid(audiences, this.#o.spiffeId);
-      const view: JwtSvidView = {
-        spiffeId: svid.spiffeId.toString(),
-        token: svid.token,
-        audience: audiences.join(" "),
-        audiences,
-        expiresAt: svid.expiresAt,
-      };
-      this.#jwts.set(key, {
-        value: view,
-        receivedAt: this.#clock.now(),
-        expiresAtMs: svid.expiresAt * 1000,
-      });
-      this.#trustDomain ??= svid.spiffeId.trustDomain;
-      this.#log.log("info", "JWT-SVID refreshed", { audience: view.audience, expiresAt: view.expiresAt });
-      await this.#publish((l) => l.jwtChanged?.(view));
-      return view;
+    const view: JwtSvidView = {
+      spiffeId: svid.spiffeId.toString(),
+      token: svid.token,
+      audience: audiences.join(" "),
+      audiences,
+      expiresAt: svid.expiresAt,
+    };
+    this.#jwts.set(key, {
+      value: view,
+      receivedAt: this.#clock.now(),
+      expiresAtMs: svid.expiresAt * 1000,
     });
+    this.#trustDomain ??= svid.spiffeId.trustDomain;
+    this.#log.log("info", "JWT-SVID refreshed", { audience: view.audience, expiresAt: view.expiresAt });
+    await this.#publish((l) => l.jwtChanged?.(view));
+    return view;
   }
 
   #refreshBundle(): Promise<TrustBundle> {
@@ -441,6 +501,14 @@ function dueAt(held: Held<unknown>): number {
 /** One cache key per audience list; JSON, so no audience's characters can make two lists collide. */
 function jwtKey(audiences: readonly string[]): string {
   return JSON.stringify(audiences);
+}
+
+/** An exchange without POST /v1/svid/batch answers 404 (or 405) to it. */
+function noBatchRoute(error: unknown): boolean {
+  const status = (error as BridgeError | undefined)?.details?.upstreamStatus;
+  return (
+    error instanceof BridgeError && error.code === "exchange_rejected" && (status === 404 || status === 405)
+  );
 }
 
 function isRefusal(error: unknown): boolean {

@@ -81,7 +81,7 @@ export function attach(program: Command, io: CliIo): Command {
     )
     .option("--region <region>", "AWS Region whose STS vouches for the host (default: AWS_REGION)")
     .option("--profile <name>", "named AWS profile (default: the SDK's chain)")
-    .option("--json", "errors as JSON too (the logs are JSON lines either way)");
+    .option("--json", "errors as JSON too (the agent logs JSON lines either way)");
   command.addHelpText(
     "after",
     `
