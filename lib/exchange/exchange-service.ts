@@ -16,6 +16,7 @@ import type { RegistrationMatch } from "../registrations/match-registrations.js"
 import type { TrustBundle } from "../spiffe/bundle.js";
 import { mintJwtSvid } from "../spiffe/jwt-svid.js";
 import type { SpiffeId } from "../spiffe/spiffe-id.js";
+import { DEFAULT_MAX_JWT_TTL_SECONDS, DEFAULT_MAX_X509_TTL_SECONDS } from "../spiffe/svid-ttl.js";
 import { certificatesToPem, checkCsr, parseCsr } from "../spiffe/x509-svid.js";
 import {
   type JwtSvidRequest,
@@ -46,9 +47,9 @@ export interface ExchangeLimits {
 
 export const DEFAULT_LIMITS: ExchangeLimits = Object.freeze({
   defaultJwtTtlSeconds: 300,
-  maxJwtTtlSeconds: 3600,
+  maxJwtTtlSeconds: DEFAULT_MAX_JWT_TTL_SECONDS,
   defaultX509TtlSeconds: 3600,
-  maxX509TtlSeconds: 24 * 3600,
+  maxX509TtlSeconds: DEFAULT_MAX_X509_TTL_SECONDS,
 });
 
 /** One line per issuance, for the audit log: who, what, which kind, serial or jti, expiry. */

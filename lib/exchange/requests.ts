@@ -4,11 +4,8 @@
  * and sizes are bounded before anything expensive happens.
  */
 import { BridgeError } from "../errors.js";
+import { audienceRule, MAX_AUDIENCES } from "../spiffe/jwt-svid-limits.js";
 import { SpiffeId } from "../spiffe/spiffe-id.js";
-
-export const MAX_AUDIENCES = 10;
-export const MAX_AUDIENCE_LENGTH = 1000; // AWS STS's own limit for an audience.
-const PRINTABLE = /^[\x21-\x7e]+$/;
 
 export interface JwtSvidRequest {
   audience: string[];
@@ -58,9 +55,8 @@ function audienceOf(value: unknown): string[] {
   if (aud.length > MAX_AUDIENCES) invalid(`at most ${MAX_AUDIENCES} audiences per JWT-SVID`);
   for (const a of aud) {
     if (typeof a !== "string" || a.length === 0) invalid("every audience must be a non-empty string");
-    if (a.length > MAX_AUDIENCE_LENGTH)
-      invalid(`an audience is longer than ${MAX_AUDIENCE_LENGTH} characters`);
-    if (!PRINTABLE.test(a)) invalid("audiences may contain only printable ASCII without spaces");
+    const broken = audienceRule(a);
+    if (broken) invalid(`an audience ${broken}`);
   }
   if (new Set(aud).size !== aud.length) invalid("audiences must not repeat");
   return aud as string[];

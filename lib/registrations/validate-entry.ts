@@ -13,7 +13,9 @@ import type {
   RegistrationSelectors,
   SvidKind,
 } from "../ports/registration-store.js";
+import { audienceRule } from "../spiffe/jwt-svid-limits.js";
 import type { TrustDomain } from "../spiffe/spiffe-id.js";
+import { MAX_X509_SVID_TTL_SECONDS } from "../spiffe/svid-ttl.js";
 import { sessionGlobRule } from "./session-glob.js";
 import { isTemplate, parseTemplate, renderSpiffeId } from "./spiffe-template.js";
 
@@ -28,7 +30,7 @@ export interface RegistrationLimits {
 export const DEFAULT_REGISTRATION_LIMITS: Readonly<RegistrationLimits> = Object.freeze({
   minTtlSeconds: 60,
   maxJwtTtlSeconds: 24 * 3600,
-  maxX509TtlSeconds: 7 * 24 * 3600,
+  maxX509TtlSeconds: MAX_X509_SVID_TTL_SECONDS,
 });
 
 export interface RegistrationPolicy {
@@ -39,7 +41,6 @@ export interface RegistrationPolicy {
 export const REGISTRATION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const MAX_LIST = 32;
-const MAX_AUDIENCE_LENGTH = 256;
 const MAX_DESCRIPTION_LENGTH = 1024;
 const ENTRY_FIELDS = new Set([
   "id",
@@ -76,14 +77,6 @@ function optional<T>(value: unknown, parse: (v: unknown) => T): T | undefined {
   return value === undefined || value === null ? undefined : parse(value);
 }
 
-function hasControlChars(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
-}
-
 function stringList(value: unknown, field: string, check: (s: string, f: string) => string): string[] {
   if (!Array.isArray(value)) invalid(field, "must be a list of strings");
   if (value.length > MAX_LIST) invalid(field, `at most ${MAX_LIST} items`);
@@ -104,11 +97,10 @@ function ttl(value: unknown, field: string, max: number, min: number): number {
   return value;
 }
 
+/** The exchange's own audience rule: an entry may allow only what a request can ask for. */
 function audience(s: string, field: string): string {
-  if (s.length === 0) invalid(field, "must not be empty");
-  if (s.length > MAX_AUDIENCE_LENGTH) invalid(field, `must be at most ${MAX_AUDIENCE_LENGTH} characters`);
-  if (hasControlChars(s)) invalid(field, "must not contain control characters");
-  if (s.trim() !== s) invalid(field, "must not start or end with whitespace");
+  const broken = audienceRule(s);
+  if (broken) invalid(field, broken);
   return s;
 }
 

@@ -12,8 +12,9 @@ import { assertSoundJwk } from "../crypto/sound-key.js";
 import { BridgeError } from "../errors.js";
 import type { Signer } from "../ports/key-manager.js";
 import { BundleSet, type JwtAuthority, type TrustBundle } from "./bundle.js";
-import { assertExpWithin, assertNoDuplicateMembers, MAX_JWT_SVID_TTL_SECONDS } from "./jwt-strict.js";
+import { assertExpWithin, assertNoDuplicateMembers } from "./jwt-strict.js";
 import { SpiffeId, type TrustDomain } from "./spiffe-id.js";
+import { MAX_JWT_SVID_TTL_SECONDS } from "./svid-ttl.js";
 
 export interface MintJwtSvidInput {
   spiffeId: SpiffeId;

@@ -5,6 +5,7 @@
  */
 import { isAbsolute } from "node:path";
 import { BridgeError } from "../../../lib/errors.js";
+import { audienceRule } from "../../../lib/spiffe/jwt-svid-limits.js";
 import { SpiffeId } from "../../../lib/spiffe/spiffe-id.js";
 
 /** Default port of the local API; Parameters and Secrets uses 2773, we take a neighbour. */
@@ -61,7 +62,8 @@ function tokenFilesOf(env: Env): TokenFile[] {
     if (!path) continue;
     if (!isAbsolute(path)) invalid(t.file, "must be an absolute path");
     const audience = env[t.audience]?.trim() || t.fallback;
-    if (audience.length > 1000) invalid(t.audience, "is longer than 1000 characters");
+    const broken = audienceRule(audience);
+    if (broken) invalid(t.audience, `is not an audience: it ${broken}`);
     files.push({ path, audience });
   }
   return files;
@@ -153,7 +155,10 @@ export function audiences(env: Env, name: string): string[] {
     .split(",")
     .map((a) => a.trim())
     .filter((a) => a.length > 0);
-  for (const a of list) if (a.length > 1000) invalid(name, "has an audience longer than 1000 characters");
+  for (const a of list) {
+    const broken = audienceRule(a);
+    if (broken) invalid(name, `has an audience that ${broken}`);
+  }
   return [...new Set(list)];
 }
 

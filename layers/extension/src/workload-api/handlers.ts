@@ -6,6 +6,12 @@
  * and end cleanly when the manager closes (SHUTDOWN, SIGTERM).
  */
 import { validateJwtSvid as validate } from "../../../../lib/spiffe/jwt-svid.js";
+import {
+  audienceRule,
+  MAX_AUDIENCE_LENGTH,
+  MAX_AUDIENCES,
+  MAX_JWT_SVID_LENGTH,
+} from "../../../../lib/spiffe/jwt-svid-limits.js";
 import { SpiffeId } from "../../../../lib/spiffe/spiffe-id.js";
 import type { SvidListener, SvidManager } from "../svid-manager.js";
 import {
@@ -26,10 +32,6 @@ export interface StreamSink<T> {
   fail(error: RpcError): void;
   onClose(fn: () => void): void;
 }
-
-const MAX_AUDIENCES = 16;
-const MAX_AUDIENCE_LENGTH = 1000;
-const MAX_TOKEN_LENGTH = 16_384;
 
 export function fetchX509Svid(manager: SvidManager, sink: StreamSink<X509SvidResponse>): void {
   watch(
@@ -63,9 +65,10 @@ export async function fetchJwtSvid(manager: SvidManager, request: JwtSvidRequest
   const audiences = [...new Set(request.audience ?? [])];
   if (audiences.length === 0) throw invalid("audience must be set");
   if (audiences.length > MAX_AUDIENCES) throw invalid(`at most ${MAX_AUDIENCES} audiences`);
-  for (const a of audiences)
-    if (a.length === 0 || a.length > MAX_AUDIENCE_LENGTH)
-      throw invalid(`every audience must have 1 to ${MAX_AUDIENCE_LENGTH} characters`);
+  for (const a of audiences) {
+    const broken = audienceRule(a);
+    if (broken) throw invalid(`every audience ${broken}`);
+  }
   const wanted = request.spiffe_id ? parseId(request.spiffe_id) : undefined;
   const status = manager.status();
   if (status.kind !== "ready") throw noIdentity(status);
@@ -88,7 +91,7 @@ export interface ValidateRequest {
 export async function validateJwtSvid(manager: SvidManager, request: ValidateRequest) {
   const { audience, svid } = request;
   if (!audience || audience.length > MAX_AUDIENCE_LENGTH) throw invalid("audience must be set");
-  if (!svid || svid.length > MAX_TOKEN_LENGTH) throw invalid("svid must be a JWT of at most 16 KiB");
+  if (!svid || svid.length > MAX_JWT_SVID_LENGTH) throw invalid("svid must be a JWT of at most 16 KiB");
   let bundle: Awaited<ReturnType<SvidManager["bundle"]>>;
   try {
     bundle = await manager.bundle();
