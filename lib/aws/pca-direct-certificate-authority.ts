@@ -13,6 +13,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ACMPCAClient, ApiPassthrough } from "@aws-sdk/client-acm-pca";
+import { cachedUntilFailure } from "../cached-until-failure.js";
 import { type Clock, epochSeconds, systemClock } from "../clock.js";
 import type { X509Certificate } from "../crypto/x509.js";
 import { BridgeError } from "../errors.js";
@@ -57,11 +58,13 @@ export class PcaDirectCertificateAuthority implements CertificateAuthority {
   readonly #subject: ApiPassthrough["Subject"];
   readonly #poll: PcaPollOptions;
   readonly #clock: Clock;
-  #ca: Promise<PcaCaCertificates> | undefined;
+  /** The CA's certificate and root, fetched once (again after a failure). */
+  readonly #caCertificates: () => Promise<PcaCaCertificates>;
 
   constructor(init: PcaDirectCertificateAuthorityInit) {
     this.#client = init.client;
     this.#caArn = init.certificateAuthorityArn;
+    this.#caCertificates = cachedUntilFailure(() => fetchCaCertificates(this.#client, this.#caArn));
     this.#trustDomain = init.trustDomain;
     this.#templateArn =
       init.templateArn ?? templateInPartitionOf(init.certificateAuthorityArn, DIRECT_MODE_TEMPLATE_ARN);
@@ -158,17 +161,6 @@ export class PcaDirectCertificateAuthority implements CertificateAuthority {
         { cause },
       );
     }
-  }
-
-  #caCertificates(): Promise<PcaCaCertificates> {
-    if (!this.#ca) {
-      const pending = fetchCaCertificates(this.#client, this.#caArn);
-      this.#ca = pending;
-      pending.catch(() => {
-        if (this.#ca === pending) this.#ca = undefined;
-      });
-    }
-    return this.#ca;
   }
 }
 
