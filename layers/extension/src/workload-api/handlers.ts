@@ -63,11 +63,11 @@ export interface JwtSvidRequest {
 
 export async function fetchJwtSvid(manager: SvidManager, request: JwtSvidRequest) {
   const audiences = [...new Set(request.audience ?? [])];
-  if (audiences.length === 0) throw invalid("audience must be set");
-  if (audiences.length > MAX_AUDIENCES) throw invalid(`at most ${MAX_AUDIENCES} audiences`);
+  if (audiences.length === 0) throw invalidArgument("audience must be set");
+  if (audiences.length > MAX_AUDIENCES) throw invalidArgument(`at most ${MAX_AUDIENCES} audiences`);
   for (const a of audiences) {
     const broken = audienceRule(a);
-    if (broken) throw invalid(`every audience ${broken}`);
+    if (broken) throw invalidArgument(`every audience ${broken}`);
   }
   const wanted = request.spiffe_id ? parseId(request.spiffe_id) : undefined;
   const status = manager.status();
@@ -90,8 +90,9 @@ export interface ValidateRequest {
 
 export async function validateJwtSvid(manager: SvidManager, request: ValidateRequest) {
   const { audience, svid } = request;
-  if (!audience || audience.length > MAX_AUDIENCE_LENGTH) throw invalid("audience must be set");
-  if (!svid || svid.length > MAX_JWT_SVID_LENGTH) throw invalid("svid must be a JWT of at most 16 KiB");
+  if (!audience || audience.length > MAX_AUDIENCE_LENGTH) throw invalidArgument("audience must be set");
+  if (!svid || svid.length > MAX_JWT_SVID_LENGTH)
+    throw invalidArgument("svid must be a JWT of at most 16 KiB");
   let bundle: Awaited<ReturnType<SvidManager["bundle"]>>;
   try {
     bundle = await manager.bundle();
@@ -170,12 +171,12 @@ function watch<T>(
   );
 }
 
-function invalid(message: string): RpcError {
+function invalidArgument(message: string): RpcError {
   return new RpcError(GrpcCode.InvalidArgument, message);
 }
 
 function parseId(raw: string): string {
   const parsed = SpiffeId.tryParse(raw);
-  if (!parsed.ok) throw invalid(`spiffe_id is not a SPIFFE ID: ${parsed.error.message}`);
+  if (!parsed.ok) throw invalidArgument(`spiffe_id is not a SPIFFE ID: ${parsed.error.message}`);
   return parsed.id.toString();
 }
