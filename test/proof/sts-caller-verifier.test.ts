@@ -757,4 +757,21 @@ describe("StsCallerVerifier configuration", () => {
   it("is a BridgeError whatever the config fault", () => {
     expect(() => verifierWith({ maxAgeSeconds: -1 })).toThrow(BridgeError);
   });
+
+  it.each<[string, Partial<StsCallerVerifierOptions>]>([
+    ["maxProofBytes of 0 (every proof too large)", { maxProofBytes: 0 }],
+    ["maxAgeSeconds of 0 (every proof too old)", { maxAgeSeconds: 0 }],
+    ["maxHeaders of 0", { maxHeaders: 0 }],
+    ["timeoutMs of 0", { timeoutMs: 0 }],
+  ])("refuses %s: positive() means at least 1 (issue 17)", (_name, options) => {
+    expect(() => verifierWith(options)).toThrow(
+      expect.objectContaining({ code: "config_invalid", message: expect.stringMatching(/positive integer/) }),
+    );
+  });
+
+  it("accepts 0 where 0 means none: no retries, no clock lead, no refusal memory", () => {
+    expect(() =>
+      verifierWith({ retries: 0, maxAheadSeconds: 0, refusedCredentialsTtlSeconds: 0 }),
+    ).not.toThrow();
+  });
 });
