@@ -111,7 +111,16 @@ export class ExchangeService {
     this.#clock = deps.clock ?? systemClock;
   }
 
-  /** `observe` learns the caller whose proof was accepted, for logs, as early as it is known. */
+  /**
+   * POST /v1/svid/jwt: parses `body` ({audience: string[], spiffe_id?, proof}), verifies the
+   * proof bound to that ask, and mints one JWT-SVID (RFC 7519 JWS, SPIFFE JWT-SVID) per
+   * registration that matches the caller and allows the audience (the named one only, when
+   * spiffe_id is given); `expires_at` is epoch seconds.
+   * @param observe learns the caller whose proof was accepted, for logs, as early as it is known.
+   * @throws BridgeError invalid_request/unknown_field (the body), proof_* / principal_not_allowed
+   *   (the proof), no_registration / audience_not_allowed / svid_kind_not_allowed (policy),
+   *   not_ready / key_unavailable (signing).
+   */
   async issueJwtSvids(body: unknown, observe?: (identity: CallerIdentity) => void): Promise<JwtSvidResponse> {
     const request: JwtSvidRequest = parseJwtSvidRequest(body);
     const identity = await this.#deps.verifier.verify({

@@ -68,7 +68,15 @@ export function callerIdentityFrom(answer: StsCallerIdentity, policy: IdentityPo
     const uniqueId = answer.userId.slice(0, colon);
     if (colon < 0 || !ROLE_UNIQUE_ID.test(uniqueId) || answer.userId.slice(colon + 1) !== role.sessionName)
       inconsistent("UserId is not AROA…:<session name>");
-    return { arn: answer.arn, partition, account, principalType: "assumed-role", uniqueId, ...role };
+    return {
+      arn: answer.arn,
+      partition,
+      account,
+      principalType: "assumed-role",
+      principalName: role.roleName,
+      uniqueId,
+      sessionName: role.sessionName,
+    };
   }
   if (service === "iam" && resource.startsWith("user/")) {
     if (!policy.allowIamUsers) notAllowed("IAM users may not prove an identity to this bridge", "iam-user");
@@ -80,7 +88,7 @@ export function callerIdentityFrom(answer: StsCallerIdentity, policy: IdentityPo
       partition,
       account,
       principalType: "iam-user",
-      roleName: userName,
+      principalName: userName,
       uniqueId: answer.userId,
     };
   }

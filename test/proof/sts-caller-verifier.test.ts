@@ -99,7 +99,7 @@ describe("StsCallerVerifier accepts", () => {
       partition: "aws",
       account: "111122223333",
       principalType: "assumed-role",
-      roleName: "app-role",
+      principalName: "app-role",
       uniqueId: "AROAFAKEROLEID000001",
       sessionName: "my-function",
     });
@@ -110,14 +110,14 @@ describe("StsCallerVerifier accepts", () => {
     await expect(
       v.verify({ proof: await good({ global: true }), expectedBinding: BINDING }),
     ).resolves.toMatchObject({
-      roleName: "app-role",
+      principalName: "app-role",
     });
     await expect(
       v.verify({
         proof: await good({ region: "cn-north-1", credentials: CN_ROLE }),
         expectedBinding: BINDING,
       }),
-    ).resolves.toMatchObject({ roleName: "app-role", partition: "aws-cn" });
+    ).resolves.toMatchObject({ principalName: "app-role", partition: "aws-cn" });
   });
 
   it("fault 7: an STS answer whose ARN's partition is not the proof region's is refused (proof_rejected)", async () => {
@@ -156,7 +156,7 @@ describe("StsCallerVerifier accepts", () => {
       verifierWith({ allowIamUsers: true }).verify({ proof, expectedBinding: BINDING }),
     ).resolves.toMatchObject({
       principalType: "iam-user",
-      roleName: "alice",
+      principalName: "alice",
       uniqueId: "AIDAFAKEUSERID000001",
     });
   });
