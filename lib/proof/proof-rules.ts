@@ -140,7 +140,10 @@ function readShape(
 function parseAmzDate(value: string): number {
   const m = AMZ_DATE.exec(value);
   if (!m) proofInvalid("x-amz-date", "X-Amz-Date must be YYYYMMDDTHHMMSSZ");
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  // Six digit groups, all present in a match; a NaN default could not survive the round trip below.
+  const [y = Number.NaN, mo = Number.NaN, d = Number.NaN, h = Number.NaN, mi = Number.NaN, s = Number.NaN] = m
+    .slice(1)
+    .map(Number);
   const ms = Date.UTC(y, mo - 1, d, h, mi, s);
   const back = new Date(ms);
   // Date.UTC rolls 20261399 over into a real date; a real timestamp survives the round trip.
@@ -201,14 +204,8 @@ export function checkProof(
   const auth = AUTHORIZATION.exec(authorization);
   if (!auth)
     proofInvalid("authorization", "Authorization is not a well-formed AWS4-HMAC-SHA256 header for sts");
-  const [, accessKeyId, scopeDate, region, signedList, signature] = auth as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  // AUTHORIZATION's five groups are not optional: a match has them all (the defaults never apply).
+  const [, accessKeyId = "", scopeDate = "", region = "", signedList = "", signature = ""] = auth;
   const signed = signedList.split(";");
   if (new Set(signed).size !== signed.length) proofInvalid("authorization", "SignedHeaders repeats a header");
   const isSigned = new Set(signed);
