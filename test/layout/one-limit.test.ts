@@ -82,7 +82,7 @@ interface Facts {
   lengthLiterals: Array<{ value: number; where: string }>;
 }
 
-export function factsOf(file: string, text: string): Facts {
+function factsOf(file: string, text: string): Facts {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const facts: Facts = { constants: [], regexes: [], values: [], lengthLiterals: [] };
   const where = (n: ts.Node) => `${file}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
