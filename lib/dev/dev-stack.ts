@@ -32,6 +32,7 @@ import { DynamoDbReplayCache, replayCacheTableDefinition } from "../aws/dynamodb
 import { systemClock } from "../clock.js";
 import { createDiscoveryEndpoint } from "../discovery/discovery-endpoint.js";
 import { BridgeError } from "../errors.js";
+import { errorToResponse } from "../http/responses.js";
 import { type RunningDynamoDb, startDynalite } from "../local/dynamodb-server.js";
 import { type RunningFunctionUrl, startFunctionUrlServer } from "../local/function-url-server.js";
 import { LocalCaRenewer } from "../local/local-ca-renewer.js";
@@ -198,7 +199,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     if (dataDir !== undefined) closers.push(await lockDataDir(dataDir));
     // The public port first: a port in use is the likeliest failure and the cheapest to report.
     let dispatch: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> = async () =>
-      json(503, { error: "not_ready", message: "the dev bridge is starting" });
+      errorToResponse(new BridgeError("not_ready", "the dev bridge is starting"));
     let server: RunningFunctionUrl;
     try {
       server = await startFunctionUrlServer((event) => dispatch(event), {
@@ -314,10 +315,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       const given = Buffer.from(event.headers.authorization ?? "");
       const wanted = Buffer.from(`Bearer ${adminToken}`);
       if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
-        return json(401, { error: "unauthorized", message: "the dev admin API needs SVID_BRIDGE_DEV_TOKEN" });
+        return errorToResponse(
+          new BridgeError("unauthorized", "the dev admin API needs SVID_BRIDGE_DEV_TOKEN"),
+        );
       if (event.rawPath === "/_dev/rotate" && event.requestContext.http.method === "POST")
         return json(200, await forceRotation());
-      return json(404, { error: "not_found", message: `no route ${event.rawPath}` });
+      return errorToResponse(new BridgeError("not_found", `no route ${event.rawPath}`));
     };
     const exchangeContext = lambdaContext("svid-bridge-dev-exchange");
     const discoveryContext = lambdaContext("svid-bridge-dev-discovery");

@@ -10,6 +10,7 @@
  * carries `Cache-Control: public, max-age=N` and `Access-Control-Allow-Origin: *`.
  */
 import { createHash } from "node:crypto";
+import { cachedUntilFailure } from "../cached-until-failure.js";
 import type { Clock } from "../clock.js";
 import type { X509Certificate } from "../crypto/x509.js";
 import { BridgeError } from "../errors.js";
@@ -83,19 +84,10 @@ export function createDiscoveryEndpoint(
   let renderedJwt: { sequence: number; docs: Record<string, Rendered> } | undefined;
   let renderedBundle: { sequence: number; anchors: X509Certificate[]; doc: Rendered } | undefined;
 
-  let extraAnchors: Promise<X509Certificate[]> | undefined;
-  function anchors(): Promise<X509Certificate[]> {
-    if (!options.extraTrustAnchors) return Promise.resolve([]);
-    if (!extraAnchors) {
-      const fetching = options.extraTrustAnchors();
-      extraAnchors = fetching;
-      // A failed fetch must not stick: the next request tries again.
-      fetching.catch(() => {
-        if (extraAnchors === fetching) extraAnchors = undefined;
-      });
-    }
-    return extraAnchors;
-  }
+  // A failed fetch must not stick: the next request tries again.
+  const anchors: () => Promise<X509Certificate[]> = options.extraTrustAnchors
+    ? cachedUntilFailure(options.extraTrustAnchors)
+    : () => Promise.resolve([]);
   // Start fetching the roots at once (cold start), so the first bundle request waits less.
   anchors().catch(() => undefined);
 
