@@ -18,6 +18,7 @@ import { publicJwk } from "../crypto/public-key.js";
 import { assertSoundPublicKey } from "../crypto/sound-key.js";
 import type { X509Certificate } from "../crypto/x509.js";
 import { BridgeError } from "../errors.js";
+import { findDuplicateMember } from "../strict-json.js";
 import type { TrustDomain } from "./spiffe-id.js";
 
 /** What a bundle needs of an X.509 authority: its DER (`rawData`). */
@@ -158,11 +159,15 @@ export class TrustBundle<C extends X509Authority = X509Certificate> {
   ): Promise<TrustBundle<C>> {
     let doc: unknown = input;
     if (typeof input === "string" || input instanceof Uint8Array) {
+      const text = typeof input === "string" ? input : Buffer.from(input).toString("utf8");
       try {
-        doc = JSON.parse(typeof input === "string" ? input : Buffer.from(input).toString("utf8"));
+        doc = JSON.parse(text);
       } catch (cause) {
         throw new BridgeError("bundle_malformed", "bundle is not valid JSON", { cause });
       }
+      // A bundle read from outside is as strict as a token (issue 14, fault 6's kind).
+      const repeated = findDuplicateMember(text);
+      if (repeated !== undefined) malformed(`member ${JSON.stringify(repeated)} appears twice`);
     }
     if (typeof doc !== "object" || doc === null || Array.isArray(doc))
       malformed("bundle must be a JSON object");
