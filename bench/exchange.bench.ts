@@ -122,7 +122,7 @@ export async function run(): Promise<BenchResult[]> {
             partition: "aws",
             account: "111122223333",
             principalType: "assumed-role",
-            roleName: "bench-role",
+            principalName: "bench-role",
             uniqueId: principal.userId.split(":")[0]!,
             sessionName: "bench-fn",
           };

@@ -44,7 +44,7 @@ export async function run(): Promise<BenchResult[]> {
       partition: "aws",
       account: "111122223333",
       principalType: "assumed-role",
-      roleName: "orders",
+      principalName: "orders",
       uniqueId: "AROAEXAMPLEEXAMPLE123",
       sessionName: "orders-1-fn",
     };

@@ -1,7 +1,8 @@
 /**
  * One error model for the whole bridge. Every failure a client can cause carries a
  * stable snake_case `code` (clients and tests match on it, never on the message),
- * an HTTP `status`, and `expose`: whether the message may be sent to the caller.
+ * the HTTP `status` that code always answers with (`ERROR_STATUS`), and `expose`:
+ * whether the message may be sent to the caller.
  */
 
 /** Every stable error code. Adding one is an API change: document it in README. */
@@ -25,6 +26,8 @@ export type ErrorCode =
   | "csr_malformed"
   | "csr_signature_invalid"
   | "unsupported_key"
+  // a relying party's JWKS (or bundle) names a key the bridge would never accept to verify with
+  | "jwt_key_unsupported"
   | "x509_svid_invalid"
   | "x509_chain_invalid"
   // bundles
@@ -82,7 +85,6 @@ export type ErrorCode =
   | "function_failed";
 
 export interface BridgeErrorOptions {
-  status?: number;
   /** May `message` be shown to the client? Default: true for 4xx, false for 5xx. */
   expose?: boolean;
   cause?: unknown;
@@ -90,48 +92,80 @@ export interface BridgeErrorOptions {
   details?: Record<string, unknown>;
 }
 
-const DEFAULT_STATUS: Partial<Record<ErrorCode, number>> = {
+/**
+ * The HTTP status of each code: one code, one status (issue 17). A call site names the
+ * code only, so no code can answer 400 in one place and 401 in another; a refusal that
+ * needs another status needs another code. `—` rows of README's table (the CLI's demo
+ * codes) never reach HTTP: they carry 500 here.
+ */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  invalid_spiffe_id: 400,
+  invalid_trust_domain: 400,
+  trust_domain_mismatch: 401,
+  jwt_malformed: 401,
+  jwt_alg_not_allowed: 401,
+  jwt_header_invalid: 401,
+  jwt_kid_missing: 401,
+  jwt_kid_unknown: 401,
+  jwt_signature_invalid: 401,
+  jwt_expired: 401,
+  jwt_not_yet_valid: 401,
+  jwt_claims_invalid: 401,
+  jwt_audience_mismatch: 401,
+  jwt_key_unsupported: 401,
+  csr_malformed: 400,
+  csr_signature_invalid: 400,
+  unsupported_key: 400,
+  x509_svid_invalid: 401,
+  x509_chain_invalid: 401,
+  bundle_malformed: 400,
+  key_not_found: 500,
+  key_unavailable: 503,
+  ca_unavailable: 503,
+  ca_busy: 503,
+  csr_sans_not_allowed: 400,
   proof_malformed: 400,
   proof_invalid: 401,
   proof_expired: 401,
   proof_replayed: 401,
   proof_rejected: 401,
+  sts_unavailable: 503,
+  sts_busy: 429,
   principal_not_allowed: 403,
   proof_server_id_mismatch: 401,
   proof_binding_mismatch: 401,
   proof_region_not_allowed: 401,
-  sts_unavailable: 503,
-  sts_busy: 429,
   no_registration: 403,
+  registration_invalid: 400,
+  registration_not_found: 404,
+  registration_exists: 409,
+  version_conflict: 409,
   role_id_mismatch: 403,
   invalid_rendered_id: 403,
   svid_kind_not_allowed: 403,
   audience_not_allowed: 403,
-  registration_not_found: 404,
-  registration_exists: 409,
-  version_conflict: 409,
+  invalid_request: 400,
+  unknown_field: 400,
   body_too_large: 413,
   unsupported_media_type: 415,
   method_not_allowed: 405,
   not_found: 404,
   unauthorized: 401,
   not_ready: 503,
-  key_unavailable: 503,
-  ca_unavailable: 503,
-  ca_busy: 503,
   store_unavailable: 503,
-  key_not_found: 500,
   config_invalid: 500,
   internal_error: 500,
   exchange_unavailable: 503,
   exchange_rejected: 502,
   discovery_unavailable: 503,
-  jwt_signature_invalid: 401,
-  jwt_expired: 401,
-  jwt_not_yet_valid: 401,
-  jwt_kid_unknown: 401,
-  jwt_audience_mismatch: 401,
-};
+  function_init_failed: 500,
+  function_failed: 500,
+});
+
+/** Is `value` one of the stable codes (e.g. a code read off the wire)? */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ERROR_STATUS, value);
+}
 
 export class BridgeError extends Error {
   readonly code: ErrorCode;
@@ -143,7 +177,7 @@ export class BridgeError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "BridgeError";
     this.code = code;
-    this.status = options.status ?? DEFAULT_STATUS[code] ?? 400;
+    this.status = ERROR_STATUS[code];
     this.expose = options.expose ?? this.status < 500;
     this.details = options.details;
   }

@@ -34,8 +34,13 @@ import {
 } from "../../lib/http/bridge-env.js";
 import { boolean, type Env, integer, oneOf, optionalString, requiredString } from "../../lib/http/env.js";
 import { isRegionName } from "../../lib/proof/sts-endpoints.js";
-import { MAX_JWT_SVID_TTL_SECONDS } from "../../lib/spiffe/jwt-strict.js";
 import type { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
+import {
+  DEFAULT_MAX_JWT_TTL_SECONDS,
+  DEFAULT_MAX_X509_TTL_SECONDS,
+  MAX_JWT_SVID_TTL_SECONDS,
+  MAX_X509_SVID_TTL_SECONDS,
+} from "../../lib/spiffe/svid-ttl.js";
 
 export const EXCHANGE_KEY_MANAGERS = ["kms", "kms-wrapped"] as const;
 
@@ -106,11 +111,14 @@ export function loadExchangeConfig(env: Env): Readonly<ExchangeConfig> {
     allowedRegions,
     ownRegion,
     allowIamUsers: boolean(env, "SVID_BRIDGE_ALLOW_IAM_USERS", false),
-    maxJwtTtlSeconds: integer(env, "SVID_BRIDGE_MAX_JWT_TTL", 3600, {
+    maxJwtTtlSeconds: integer(env, "SVID_BRIDGE_MAX_JWT_TTL", DEFAULT_MAX_JWT_TTL_SECONDS, {
       min: 60,
       max: MAX_JWT_SVID_TTL_SECONDS,
     }),
-    maxX509TtlSeconds: integer(env, "SVID_BRIDGE_MAX_X509_TTL", 86_400, { min: 60, max: 7 * 86_400 }),
+    maxX509TtlSeconds: integer(env, "SVID_BRIDGE_MAX_X509_TTL", DEFAULT_MAX_X509_TTL_SECONDS, {
+      min: 60,
+      max: MAX_X509_SVID_TTL_SECONDS,
+    }),
     signingKeyCacheSeconds: integer(env, "SVID_BRIDGE_SIGNING_KEY_CACHE", 60, { min: 1, max: 3600 }),
     registrationCacheSeconds: integer(env, "SVID_BRIDGE_REGISTRATION_CACHE", 5, { max: 300 }),
   });

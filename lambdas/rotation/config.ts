@@ -33,6 +33,7 @@ import {
 import { type Env, integer, oneOf, optionalString, parsed, requiredString } from "../../lib/http/env.js";
 import { type RotationConfig, resolveRotationConfig } from "../../lib/rotation/rotation-config.js";
 import { TrustDomain } from "../../lib/spiffe/spiffe-id.js";
+import { DEFAULT_MAX_JWT_TTL_SECONDS, MAX_JWT_SVID_TTL_SECONDS } from "../../lib/spiffe/svid-ttl.js";
 
 export const KEY_MANAGER_KINDS = ["kms", "kms-wrapped", "memory"] as const;
 export type KeyManagerKind = (typeof KEY_MANAGER_KINDS)[number];
@@ -56,7 +57,10 @@ export function loadRotationConfig(env: Env): Readonly<RotationLambdaConfig> {
     alg: oneOf(env, "SVID_BRIDGE_JWT_ALG", SIGNING_ALGORITHMS, "RS256"),
     rotationPeriodSeconds: integer(env, "SVID_BRIDGE_ROTATION_PERIOD", 86_400, { min: 60 }),
     publicationLeadSeconds: integer(env, "SVID_BRIDGE_PUBLICATION_LEAD", 3600),
-    maxJwtTtlSeconds: integer(env, "SVID_BRIDGE_MAX_JWT_TTL", 3600, { min: 1, max: 48 * 3600 }),
+    maxJwtTtlSeconds: integer(env, "SVID_BRIDGE_MAX_JWT_TTL", DEFAULT_MAX_JWT_TTL_SECONDS, {
+      min: 1,
+      max: MAX_JWT_SVID_TTL_SECONDS,
+    }),
     clockSkewSeconds: integer(env, "SVID_BRIDGE_CLOCK_SKEW", 60, { max: 900 }),
     signingKeyCacheSeconds: integer(env, "SVID_BRIDGE_SIGNING_KEY_CACHE", 60, { max: 3600 }),
   };

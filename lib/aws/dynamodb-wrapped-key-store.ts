@@ -27,10 +27,7 @@ export class DynamoDbWrappedKeyStore implements WrappedKeyStore {
       );
     } catch (cause) {
       if (cause instanceof ConditionalCheckFailedException)
-        throw new BridgeError("key_unavailable", `wrapped key ${record.keyId} already exists`, {
-          status: 500,
-          cause,
-        });
+        throw new BridgeError("internal_error", `wrapped key ${record.keyId} already exists`, { cause });
       throw new BridgeError("store_unavailable", "the key table cannot be written", { cause });
     }
   }

@@ -29,7 +29,6 @@ export function kmsError(operation: string, keyId: string, cause: unknown): Brid
       ? `KMS is throttling ${operation}; retry shortly`
       : `KMS ${operation} on ${keyId} failed: ${name}`,
     {
-      status: 503,
       expose: false,
       cause,
       details: {

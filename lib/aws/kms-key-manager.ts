@@ -68,15 +68,10 @@ export function derToJoseSignature(alg: SigningAlgorithm, der: Uint8Array): Uint
       der,
     );
   } catch (cause) {
-    throw new BridgeError("key_unavailable", "KMS returned a signature that is not DER ECDSA", {
-      status: 503,
-      cause,
-    });
+    throw new BridgeError("key_unavailable", "KMS returned a signature that is not DER ECDSA", { cause });
   }
   if (!raw || raw.byteLength !== 2 * profile.ecIntegerBytes!)
-    throw new BridgeError("key_unavailable", `KMS returned an ECDSA signature that does not fit ${alg}`, {
-      status: 503,
-    });
+    throw new BridgeError("key_unavailable", `KMS returned an ECDSA signature that does not fit ${alg}`);
   return new Uint8Array(raw);
 }
 
@@ -196,7 +191,7 @@ export class KmsKeyManager implements KeyManager {
       throw kmsError("Sign", keyId, cause);
     }
     if (!signature || signature.byteLength === 0)
-      throw new BridgeError("key_unavailable", "KMS Sign answered without a signature", { status: 503 });
+      throw new BridgeError("key_unavailable", "KMS Sign answered without a signature");
     return derToJoseSignature(info.alg, signature);
   }
 

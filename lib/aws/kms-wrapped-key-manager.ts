@@ -108,9 +108,7 @@ export class KmsWrappedKeyManager implements KeyManager {
       throw kmsError("GenerateDataKeyPair", this.#wrappingKeyId, cause);
     }
     if (!out.PrivateKeyCiphertextBlob || !out.PrivateKeyPlaintext || !out.PublicKey || !out.KeyId)
-      throw new BridgeError("key_unavailable", "KMS GenerateDataKeyPair answered without a key pair", {
-        status: 503,
-      });
+      throw new BridgeError("key_unavailable", "KMS GenerateDataKeyPair answered without a key pair");
     const privateKey = createPrivateKey({
       key: Buffer.from(out.PrivateKeyPlaintext),
       format: "der",

@@ -47,7 +47,7 @@ export class PcaCaRenewer implements CaRenewer {
         ...(o.poll && { poll: o.poll }),
         ...(o.clock && { clock: o.clock }),
       });
-      const [certificate, ...below] = parseCertificatesPem(issued.chainPem);
+      const [certificate, ...below] = parseCertificatesPem(issued.chainPem, "ca_unavailable");
       return {
         certificatePem: certificatesToPem([certificate!]),
         chainPem: certificatesToPem(below),

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ACMPCAClient, ApiPassthrough } from "@aws-sdk/client-acm-pca";
+import { cachedUntilFailure } from "../cached-until-failure.js";
 import { type Clock, epochSeconds, systemClock } from "../clock.js";
 import type { X509Certificate } from "../crypto/x509.js";
 import { BridgeError } from "../errors.js";
@@ -57,11 +58,13 @@ export class PcaDirectCertificateAuthority implements CertificateAuthority {
   readonly #subject: ApiPassthrough["Subject"];
   readonly #poll: PcaPollOptions;
   readonly #clock: Clock;
-  #ca: Promise<PcaCaCertificates> | undefined;
+  /** The CA's certificate and root, fetched once (again after a failure). */
+  readonly #caCertificates: () => Promise<PcaCaCertificates>;
 
   constructor(init: PcaDirectCertificateAuthorityInit) {
     this.#client = init.client;
     this.#caArn = init.certificateAuthorityArn;
+    this.#caCertificates = cachedUntilFailure(() => fetchCaCertificates(this.#client, this.#caArn));
     this.#trustDomain = init.trustDomain;
     this.#templateArn =
       init.templateArn ?? templateInPartitionOf(init.certificateAuthorityArn, DIRECT_MODE_TEMPLATE_ARN);
@@ -85,8 +88,7 @@ export class PcaDirectCertificateAuthority implements CertificateAuthority {
       throw new BridgeError("invalid_spiffe_id", "a leaf SVID needs a SPIFFE ID with a path");
     if (!Number.isSafeInteger(request.ttlSeconds) || request.ttlSeconds <= 0)
       throw new BridgeError("invalid_request", "ttlSeconds must be a positive integer");
-    if (!request.csrPem)
-      throw new BridgeError("internal_error", "direct mode needs the workload's CSR", { status: 500 });
+    if (!request.csrPem) throw new BridgeError("internal_error", "direct mode needs the workload's CSR");
     const csr = await checkCsr(request.csrPem);
     if (csr.requestsSans)
       throw new BridgeError(
@@ -156,23 +158,9 @@ export class PcaDirectCertificateAuthority implements CertificateAuthority {
       throw new BridgeError(
         "ca_unavailable",
         "ACM PCA issued a certificate that is not the X.509-SVID asked for",
-        {
-          status: 503,
-          cause,
-        },
+        { cause },
       );
     }
-  }
-
-  #caCertificates(): Promise<PcaCaCertificates> {
-    if (!this.#ca) {
-      const pending = fetchCaCertificates(this.#client, this.#caArn);
-      this.#ca = pending;
-      pending.catch(() => {
-        if (this.#ca === pending) this.#ca = undefined;
-      });
-    }
-    return this.#ca;
   }
 }
 

@@ -106,8 +106,8 @@ export interface IntermediateFromPemInput {
 export async function intermediateFromPem(
   input: IntermediateFromPemInput,
 ): Promise<IntermediateCertificateAuthority> {
-  const chain = parseCertificatesPem(input.chainPem);
-  const roots = parseCertificatesPem(input.rootPem);
+  const chain = parseCertificatesPem(input.chainPem, "ca_unavailable");
+  const roots = parseCertificatesPem(input.rootPem, "ca_unavailable");
   if (chain.length === 0 || roots.length === 0)
     throw new BridgeError("config_invalid", "the intermediate CA's chain or root PEM is empty");
   const signer = await signerFor(input.keys, input.keyId);
@@ -158,17 +158,11 @@ function checkIntermediate(certificate: X509Certificate, signer: Signer): void {
     throw new BridgeError(
       "ca_unavailable",
       "the intermediate certificate does not certify the intermediate's key",
-      {
-        status: 503,
-      },
     );
   const bc = certificate.getExtension(BasicConstraintsExtension);
   if (!bc?.ca || bc.pathLength !== 0)
     throw new BridgeError(
       "ca_unavailable",
       "the intermediate certificate is not a CA with pathLen 0 (check the template)",
-      {
-        status: 503,
-      },
     );
 }

@@ -39,7 +39,6 @@ export function pcaError(operation: string, cause: unknown): BridgeError {
   const name = cause instanceof Error ? cause.name : "UnknownError";
   if (BUSY.has(name))
     return new BridgeError("ca_busy", "the certificate authority is busy; retry shortly", {
-      status: 503,
       expose: true,
       cause,
       details: { pcaError: name, retryAfterSeconds: PCA_RETRY_AFTER_SECONDS },
@@ -50,7 +49,6 @@ export function pcaError(operation: string, cause: unknown): BridgeError {
       details: { pcaError: name },
     });
   return new BridgeError("ca_unavailable", `ACM PCA ${operation} failed: ${name}`, {
-    status: 503,
     cause,
     details: { pcaError: name },
   });
@@ -86,8 +84,7 @@ export async function issueAndFetch(
   } catch (cause) {
     throw pcaError("IssueCertificate", cause);
   }
-  if (!certificateArn)
-    throw new BridgeError("ca_unavailable", "ACM PCA issued no certificate ARN", { status: 503 });
+  if (!certificateArn) throw new BridgeError("ca_unavailable", "ACM PCA issued no certificate ARN");
 
   const clock = poll.clock ?? systemClock;
   const sleep = poll.sleep ?? ((ms: number) => delay(ms));
@@ -102,19 +99,20 @@ export async function issueAndFetch(
           CertificateArn: certificateArn,
         }),
       );
-      const [certificate] = parseCertificatesPem(out.Certificate ?? "");
+      const [certificate] = parseCertificatesPem(out.Certificate ?? "", "ca_unavailable");
       if (!certificate)
-        throw new BridgeError("ca_unavailable", "ACM PCA GetCertificate answered without a certificate", {
-          status: 503,
-        });
-      return { certificateArn, certificate, chain: parseCertificatesPem(out.CertificateChain ?? "") };
+        throw new BridgeError("ca_unavailable", "ACM PCA GetCertificate answered without a certificate");
+      return {
+        certificateArn,
+        certificate,
+        chain: parseCertificatesPem(out.CertificateChain ?? "", "ca_unavailable"),
+      };
     } catch (cause) {
       if (!(cause instanceof Error) || cause.name !== "RequestInProgressException")
         throw pcaError("GetCertificate", cause);
     }
     if (clock.now() + wait > deadline)
       throw new BridgeError("ca_unavailable", `ACM PCA did not issue ${certificateArn} in time`, {
-        status: 503,
         details: { retryAfterSeconds: PCA_RETRY_AFTER_SECONDS },
       });
     wait = Math.min(wait * 2, poll.maxDelayMs ?? 1_000);
@@ -141,10 +139,9 @@ export async function fetchCaCertificates(client: ACMPCAClient, caArn: string): 
   } catch (cause) {
     throw pcaError("GetCertificateAuthorityCertificate", cause);
   }
-  const [certificate] = parseCertificatesPem(out.Certificate ?? "");
-  if (!certificate)
-    throw new BridgeError("ca_unavailable", `ACM PCA CA ${caArn} has no certificate`, { status: 503 });
-  const chain = parseCertificatesPem(out.CertificateChain ?? "");
+  const [certificate] = parseCertificatesPem(out.Certificate ?? "", "ca_unavailable");
+  if (!certificate) throw new BridgeError("ca_unavailable", `ACM PCA CA ${caArn} has no certificate`);
+  const chain = parseCertificatesPem(out.CertificateChain ?? "", "ca_unavailable");
   return {
     certificate,
     chain,

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { Construct } from "constructs";
 import { PROJECT_ROOT } from "./bridge-function.js";
+import { ORGANIZATION_ID } from "./check-props.js";
 
 export const DEFAULT_LAYER_ZIP = join(PROJECT_ROOT, "dist", "svid-bridge-layer.zip");
 
@@ -42,7 +43,7 @@ export class SvidBridgeLayer extends Construct {
       license: "Apache-2.0",
     });
     if (props.organizationId) {
-      if (!/^o-[a-z0-9]{10,32}$/.test(props.organizationId))
+      if (!ORGANIZATION_ID.test(props.organizationId))
         throw new Error(`SVID Bridge layer: ${props.organizationId} is not an AWS Organization ID (o-…)`);
       this.layer.addPermission("Organization", { accountId: "*", organizationId: props.organizationId });
     }

@@ -6,7 +6,7 @@
  */
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { Command } from "commander";
-import { BridgeError, type ErrorCode } from "../errors.js";
+import { BridgeError, isErrorCode } from "../errors.js";
 import { buildProof } from "../proof/client.js";
 import { UsageError } from "./exit-codes.js";
 import { awsRegion, baseUrl, baseUrlFromEnv, checkRegion } from "./values.js";
@@ -104,9 +104,13 @@ export async function postExchange<T>(target: ExchangeTarget, path: string, body
   }
   if (!response.ok) {
     const err = parsed as { error?: unknown; message?: unknown } | undefined;
-    const code = typeof err?.error === "string" ? err.error : "exchange_rejected";
-    const message = typeof err?.message === "string" ? err.message : `HTTP ${response.status}`;
-    throw new BridgeError(code as ErrorCode, message, { status: response.status });
+    const said = typeof err?.message === "string" ? err.message : `HTTP ${response.status}`;
+    if (isErrorCode(err?.error)) throw new BridgeError(err.error, said);
+    // A code this build does not know (a newer bridge) is still a refusal, and keeps its name.
+    const upstream = typeof err?.error === "string" ? err.error : `HTTP ${response.status}`;
+    throw new BridgeError("exchange_rejected", `${upstream}: ${said}`, {
+      details: { upstream, upstreamStatus: response.status },
+    });
   }
   if (parsed === undefined)
     throw new BridgeError("exchange_rejected", `the exchange answered ${response.status} with no JSON`);

@@ -68,10 +68,9 @@ export function assertSoundPublicKey(
   input: KeyObject | Uint8Array,
   code: ErrorCode = "unsupported_key",
   prefix = "",
-  status?: number,
 ): SoundKeyKind {
   const refuse = (message: string): never => {
-    throw new BridgeError(code, `${prefix}${message}`, status === undefined ? {} : { status });
+    throw new BridgeError(code, `${prefix}${message}`);
   };
   let key: KeyObject;
   try {
@@ -80,10 +79,7 @@ export function assertSoundPublicKey(
         ? createPublicKey({ key: Buffer.from(input), format: "der", type: "spki" })
         : input;
   } catch (cause) {
-    throw new BridgeError(code, `${prefix}the public key cannot be read`, {
-      cause,
-      ...(status !== undefined && { status }),
-    });
+    throw new BridgeError(code, `${prefix}the public key cannot be read`, { cause });
   }
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === "rsa") {
@@ -105,19 +101,12 @@ export function assertSoundPublicKey(
 }
 
 /** The same rule for a JWK (public members only are read). */
-export function assertSoundJwk(
-  jwk: object,
-  code: ErrorCode,
-  options: { status?: number; prefix?: string } = {},
-): SoundKeyKind {
+export function assertSoundJwk(jwk: object, code: ErrorCode, prefix = ""): SoundKeyKind {
   let key: KeyObject;
   try {
     key = createPublicKey({ key: jwk as JsonWebKey, format: "jwk" });
   } catch (cause) {
-    throw new BridgeError(code, `${options.prefix ?? ""}not a valid public JWK`, {
-      cause,
-      ...(options.status !== undefined && { status: options.status }),
-    });
+    throw new BridgeError(code, `${prefix}not a valid public JWK`, { cause });
   }
-  return assertSoundPublicKey(key, code, options.prefix, options.status);
+  return assertSoundPublicKey(key, code, prefix);
 }

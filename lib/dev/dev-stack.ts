@@ -32,6 +32,7 @@ import { DynamoDbReplayCache, replayCacheTableDefinition } from "../aws/dynamodb
 import { systemClock } from "../clock.js";
 import { createDiscoveryEndpoint } from "../discovery/discovery-endpoint.js";
 import { BridgeError } from "../errors.js";
+import { errorToResponse } from "../http/responses.js";
 import { type RunningDynamoDb, startDynalite } from "../local/dynamodb-server.js";
 import { type RunningFunctionUrl, startFunctionUrlServer } from "../local/function-url-server.js";
 import { localLambdaContext } from "../local/lambda-context.js";
@@ -177,7 +178,7 @@ type Closers = Array<() => Promise<void> | void>;
 type UrlHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const notReady: UrlHandler = async () =>
-  json(503, { error: "not_ready", message: "the dev bridge is starting" });
+  errorToResponse(new BridgeError("not_ready", "the dev bridge is starting"));
 
 /**
  * The public port, opened first: a port in use is the likeliest failure and the cheapest to
@@ -348,10 +349,12 @@ function adminApi(adminToken: string, forceRotation: () => Promise<RotationResul
     const given = Buffer.from(event.headers.authorization ?? "");
     const wanted = Buffer.from(`Bearer ${adminToken}`);
     if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
-      return json(401, { error: "unauthorized", message: "the dev admin API needs SVID_BRIDGE_DEV_TOKEN" });
+      return errorToResponse(
+        new BridgeError("unauthorized", "the dev admin API needs SVID_BRIDGE_DEV_TOKEN"),
+      );
     if (event.rawPath === "/_dev/rotate" && event.requestContext.http.method === "POST")
       return json(200, await forceRotation());
-    return json(404, { error: "not_found", message: `no route ${event.rawPath}` });
+    return errorToResponse(new BridgeError("not_found", `no route ${event.rawPath}`));
   };
 }
 

@@ -10,6 +10,7 @@
  * carries `Cache-Control: public, max-age=N` and `Access-Control-Allow-Origin: *`.
  */
 import { createHash } from "node:crypto";
+import { cachedUntilFailure } from "../cached-until-failure.js";
 import type { Clock } from "../clock.js";
 import type { X509Certificate } from "../crypto/x509.js";
 import { BridgeError } from "../errors.js";
@@ -73,7 +74,7 @@ class RenderedDocuments {
   readonly #keySets: KeySetCache;
   #jwt: { sequence: number; docs: Record<string, Rendered> } | undefined;
   #bundle: { sequence: number; anchors: X509Certificate[]; doc: Rendered } | undefined;
-  #extraAnchors: Promise<X509Certificate[]> | undefined;
+  readonly #anchors: () => Promise<X509Certificate[]>;
 
   constructor(options: DiscoveryEndpointOptions) {
     this.#options = options;
@@ -82,25 +83,16 @@ class RenderedDocuments {
       clock: options.clock,
       ttlSeconds: options.keySetCacheSeconds ?? 5,
     });
+    // A failed fetch must not stick: the next request tries again.
+    this.#anchors = options.extraTrustAnchors
+      ? cachedUntilFailure(options.extraTrustAnchors)
+      : () => Promise.resolve([]);
     // Start fetching the roots at once (cold start), so the first bundle request waits less.
     this.#anchors().catch(() => undefined);
   }
 
   get(route: Route): Promise<Rendered> {
     return route === "bundle" ? this.#bundleDocument() : this.#jwtDocument(route);
-  }
-
-  #anchors(): Promise<X509Certificate[]> {
-    if (!this.#options.extraTrustAnchors) return Promise.resolve([]);
-    if (!this.#extraAnchors) {
-      const fetching = this.#options.extraTrustAnchors();
-      this.#extraAnchors = fetching;
-      // A failed fetch must not stick: the next request tries again.
-      fetching.catch(() => {
-        if (this.#extraAnchors === fetching) this.#extraAnchors = undefined;
-      });
-    }
-    return this.#extraAnchors;
   }
 
   #build(set: KeySet, extra: X509Certificate[]) {

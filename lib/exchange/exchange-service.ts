@@ -16,6 +16,7 @@ import type { RegistrationMatch } from "../registrations/match-registrations.js"
 import type { SpiffeBundleDocument, TrustBundle } from "../spiffe/bundle.js";
 import { mintJwtSvid } from "../spiffe/jwt-svid.js";
 import type { SpiffeId } from "../spiffe/spiffe-id.js";
+import { DEFAULT_MAX_JWT_TTL_SECONDS, DEFAULT_MAX_X509_TTL_SECONDS } from "../spiffe/svid-ttl.js";
 import { certificatesToPem, checkCsr, parseCsr } from "../spiffe/x509-svid.js";
 import {
   type JwtSvidRequest,
@@ -46,9 +47,9 @@ export interface ExchangeLimits {
 
 export const DEFAULT_LIMITS: ExchangeLimits = Object.freeze({
   defaultJwtTtlSeconds: 300,
-  maxJwtTtlSeconds: 3600,
+  maxJwtTtlSeconds: DEFAULT_MAX_JWT_TTL_SECONDS,
   defaultX509TtlSeconds: 3600,
-  maxX509TtlSeconds: 24 * 3600,
+  maxX509TtlSeconds: DEFAULT_MAX_X509_TTL_SECONDS,
 });
 
 /** One line per issuance, for the audit log: who, what, which kind, serial or jti, expiry. */
@@ -115,7 +116,16 @@ export class ExchangeService {
     this.#clock = deps.clock ?? systemClock;
   }
 
-  /** `observe` learns the caller whose proof was accepted, for logs, as early as it is known. */
+  /**
+   * POST /v1/svid/jwt: parses `body` ({audience: string[], spiffe_id?, proof}), verifies the
+   * proof bound to that ask, and mints one JWT-SVID (RFC 7519 JWS, SPIFFE JWT-SVID) per
+   * registration that matches the caller and allows the audience (the named one only, when
+   * spiffe_id is given); `expires_at` is epoch seconds.
+   * @param observe learns the caller whose proof was accepted, for logs, as early as it is known.
+   * @throws BridgeError invalid_request/unknown_field (the body), proof_* / principal_not_allowed
+   *   (the proof), no_registration / audience_not_allowed / svid_kind_not_allowed (policy),
+   *   not_ready / key_unavailable (signing).
+   */
   async issueJwtSvids(body: unknown, observe?: (identity: CallerIdentity) => void): Promise<JwtSvidResponse> {
     const request: JwtSvidRequest = parseJwtSvidRequest(body);
     const identity = await this.#deps.verifier.verify({
@@ -342,7 +352,6 @@ function askRefused<T>(ask: string, check: () => T): T {
   } catch (error) {
     if (!(error instanceof BridgeError)) throw error;
     throw new BridgeError(error.code, `${ask}: ${error.message}`, {
-      status: error.status,
       details: { ...error.details, ask },
       cause: error,
     });

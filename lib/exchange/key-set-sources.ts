@@ -4,6 +4,7 @@
  * only when the rotation has put a new intermediate in the set).
  */
 import type { IntermediateCertificateAuthority } from "../ca/intermediate-certificate-authority.js";
+import { cachedUntilFailure } from "../cached-until-failure.js";
 import type { Clock } from "../clock.js";
 import type { X509Certificate } from "../crypto/x509.js";
 import { jwtAuthoritiesOf } from "../discovery/discovery-documents.js";
@@ -54,7 +55,7 @@ export function keySetCertificateAuthority(
   keys: KeyManager,
   clock: Clock,
 ): CertificateAuthority {
-  let current: { certificatePem: string; ca: Promise<IntermediateCertificateAuthority> } | undefined;
+  let current: { certificatePem: string; ca: () => Promise<IntermediateCertificateAuthority> } | undefined;
   const resolve = async () => {
     const record = (await cache.get()).x509;
     if (!record)
@@ -62,15 +63,13 @@ export function keySetCertificateAuthority(
         "ca_unavailable",
         "no intermediate CA in the key set: the rotation has not issued one yet",
       );
-    if (current?.certificatePem !== record.certificatePem) {
-      const ca = intermediateFromRecord(record, keys, clock);
-      current = { certificatePem: record.certificatePem, ca };
-      // A failed build must not stick: the next request tries again.
-      ca.catch(() => {
-        if (current?.ca === ca) current = undefined;
-      });
-    }
-    return current.ca;
+    // One build per intermediate; a failed build must not stick: the next request tries again.
+    if (current?.certificatePem !== record.certificatePem)
+      current = {
+        certificatePem: record.certificatePem,
+        ca: cachedUntilFailure(() => intermediateFromRecord(record, keys, clock)),
+      };
+    return current.ca();
   };
   return {
     issue: async (request) => (await resolve()).issue(request),

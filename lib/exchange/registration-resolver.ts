@@ -17,9 +17,15 @@ const MAX_CALLERS_PER_LIST = 256;
 
 /** Every field of the identity the matching rules may read. */
 function callerKey(c: CallerIdentity): string {
-  return [c.arn, c.partition, c.account, c.principalType, c.roleName, c.uniqueId, c.sessionName ?? ""].join(
-    "\n",
-  );
+  return [
+    c.arn,
+    c.partition,
+    c.account,
+    c.principalType,
+    c.principalName,
+    c.uniqueId,
+    c.sessionName ?? "",
+  ].join("\n");
 }
 
 export function registrationResolver(
@@ -28,7 +34,7 @@ export function registrationResolver(
 ): RegistrationResolver {
   const matched = new WeakMap<readonly RegistrationEntry[], Map<string, RegistrationMatch[]>>();
   return async (caller: CallerIdentity) => {
-    const entries = await store.findByAccountAndRole(caller.account, caller.roleName);
+    const entries = await store.findByAccountAndRole(caller.account, caller.principalName);
     // Only a frozen list (the caching store's) is sure to read the same next time.
     if (!Object.isFrozen(entries)) return matchRegistrations(caller, entries, trustDomain);
     let byCaller = matched.get(entries);

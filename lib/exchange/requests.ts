@@ -4,11 +4,8 @@
  * and sizes are bounded before anything expensive happens.
  */
 import { BridgeError } from "../errors.js";
+import { audienceRule, MAX_AUDIENCES } from "../spiffe/jwt-svid-limits.js";
 import { SpiffeId } from "../spiffe/spiffe-id.js";
-
-export const MAX_AUDIENCES = 10;
-export const MAX_AUDIENCE_LENGTH = 1000; // AWS STS's own limit for an audience.
-const PRINTABLE = /^[\x21-\x7e]+$/;
 
 export interface JwtSvidRequest {
   audience: string[];
@@ -22,13 +19,13 @@ export interface X509SvidRequest {
   proof: unknown;
 }
 
-function invalid(message: string): never {
+function invalidRequest(message: string): never {
   throw new BridgeError("invalid_request", message);
 }
 
 function asObject(body: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (typeof body !== "object" || body === null || Array.isArray(body))
-    invalid("the body must be a JSON object");
+    invalidRequest("the body must be a JSON object");
   for (const key of Object.keys(body)) {
     if (!allowed.includes(key))
       throw new BridgeError(
@@ -41,7 +38,7 @@ function asObject(body: unknown, allowed: readonly string[]): Record<string, unk
 
 function optionalSpiffeId(value: unknown): SpiffeId | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string") invalid("spiffe_id must be a string");
+  if (typeof value !== "string") invalidRequest("spiffe_id must be a string");
   return SpiffeId.parse(value);
 }
 
@@ -54,15 +51,15 @@ function requireProof(value: unknown): unknown {
 /** The audience list of one JWT ask: 1 to MAX_AUDIENCES printable strings, none repeated. */
 function audienceOf(value: unknown): string[] {
   const aud = typeof value === "string" ? [value] : value;
-  if (!Array.isArray(aud) || aud.length === 0) invalid("audience must be a non-empty array of strings");
-  if (aud.length > MAX_AUDIENCES) invalid(`at most ${MAX_AUDIENCES} audiences per JWT-SVID`);
+  if (!Array.isArray(aud) || aud.length === 0)
+    invalidRequest("audience must be a non-empty array of strings");
+  if (aud.length > MAX_AUDIENCES) invalidRequest(`at most ${MAX_AUDIENCES} audiences per JWT-SVID`);
   for (const a of aud) {
-    if (typeof a !== "string" || a.length === 0) invalid("every audience must be a non-empty string");
-    if (a.length > MAX_AUDIENCE_LENGTH)
-      invalid(`an audience is longer than ${MAX_AUDIENCE_LENGTH} characters`);
-    if (!PRINTABLE.test(a)) invalid("audiences may contain only printable ASCII without spaces");
+    if (typeof a !== "string" || a.length === 0) invalidRequest("every audience must be a non-empty string");
+    const broken = audienceRule(a);
+    if (broken) invalidRequest(`an audience ${broken}`);
   }
-  if (new Set(aud).size !== aud.length) invalid("audiences must not repeat");
+  if (new Set(aud).size !== aud.length) invalidRequest("audiences must not repeat");
   return aud as string[];
 }
 
@@ -75,7 +72,8 @@ export function parseJwtSvidRequest(body: unknown): JwtSvidRequest {
 
 export function parseX509SvidRequest(body: unknown): X509SvidRequest {
   const obj = asObject(body, ["csr", "spiffe_id", "proof"]);
-  if (typeof obj.csr !== "string" || obj.csr.length === 0) invalid("csr must be a PEM or base64 DER string");
+  if (typeof obj.csr !== "string" || obj.csr.length === 0)
+    invalidRequest("csr must be a PEM or base64 DER string");
   const spiffeId = optionalSpiffeId(obj.spiffe_id);
   return { csr: obj.csr, ...(spiffeId && { spiffeId }), proof: requireProof(obj.proof) };
 }
@@ -108,22 +106,24 @@ function jwtAskKey(ask: BatchJwtAsk): string {
 export function parseBatchRequest(body: unknown): BatchRequest {
   const obj = asObject(body, ["jwt", "x509", "proof"]);
   const rawJwt = obj.jwt ?? [];
-  if (!Array.isArray(rawJwt)) invalid("jwt must be an array of JWT-SVID asks");
-  if (rawJwt.length > MAX_BATCH_JWT_ASKS) invalid(`at most ${MAX_BATCH_JWT_ASKS} JWT-SVID asks per batch`);
+  if (!Array.isArray(rawJwt)) invalidRequest("jwt must be an array of JWT-SVID asks");
+  if (rawJwt.length > MAX_BATCH_JWT_ASKS)
+    invalidRequest(`at most ${MAX_BATCH_JWT_ASKS} JWT-SVID asks per batch`);
   const jwt = rawJwt.map((raw): BatchJwtAsk => {
     const ask = asObject(raw, ["audience", "spiffe_id"]);
     const spiffeId = optionalSpiffeId(ask.spiffe_id);
     return { audience: audienceOf(ask.audience), ...(spiffeId && { spiffeId }) };
   });
-  if (new Set(jwt.map(jwtAskKey)).size !== jwt.length) invalid("a batch must not repeat a JWT-SVID ask");
+  if (new Set(jwt.map(jwtAskKey)).size !== jwt.length)
+    invalidRequest("a batch must not repeat a JWT-SVID ask");
   let x509: BatchRequest["x509"];
   if (obj.x509 !== undefined) {
     const ask = asObject(obj.x509, ["csr", "spiffe_id"]);
     if (typeof ask.csr !== "string" || ask.csr.length === 0)
-      invalid("x509.csr must be a PEM or base64 DER string");
+      invalidRequest("x509.csr must be a PEM or base64 DER string");
     const spiffeId = optionalSpiffeId(ask.spiffe_id);
     x509 = { csr: ask.csr, ...(spiffeId && { spiffeId }) };
   }
-  if (jwt.length === 0 && !x509) invalid("a batch must ask for at least one SVID");
+  if (jwt.length === 0 && !x509) invalidRequest("a batch must ask for at least one SVID");
   return { jwt, ...(x509 && { x509 }), proof: requireProof(obj.proof) };
 }

@@ -37,8 +37,7 @@ export function errorToResponse(error: unknown, headers: Record<string, string> 
   if (error instanceof BridgeError) {
     const status =
       Number.isInteger(error.status) && error.status >= 400 && error.status <= 599 ? error.status : 500;
-    const body: ErrorBody =
-      status >= 500 && !error.expose ? { error: error.code, message: "internal error" } : error.toJSON();
+    const body: ErrorBody = error.toJSON();
     // A refusal that says when to come back (sts_busy, ca_busy, KMS/PCA throttling) says it in HTTP
     // too; any other 503 is an outage a retry can outlast (RFC 9110 §10.2.3): come back in a second.
     const retryAfter =

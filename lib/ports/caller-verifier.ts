@@ -11,8 +11,12 @@ export interface CallerIdentity {
   partition: Partition;
   account: string;
   principalType: PrincipalType;
-  /** Role name for an assumed role, user name for an IAM user. */
-  roleName: string;
+  /**
+   * The principal's IAM name: the role's for an assumed role, the user's for an IAM user
+   * (`principalType` says which). Registrations select on it as `selectors.roleName`, the
+   * stored and wire name, kept for compatibility.
+   */
+  principalName: string;
   /** AROA… for a role, AIDA… for a user. */
   uniqueId: string;
   /** For an assumed role; for Lambda, observed to be the function name. */

@@ -3,6 +3,7 @@
  * hold a registration: an assumed-role session (every Lambda function) and, when the
  * bridge allows it, an IAM user. Root and federated users are refused outright.
  */
+import { IAM_NAME, IAM_PATH, ROLE_UNIQUE_ID, SESSION_NAME, USER_UNIQUE_ID } from "../aws-names.js";
 import { BridgeError } from "../errors.js";
 import type { CallerIdentity } from "../ports/caller-verifier.js";
 import { isPartition } from "./sts-endpoints.js";
@@ -12,14 +13,37 @@ export interface IdentityPolicy {
   allowIamUsers: boolean;
 }
 
-// IAM names: [\w+=,.@-]; role and user names ≤ 64, session names 2–64.
-const NAME = "[\\w+=,.@-]{1,64}";
 const ARN = /^arn:([a-z-]{1,16}):(sts|iam)::(\d{12}):(.+)$/; // partition checked by isPartition
-const ASSUMED_ROLE = new RegExp(`^assumed-role/(${NAME})/([\\w+=,.@-]{2,64})$`);
-// Users may have a path (user/division/name); the path is not part of the name.
-const IAM_USER = new RegExp(`^user/(?:[\\x21-\\x7e]{1,510}/)?(${NAME})$`);
-const ROLE_ID = /^AROA[A-Z0-9]{12,124}$/;
-const USER_ID = /^AIDA[A-Z0-9]{12,124}$/;
+
+interface ArnParts {
+  partition: CallerIdentity["partition"];
+  service: string;
+  account: string;
+  resource: string;
+}
+
+/** The parts of an IAM or STS ARN of a known partition, or undefined. */
+function arnParts(arn: string): ArnParts | undefined {
+  const [, partition = "", service = "", account = "", resource = ""] = ARN.exec(arn) ?? [];
+  return isPartition(partition) ? { partition, service, account, resource } : undefined;
+}
+
+/** `assumed-role/ROLE/SESSION`'s names, when both are IAM names. */
+function assumedRoleParts(resource: string): { roleName: string; sessionName: string } | undefined {
+  const [kind, roleName, sessionName, ...more] = resource.split("/");
+  if (kind !== "assumed-role" || more.length > 0 || roleName === undefined || sessionName === undefined)
+    return undefined;
+  return IAM_NAME.test(roleName) && SESSION_NAME.test(sessionName) ? { roleName, sessionName } : undefined;
+}
+
+/** `user/[PATH/]NAME`'s name: users may have a path (user/division/name), not part of the name. */
+function iamUserName(resource: string): string | undefined {
+  const rest = resource.slice("user/".length);
+  const slash = rest.lastIndexOf("/");
+  const name = rest.slice(slash + 1);
+  if (slash >= 0 && !IAM_PATH.test(rest.slice(0, slash))) return undefined;
+  return IAM_NAME.test(name) ? name : undefined;
+}
 
 function notAllowed(message: string, kind: string): never {
   throw new BridgeError("principal_not_allowed", message, { details: { principal: kind } });
@@ -32,45 +56,39 @@ function inconsistent(reason: string): never {
 }
 
 export function callerIdentityFrom(answer: StsCallerIdentity, policy: IdentityPolicy): CallerIdentity {
-  const m = ARN.exec(answer.arn);
-  if (!m || !isPartition(m[1]!)) inconsistent("the ARN is not an IAM or STS ARN of a known partition");
-  const [, partition, service, account, resource] = m as unknown as [
-    string,
-    CallerIdentity["partition"],
-    string,
-    string,
-    string,
-  ];
+  const arn = arnParts(answer.arn);
+  if (!arn) inconsistent("the ARN is not an IAM or STS ARN of a known partition");
+  const { partition, service, account, resource } = arn;
   if (account !== answer.account) inconsistent("the ARN's account is not Account");
 
   if (service === "sts" && resource.startsWith("assumed-role/")) {
-    const r = ASSUMED_ROLE.exec(resource);
-    if (!r) inconsistent("malformed assumed-role ARN");
-    const [, roleName, sessionName] = r as unknown as [string, string, string];
+    const role = assumedRoleParts(resource);
+    if (!role) inconsistent("malformed assumed-role ARN");
     const colon = answer.userId.indexOf(":");
     const uniqueId = answer.userId.slice(0, colon);
-    if (colon < 0 || !ROLE_ID.test(uniqueId) || answer.userId.slice(colon + 1) !== sessionName)
+    if (colon < 0 || !ROLE_UNIQUE_ID.test(uniqueId) || answer.userId.slice(colon + 1) !== role.sessionName)
       inconsistent("UserId is not AROA…:<session name>");
     return {
       arn: answer.arn,
       partition,
       account,
       principalType: "assumed-role",
-      roleName,
+      principalName: role.roleName,
       uniqueId,
-      sessionName,
+      sessionName: role.sessionName,
     };
   }
   if (service === "iam" && resource.startsWith("user/")) {
     if (!policy.allowIamUsers) notAllowed("IAM users may not prove an identity to this bridge", "iam-user");
-    const u = IAM_USER.exec(resource);
-    if (!u || !USER_ID.test(answer.userId)) inconsistent("malformed IAM user ARN or UserId");
+    const userName = iamUserName(resource);
+    if (userName === undefined || !USER_UNIQUE_ID.test(answer.userId))
+      inconsistent("malformed IAM user ARN or UserId");
     return {
       arn: answer.arn,
       partition,
       account,
       principalType: "iam-user",
-      roleName: u[1]!,
+      principalName: userName,
       uniqueId: answer.userId,
     };
   }

@@ -84,7 +84,7 @@ function refuse(code: ErrorCode, rule: string, message: string): never {
   throw new BridgeError(code, message, { details: { rule } });
 }
 
-function invalid(rule: string, message: string): never {
+function proofInvalid(rule: string, message: string): never {
   refuse("proof_invalid", rule, message);
 }
 
@@ -100,7 +100,10 @@ function readShape(
   if (!isPlainObject(proof)) refuse("proof_malformed", "shape", "the proof must be a JSON object");
   for (const key of Object.keys(proof)) {
     if (URL_KEYS.has(key.toLowerCase()))
-      invalid("url", `a proof carries no URL, path or query ("${key}"): the bridge chooses where STS is`);
+      proofInvalid(
+        "url",
+        `a proof carries no URL, path or query ("${key}"): the bridge chooses where STS is`,
+      );
     if (!PROOF_KEYS.has(key))
       refuse("proof_malformed", "shape", `unknown field in the proof: ${JSON.stringify(key)}`);
   }
@@ -112,9 +115,9 @@ function readShape(
       "the proof needs method (string), headers (list of pairs) and body (string)",
     );
   if (headers.length > rules.maxHeaders)
-    invalid("size", `the proof has more than ${rules.maxHeaders} headers`);
+    proofInvalid("size", `the proof has more than ${rules.maxHeaders} headers`);
   let total = method.length + body.length;
-  if (total > rules.maxProofBytes) invalid("size", `the proof exceeds ${rules.maxProofBytes} bytes`);
+  if (total > rules.maxProofBytes) proofInvalid("size", `the proof exceeds ${rules.maxProofBytes} bytes`);
   const pairs: [string, string][] = [];
   for (const pair of headers) {
     if (
@@ -126,9 +129,9 @@ function readShape(
       refuse("proof_malformed", "shape", "each proof header must be a [name, value] pair of strings");
     const [name, value] = pair as [string, string];
     if (name.length + value.length > rules.maxHeaderBytes)
-      invalid("size", `a proof header exceeds ${rules.maxHeaderBytes} bytes`);
+      proofInvalid("size", `a proof header exceeds ${rules.maxHeaderBytes} bytes`);
     total += name.length + value.length;
-    if (total > rules.maxProofBytes) invalid("size", `the proof exceeds ${rules.maxProofBytes} bytes`);
+    if (total > rules.maxProofBytes) proofInvalid("size", `the proof exceeds ${rules.maxProofBytes} bytes`);
     pairs.push([name, value]);
   }
   return { method, body, headers: pairs };
@@ -136,8 +139,11 @@ function readShape(
 
 function parseAmzDate(value: string): number {
   const m = AMZ_DATE.exec(value);
-  if (!m) invalid("x-amz-date", "X-Amz-Date must be YYYYMMDDTHHMMSSZ");
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  if (!m) proofInvalid("x-amz-date", "X-Amz-Date must be YYYYMMDDTHHMMSSZ");
+  // Six digit groups, all present in a match; a NaN default could not survive the round trip below.
+  const [y = Number.NaN, mo = Number.NaN, d = Number.NaN, h = Number.NaN, mi = Number.NaN, s = Number.NaN] = m
+    .slice(1)
+    .map(Number);
   const ms = Date.UTC(y, mo - 1, d, h, mi, s);
   const back = new Date(ms);
   // Date.UTC rolls 20261399 over into a real date; a real timestamp survives the round trip.
@@ -149,7 +155,7 @@ function parseAmzDate(value: string): number {
     back.getUTCMinutes() !== mi ||
     back.getUTCSeconds() !== s
   )
-    invalid("x-amz-date", "X-Amz-Date is not a real time");
+    proofInvalid("x-amz-date", "X-Amz-Date is not a real time");
   return ms;
 }
 
@@ -168,16 +174,17 @@ function indexHeaders(headers: [string, string][], rules: ProofRules): Map<strin
   const allowed = allowedHeaders(rules);
   const byName = new Map<string, string>();
   for (const [rawName, value] of headers) {
-    if (!HEADER_NAME.test(rawName)) invalid("header-name", `not a header name: ${JSON.stringify(rawName)}`);
+    if (!HEADER_NAME.test(rawName))
+      proofInvalid("header-name", `not a header name: ${JSON.stringify(rawName)}`);
     const name = rawName.toLowerCase();
     if (!HEADER_VALUE.test(value))
-      invalid("header-value", `header ${name} has characters outside printable ASCII`);
+      proofInvalid("header-value", `header ${name} has characters outside printable ASCII`);
     if (!allowed.has(name))
-      invalid(
+      proofInvalid(
         "header-not-allowed",
         `header ${name} is not allowed in a proof (X-Amz-Target and friends steer STS)`,
       );
-    if (byName.has(name)) invalid("header-duplicate", `header ${name} appears twice`);
+    if (byName.has(name)) proofInvalid("header-duplicate", `header ${name} appears twice`);
     byName.set(name, value);
   }
   return byName;
@@ -186,21 +193,16 @@ function indexHeaders(headers: [string, string][], rules: ProofRules): Map<strin
 /** Authorization: present, SigV4 (not SigV4a) for sts, SignedHeaders without repeats. */
 function readAuthorization(byName: ReadonlyMap<string, string>): SignedScope {
   const authorization = byName.get("authorization");
-  if (authorization === undefined) invalid("authorization", "the proof has no Authorization header");
+  if (authorization === undefined) proofInvalid("authorization", "the proof has no Authorization header");
   if (authorization.startsWith("AWS4-ECDSA-P256-SHA256"))
-    invalid("sigv4a", "SigV4a is not accepted: sign with AWS4-HMAC-SHA256 for one region");
+    proofInvalid("sigv4a", "SigV4a is not accepted: sign with AWS4-HMAC-SHA256 for one region");
   const auth = AUTHORIZATION.exec(authorization);
-  if (!auth) invalid("authorization", "Authorization is not a well-formed AWS4-HMAC-SHA256 header for sts");
-  const [, accessKeyId, scopeDate, region, signedList, signature] = auth as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  if (!auth)
+    proofInvalid("authorization", "Authorization is not a well-formed AWS4-HMAC-SHA256 header for sts");
+  // AUTHORIZATION's five groups are not optional: a match has them all (the defaults never apply).
+  const [, accessKeyId = "", scopeDate = "", region = "", signedList = "", signature = ""] = auth;
   const signed = signedList.split(";");
-  if (new Set(signed).size !== signed.length) invalid("authorization", "SignedHeaders repeats a header");
+  if (new Set(signed).size !== signed.length) proofInvalid("authorization", "SignedHeaders repeats a header");
   return { accessKeyId, scopeDate, region, signed, signature };
 }
 
@@ -230,25 +232,25 @@ function checkSignedSet(
 ): void {
   for (const name of signed)
     if (!byName.has(name))
-      invalid("signed-header-absent", `SignedHeaders names ${name}, which the proof lacks`);
+      proofInvalid("signed-header-absent", `SignedHeaders names ${name}, which the proof lacks`);
   for (const name of byName.keys())
     if (name !== "authorization" && !isSigned.has(name))
-      invalid("unsigned-header", `header ${name} is present but not signed`);
+      proofInvalid("unsigned-header", `header ${name} is present but not signed`);
   for (const name of ["host", "x-amz-date"])
-    if (!byName.has(name)) invalid("unsigned-header", `${name} must be present and signed`);
+    if (!byName.has(name)) proofInvalid("unsigned-header", `${name} must be present and signed`);
 }
 
 /** The nonce's form, when there is one; the form content type; the body hash, when given. */
 function checkNonceAndContent(byName: ReadonlyMap<string, string>): void {
   const nonce = byName.get(NONCE_HEADER);
   if (nonce !== undefined && !/^[A-Za-z0-9_-]{16,64}$/.test(nonce))
-    invalid("nonce", `${NONCE_HEADER} must be 16 to 64 base64url characters`);
+    proofInvalid("nonce", `${NONCE_HEADER} must be 16 to 64 base64url characters`);
   const contentType = byName.get("content-type");
   if (contentType === undefined || !FORM_CONTENT_TYPES.has(contentType.toLowerCase()))
-    invalid("content-type", `Content-Type must be ${FORM_CONTENT_TYPE}`);
+    proofInvalid("content-type", `Content-Type must be ${FORM_CONTENT_TYPE}`);
   const contentSha = byName.get("x-amz-content-sha256");
   if (contentSha !== undefined && contentSha !== BODY_SHA256)
-    invalid("content-sha256", "X-Amz-Content-Sha256 does not match the body");
+    proofInvalid("content-sha256", "X-Amz-Content-Sha256 does not match the body");
 }
 
 /** The scope's region is accepted (and the exchange's own, when pinned); Host is its STS endpoint. */
@@ -262,14 +264,17 @@ function checkRegionAndHost(region: string, host: string, rules: ProofRules): vo
       `this bridge accepts proofs for ${rules.ownRegion} only`,
     );
   if (rules.endpoints.get(host) !== region)
-    invalid("host", `Host ${JSON.stringify(host)} is not the STS endpoint this bridge uses for ${region}`);
+    proofInvalid(
+      "host",
+      `Host ${JSON.stringify(host)} is not the STS endpoint this bridge uses for ${region}`,
+    );
 }
 
 /** X-Amz-Date: a real time, the scope's date, within the age window. Returns it in epoch ms. */
 function checkTime(amzDate: string, scopeDate: string, rules: ProofRules, nowMs: number): number {
   const signedAt = parseAmzDate(amzDate);
   if (amzDate.slice(0, 8) !== scopeDate)
-    invalid("scope-date", "the credential scope's date is not X-Amz-Date's");
+    proofInvalid("scope-date", "the credential scope's date is not X-Amz-Date's");
   if (nowMs - signedAt > rules.maxAgeSeconds * 1000)
     refuse("proof_expired", "too-old", `the proof is older than ${rules.maxAgeSeconds} s: make a fresh one`);
   if (signedAt - nowMs > rules.maxAheadSeconds * 1000)
@@ -294,9 +299,9 @@ export function checkProof(
       "expectedBinding is not a base64url SHA-256 (use jwtBinding or x509Binding)",
     );
   const { method, body, headers } = readShape(proof, rules);
-  if (method !== "POST") invalid("method", "the proof must be a POST");
+  if (method !== "POST") proofInvalid("method", "the proof must be a POST");
   if (body !== GET_CALLER_IDENTITY_BODY)
-    invalid("body", `the body must be exactly ${GET_CALLER_IDENTITY_BODY}`);
+    proofInvalid("body", `the body must be exactly ${GET_CALLER_IDENTITY_BODY}`);
   const byName = indexHeaders(headers, rules);
   const { accessKeyId, scopeDate, region, signed, signature } = readAuthorization(byName);
   const isSigned = new Set(signed);

@@ -80,7 +80,15 @@ function configError(message: string): never {
   throw new BridgeError("config_invalid", `StsCallerVerifier: ${message}`);
 }
 
+/** A limit that 0 would turn into "refuse everything" (a proof of 0 bytes, 0 s old): at least 1. */
 function positive(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) configError(`${name} must be a positive integer`);
+  return v;
+}
+
+/** A count or allowance where 0 means "none" (no retries, no clock lead, no refusal memory). */
+function nonNegative(value: number | undefined, fallback: number, name: string): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < 0) configError(`${name} must be a non-negative integer`);
   return v;
@@ -122,7 +130,7 @@ export class StsCallerVerifier implements CallerVerifier {
       regions: new Set(options.regions),
       ...(options.ownRegion !== undefined && { ownRegion: options.ownRegion }),
       maxAgeSeconds: positive(options.maxAgeSeconds, 120, "maxAgeSeconds"),
-      maxAheadSeconds: positive(options.maxAheadSeconds, 30, "maxAheadSeconds"),
+      maxAheadSeconds: nonNegative(options.maxAheadSeconds, 30, "maxAheadSeconds"),
       maxProofBytes: positive(options.maxProofBytes, 16_384, "maxProofBytes"),
       maxHeaderBytes: positive(options.maxHeaderBytes, 8_192, "maxHeaderBytes"),
       maxHeaders: positive(options.maxHeaders, 16, "maxHeaders"),
@@ -139,12 +147,16 @@ export class StsCallerVerifier implements CallerVerifier {
     this.#endpointFor = options.endpointFor ?? ((_region, host) => `https://${host}`);
     this.#forwarder = new StsForwarder({
       timeoutMs: positive(options.timeoutMs, 3_000, "timeoutMs"),
-      retries: positive(options.retries, 2, "retries"),
+      retries: nonNegative(options.retries, 2, "retries"),
       maxResponseBytes: positive(options.maxResponseBytes, 65_536, "maxResponseBytes"),
     });
     this.#guard = new StsGuard({
-      maxConcurrent: Math.max(1, positive(options.maxConcurrentStsCalls, 32, "maxConcurrentStsCalls")),
-      negativeTtlSeconds: positive(options.refusedCredentialsTtlSeconds, 60, "refusedCredentialsTtlSeconds"),
+      maxConcurrent: Math.max(1, nonNegative(options.maxConcurrentStsCalls, 32, "maxConcurrentStsCalls")),
+      negativeTtlSeconds: nonNegative(
+        options.refusedCredentialsTtlSeconds,
+        60,
+        "refusedCredentialsTtlSeconds",
+      ),
       maxNegativeEntries: 10_000,
       clock: this.#clock,
     });

@@ -5,6 +5,7 @@
  * UserId and Account, and the ARN's account must be Account.
  */
 import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { ACCOUNT_ID } from "../aws-names.js";
 import { BridgeError } from "../errors.js";
 
 export interface StsCallerIdentity {
@@ -90,7 +91,7 @@ export function parseGetCallerIdentityResponse(xml: string): StsCallerIdentity {
   const arn = text(result, "Arn");
   const userId = text(result, "UserId");
   const account = text(result, "Account");
-  if (!/^\d{12}$/.test(account)) rejected("Account is not a 12-digit account ID");
+  if (!ACCOUNT_ID.test(account)) rejected("Account is not a 12-digit account ID");
   if (arn.split(":")[4] !== account) rejected("the ARN's account is not Account");
   return { arn, userId, account };
 }

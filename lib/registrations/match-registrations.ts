@@ -20,7 +20,7 @@ export interface RegistrationMatch {
 function selectorsHold(entry: RegistrationEntry, caller: CallerIdentity): boolean {
   const s = entry.selectors;
   if (!entry.enabled) return false;
-  if (s.account !== caller.account || s.roleName !== caller.roleName) return false;
+  if (s.account !== caller.account || s.roleName !== caller.principalName) return false;
   if ((s.principalType ?? "assumed-role") !== caller.principalType) return false;
   if (s.sessionName !== undefined) {
     if (caller.sessionName === undefined || !matchSessionGlob(s.sessionName, caller.sessionName))
@@ -46,7 +46,7 @@ export function matchRegistrations(
   const matches: RegistrationMatch[] = [];
   let pinMismatch = false;
   let renderError: BridgeError | undefined;
-  const values = { account: caller.account, role: caller.roleName, session: caller.sessionName };
+  const values = { account: caller.account, role: caller.principalName, session: caller.sessionName };
   for (const entry of entries) {
     if (!selectorsHold(entry, caller)) continue;
     if (entry.selectors.roleId !== undefined && entry.selectors.roleId !== caller.uniqueId) {

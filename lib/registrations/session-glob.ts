@@ -6,17 +6,14 @@
  * |pattern| × |name| steps (both are capped at 64 characters by validation and by STS).
  */
 
-/** IAM's character set for role session names: [\w+=,.@-]. */
-export const SESSION_NAME_CHARS = /^[A-Za-z0-9_+=,.@-]+$/;
-const GLOB_CHARS = /^[A-Za-z0-9_+=,.@*?-]+$/;
-export const MAX_SESSION_NAME_LENGTH = 64;
+import { MAX_IAM_NAME_LENGTH as MAX_SESSION_NAME_LENGTH, SESSION_GLOB_CHARS } from "../aws-names.js";
 
 /** The rule a glob breaks, or undefined when it is usable. */
 export function sessionGlobRule(pattern: string): string | undefined {
   if (pattern.length === 0) return "must not be empty";
   if (pattern.length > MAX_SESSION_NAME_LENGTH)
     return `must be at most ${MAX_SESSION_NAME_LENGTH} characters`;
-  if (!GLOB_CHARS.test(pattern))
+  if (!SESSION_GLOB_CHARS.test(pattern))
     return "may contain only letters, digits, '_+=,.@-' and the wildcards '*' and '?'";
   return undefined;
 }

@@ -13,10 +13,7 @@ export interface KeySetSource {
 /** The active key's record; `not_ready` (503) when the set has none (rotation never ran). */
 export async function getActiveSigningKey(source: KeySetSource): Promise<JwtSigningKey> {
   const key = activeKey(await source.get());
-  if (!key)
-    throw new BridgeError("not_ready", "no active JWT signing key: the rotation has not run yet", {
-      status: 503,
-    });
+  if (!key) throw new BridgeError("not_ready", "no active JWT signing key: the rotation has not run yet");
   return key;
 }
 

@@ -16,6 +16,7 @@
  */
 import { isSigningAlgorithm, type SigningAlgorithm } from "../crypto/algorithms.js";
 import { BridgeError } from "../errors.js";
+import { DEFAULT_MAX_JWT_TTL_SECONDS } from "../spiffe/svid-ttl.js";
 
 export interface RotationConfig {
   alg: SigningAlgorithm;
@@ -30,7 +31,7 @@ export const DEFAULT_ROTATION_CONFIG: Readonly<RotationConfig> = Object.freeze({
   alg: "RS256",
   rotationPeriodSeconds: 24 * 3600,
   publicationLeadSeconds: 3600,
-  maxJwtTtlSeconds: 3600,
+  maxJwtTtlSeconds: DEFAULT_MAX_JWT_TTL_SECONDS,
   clockSkewSeconds: 60,
   signingKeyCacheSeconds: 60,
 });

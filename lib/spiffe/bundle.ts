@@ -18,6 +18,7 @@ import { publicJwk } from "../crypto/public-key.js";
 import { assertSoundPublicKey } from "../crypto/sound-key.js";
 import type { X509Certificate } from "../crypto/x509.js";
 import { BridgeError } from "../errors.js";
+import { findDuplicateMember } from "../strict-json.js";
 import type { TrustDomain } from "./spiffe-id.js";
 
 /** What a bundle needs of an X.509 authority: its DER (`rawData`). */
@@ -156,17 +157,7 @@ export class TrustBundle<C extends X509Authority = X509Certificate> {
     input: unknown,
     read: CertificateReader<C>,
   ): Promise<TrustBundle<C>> {
-    let doc: unknown = input;
-    if (typeof input === "string" || input instanceof Uint8Array) {
-      try {
-        doc = JSON.parse(typeof input === "string" ? input : Buffer.from(input).toString("utf8"));
-      } catch (cause) {
-        throw new BridgeError("bundle_malformed", "bundle is not valid JSON", { cause });
-      }
-    }
-    if (typeof doc !== "object" || doc === null || Array.isArray(doc))
-      malformed("bundle must be a JSON object");
-    const obj = doc as Record<string, unknown>;
+    const obj = bundleObject(input);
     if (!Array.isArray(obj.keys)) malformed("bundle has no 'keys' array");
     const seq = obj.spiffe_sequence;
     if (seq !== undefined && !(Number.isSafeInteger(seq) && (seq as number) >= 0))
@@ -229,6 +220,25 @@ export class TrustBundle<C extends X509Authority = X509Certificate> {
       ...(hint !== undefined && { refreshHintSeconds: hint as number }),
     });
   }
+}
+
+/** The bundle document as an object: parsed (strictly: no repeated member) when given as text or bytes. */
+function bundleObject(input: unknown): Record<string, unknown> {
+  let doc: unknown = input;
+  if (typeof input === "string" || input instanceof Uint8Array) {
+    const text = typeof input === "string" ? input : Buffer.from(input).toString("utf8");
+    try {
+      doc = JSON.parse(text);
+    } catch (cause) {
+      throw new BridgeError("bundle_malformed", "bundle is not valid JSON", { cause });
+    }
+    // A bundle read from outside is as strict as a token (issue 14, fault 6's kind).
+    const repeated = findDuplicateMember(text);
+    if (repeated !== undefined) malformed(`member ${JSON.stringify(repeated)} appears twice`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    malformed("bundle must be a JSON object");
+  return doc as Record<string, unknown>;
 }
 
 /** A set of bundles, one per trust domain; never merged across domains. */

@@ -13,11 +13,8 @@ import { findDuplicateMember } from "../strict-json.js";
 
 export { findDuplicateMember };
 
-/** The longest JWT-SVID lifetime the bridge issues (SVID_BRIDGE_MAX_JWT_TTL's upper bound), seconds. */
-export const MAX_JWT_SVID_TTL_SECONDS = 48 * 3600;
-
 function refuse(code: "jwt_header_invalid" | "jwt_claims_invalid" | "jwt_malformed", message: string): never {
-  throw new BridgeError(code, message, { status: 401 });
+  throw new BridgeError(code, message);
 }
 
 /**

@@ -12,8 +12,9 @@ import { assertSoundJwk } from "../crypto/sound-key.js";
 import { BridgeError } from "../errors.js";
 import type { Signer } from "../ports/key-manager.js";
 import { BundleSet, type JwtAuthority, type TrustBundle, type X509Authority } from "./bundle.js";
-import { assertExpWithin, assertNoDuplicateMembers, MAX_JWT_SVID_TTL_SECONDS } from "./jwt-strict.js";
+import { assertExpWithin, assertNoDuplicateMembers } from "./jwt-strict.js";
 import { SpiffeId, type TrustDomain } from "./spiffe-id.js";
+import { MAX_JWT_SVID_TTL_SECONDS } from "./svid-ttl.js";
 
 export interface MintJwtSvidInput {
   spiffeId: SpiffeId;
@@ -117,7 +118,7 @@ const ALLOWED_HEADER_PARAMS = new Set(["alg", "kid", "typ"]);
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 function bad(code: ConstructorParameters<typeof BridgeError>[0], message: string, cause?: unknown): never {
-  throw new BridgeError(code, message, { status: 401, cause });
+  throw new BridgeError(code, message, { cause });
 }
 
 interface DecodedJws {
@@ -181,9 +182,7 @@ function checkSubject(claims: JWTPayload, options: ValidateJwtSvidOptions): Spif
   if (!parsed.ok) bad("jwt_claims_invalid", `sub is not a SPIFFE ID: ${parsed.error.message}`);
   const spiffeId = parsed.id;
   if (options.trustDomains && !options.trustDomains.some((td) => spiffeId.isMemberOf(td)))
-    throw new BridgeError("trust_domain_mismatch", `sub ${spiffeId} is not in an expected trust domain`, {
-      status: 401,
-    });
+    throw new BridgeError("trust_domain_mismatch", `sub ${spiffeId} is not in an expected trust domain`);
   if (claims.aud === undefined) bad("jwt_claims_invalid", "the token has no aud");
   if (claims.exp === undefined) bad("jwt_claims_invalid", "the token has no exp");
   return spiffeId;
@@ -271,7 +270,7 @@ function importedKey(authority: JwtAuthority, alg: JwtSvidAlgorithm): KeyObject 
   let key = byAlg.get(alg);
   if (!key) {
     // A JWKS a relying party fetched is outside input too (issue 14, fault 2).
-    assertSoundJwk(authority.jwk, "unsupported_key", { status: 401, prefix: `kid ${authority.kid}: ` });
+    assertSoundJwk(authority.jwk, "jwt_key_unsupported", `kid ${authority.kid}: `);
     key = importVerificationKey(authority.jwk as JsonWebKey, alg);
     byAlg.set(alg, key);
   }

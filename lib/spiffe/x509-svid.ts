@@ -228,8 +228,7 @@ export async function buildX509Svid(input: BuildX509SvidInput): Promise<X509Cert
   const now = (input.clock ?? systemClock).now();
   const notBefore = new Date(Math.max(now - BACKDATE_SECONDS * 1000, issuer.notBefore));
   const notAfter = new Date(Math.min(now + input.ttlSeconds * 1000, issuer.notAfter));
-  if (notAfter.getTime() <= now)
-    throw new BridgeError("ca_unavailable", "the issuing CA has expired", { status: 503 });
+  if (notAfter.getTime() <= now) throw new BridgeError("ca_unavailable", "the issuing CA has expired");
   let usages = KeyUsageFlags.digitalSignature;
   if (subjectKey.kind.startsWith("rsa")) usages |= KeyUsageFlags.keyEncipherment;
   const spki = subjectKey.info;
@@ -327,44 +326,46 @@ export async function buildCaCertificate(input: BuildCaCertificateInput): Promis
 
 // ---------------------------------------------------------------------------- validation
 
-function invalid(message: string): never {
-  throw new BridgeError("x509_svid_invalid", message, { status: 401 });
+function x509SvidInvalid(message: string): never {
+  throw new BridgeError("x509_svid_invalid", message);
 }
 
-function chainInvalid(message: string): never {
-  throw new BridgeError("x509_chain_invalid", message, { status: 401 });
+function x509ChainInvalid(message: string): never {
+  throw new BridgeError("x509_chain_invalid", message);
 }
 
 /** Checks the leaf rules of X509-SVID.md §4 and §5; returns its SPIFFE ID. */
 export function checkLeafRules(leaf: X509Certificate): SpiffeId {
   const san = leaf.getExtension(SubjectAlternativeNameExtension);
   const uris = san ? san.names.items.filter((n) => n.type === "url") : [];
-  if (uris.length !== 1) invalid(`an X.509-SVID must have exactly one URI SAN, this one has ${uris.length}`);
+  if (uris.length !== 1)
+    x509SvidInvalid(`an X.509-SVID must have exactly one URI SAN, this one has ${uris.length}`);
   const parsed = SpiffeId.tryParse(uris[0]!.value);
-  if (!parsed.ok) invalid(`the URI SAN is not a SPIFFE ID: ${parsed.error.message}`);
-  if (parsed.id.isTrustDomainId) invalid("a leaf SVID's SPIFFE ID must have a path");
+  if (!parsed.ok) x509SvidInvalid(`the URI SAN is not a SPIFFE ID: ${parsed.error.message}`);
+  if (parsed.id.isTrustDomainId) x509SvidInvalid("a leaf SVID's SPIFFE ID must have a path");
   const bc = leaf.getExtension(BasicConstraintsExtension);
-  if (bc?.ca) invalid("a leaf SVID must not be a CA (basicConstraints cA=true)");
+  if (bc?.ca) x509SvidInvalid("a leaf SVID must not be a CA (basicConstraints cA=true)");
   const ku = leaf.getExtension(KeyUsagesExtension);
-  if (!ku) invalid("a leaf SVID must have a keyUsage extension");
+  if (!ku) x509SvidInvalid("a leaf SVID must have a keyUsage extension");
   if (!(ku.usages & KeyUsageFlags.digitalSignature))
-    invalid("a leaf SVID's keyUsage must include digitalSignature");
-  if (ku.usages & KeyUsageFlags.keyCertSign) invalid("a leaf SVID's keyUsage must not include keyCertSign");
-  if (ku.usages & KeyUsageFlags.cRLSign) invalid("a leaf SVID's keyUsage must not include cRLSign");
+    x509SvidInvalid("a leaf SVID's keyUsage must include digitalSignature");
+  if (ku.usages & KeyUsageFlags.keyCertSign)
+    x509SvidInvalid("a leaf SVID's keyUsage must not include keyCertSign");
+  if (ku.usages & KeyUsageFlags.cRLSign) x509SvidInvalid("a leaf SVID's keyUsage must not include cRLSign");
   return parsed.id;
 }
 
 function checkCaRules(cert: X509Certificate, role: string): void {
   const bc = cert.getExtension(BasicConstraintsExtension);
-  if (!bc?.ca) chainInvalid(`${role} ${cert.subject} is not a CA`);
+  if (!bc?.ca) x509ChainInvalid(`${role} ${cert.subject} is not a CA`);
   const ku = cert.getExtension(KeyUsagesExtension);
   if (ku && !(ku.usages & KeyUsageFlags.keyCertSign))
-    chainInvalid(`${role} ${cert.subject} may not sign certificates`);
+    x509ChainInvalid(`${role} ${cert.subject} may not sign certificates`);
 }
 
 function checkValidity(cert: X509Certificate, at: Date, role: string): void {
-  if (at < cert.notBefore) chainInvalid(`${role} ${cert.subject || "(leaf)"} is not yet valid`);
-  if (at > cert.notAfter) chainInvalid(`${role} ${cert.subject || "(leaf)"} has expired`);
+  if (at < cert.notBefore) x509ChainInvalid(`${role} ${cert.subject || "(leaf)"} is not yet valid`);
+  if (at > cert.notAfter) x509ChainInvalid(`${role} ${cert.subject || "(leaf)"} has expired`);
 }
 
 const nodeCerts = new WeakMap<X509Certificate, NodeX509Certificate>();
@@ -399,18 +400,18 @@ export function validateX509Svid(
   bundles: BundleSet | TrustBundle,
   options: { clock?: Clock } = {},
 ): ValidatedX509Svid {
-  if (chain.length === 0) invalid("the chain is empty");
+  if (chain.length === 0) x509SvidInvalid("the chain is empty");
   if (chain.length > MAX_CHAIN_DEPTH)
-    chainInvalid(`the chain is longer than ${MAX_CHAIN_DEPTH} certificates`);
+    x509ChainInvalid(`the chain is longer than ${MAX_CHAIN_DEPTH} certificates`);
   const at = new Date((options.clock ?? systemClock).now());
   const leaf = chain[0]!;
   const spiffeId = checkLeafRules(leaf);
-  assertSoundPublicKey(new Uint8Array(leaf.publicKey.rawData), "x509_svid_invalid", "the leaf's key: ", 401);
+  assertSoundPublicKey(new Uint8Array(leaf.publicKey.rawData), "x509_svid_invalid", "the leaf's key: ");
   checkValidity(leaf, at, "leaf");
   const set = bundles instanceof BundleSet ? bundles : new BundleSet([bundles]);
   const bundle = set.get(spiffeId.trustDomain);
   if (!bundle || bundle.x509Authorities.length === 0)
-    chainInvalid(`no X.509 authorities for trust domain ${spiffeId.trustDomain}`);
+    x509ChainInvalid(`no X.509 authorities for trust domain ${spiffeId.trustDomain}`);
   const intermediates = chain.slice(1);
   const path: X509Certificate[] = [leaf];
   let current = leaf;
@@ -424,13 +425,13 @@ export function validateX509Svid(
       return { spiffeId, path };
     }
     const next = intermediates.find((c) => !path.includes(c) && issuedBy(current, c));
-    if (!next) chainInvalid("the chain does not lead to a root in the trust bundle");
+    if (!next) x509ChainInvalid("the chain does not lead to a root in the trust bundle");
     checkCaRules(next, "intermediate");
     checkValidity(next, at, "intermediate");
     path.push(next);
     current = next;
   }
-  chainInvalid("the chain is too deep");
+  x509ChainInvalid("the chain is too deep");
 }
 
 /** RFC 5280 §4.2.1.9: a CA's pathLenConstraint bounds the intermediates below it. */
@@ -439,7 +440,9 @@ function checkPathLengths(path: X509Certificate[]): void {
     const limit = path[i]!.getExtension(BasicConstraintsExtension)?.pathLength;
     const below = i - 1; // CA certificates between this one and the leaf.
     if (limit !== undefined && below > limit)
-      chainInvalid(`${path[i]!.subject} allows ${limit} intermediate(s) below it, the chain has ${below}`);
+      x509ChainInvalid(
+        `${path[i]!.subject} allows ${limit} intermediate(s) below it, the chain has ${below}`,
+      );
   }
 }
 

@@ -106,6 +106,6 @@ describe("sound public keys", () => {
       jwtAuthorities: [{ kid: signer.kid, jwk: publicKey.export({ format: "jwk" }) }],
     });
     const r = await refusal(() => validateJwtSvid(svid.token, { audience: "x", bundles: bundle }));
-    expect(r.code).toBe("unsupported_key");
+    expect(r.code).toBe("jwt_key_unsupported");
   });
 });

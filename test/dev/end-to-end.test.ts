@@ -6,7 +6,8 @@
  * the JWKS publishes both keys.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import { lstatSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
@@ -139,6 +140,13 @@ describe("svid-bridge dev, end to end over HTTP", () => {
         { encoding: "utf8" },
       );
       expect(verified).toContain("svid.pem: OK");
+      // Fault 4's kind in the CLI: a second run swaps in a whole generation; the key and the
+      // certificate under the stable names always belong together.
+      expect((await cli(["x509", "--out", out])).code).toBe(0);
+      const leaf = new X509Certificate(readFileSync(join(out, "svid.pem"), "utf8"));
+      const key = createPublicKey(createPrivateKey(readFileSync(join(out, "svid_key.pem"), "utf8")));
+      expect(leaf.publicKey.equals(key)).toBe(true);
+      expect(lstatSync(join(out, "svid.pem")).isSymbolicLink()).toBe(true);
     },
     30_000,
   );

@@ -153,7 +153,7 @@ describe("discovery endpoint", () => {
       clock,
       extraTrustAnchors: async () => {
         calls++;
-        if (calls === 1) throw new BridgeError("ca_unavailable", "PCA is down", { status: 503 });
+        if (calls === 1) throw new BridgeError("ca_unavailable", "PCA is down");
         return [ca.root];
       },
     });
@@ -174,7 +174,7 @@ describe("discovery endpoint", () => {
     for (const extraTrustAnchors of [
       () => new Promise<never>(() => {}), // a PCA that never answers
       async () => {
-        throw new BridgeError("ca_unavailable", "PCA is down", { status: 503 });
+        throw new BridgeError("ca_unavailable", "PCA is down");
       },
     ]) {
       const endpoint = createDiscoveryEndpoint({

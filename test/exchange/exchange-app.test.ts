@@ -44,7 +44,7 @@ describe("exchange HTTP surface", () => {
             partition: "aws",
             account: "111122223333",
             principalType: "assumed-role",
-            roleName: "app",
+            principalName: "app",
             uniqueId: "AROAX",
             sessionName: "fn",
           };

@@ -32,7 +32,7 @@ const caller: CallerIdentity = {
   partition: "aws",
   account: "111122223333",
   principalType: "assumed-role",
-  roleName: "app",
+  principalName: "app",
   uniqueId: "AROAEXAMPLE",
   sessionName: "fn",
 };

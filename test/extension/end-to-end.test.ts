@@ -74,7 +74,7 @@ describe("the layer in a fake Lambda sandbox", () => {
       expect(caller).toMatchObject({
         arn: exchange.principal.arn,
         principalType: "assumed-role",
-        roleName: "svid-bridge-test-role",
+        principalName: "svid-bridge-test-role",
         sessionName: "svid-bridge-test-fn",
       });
     expect(exchange.sts.received).toBe(1);

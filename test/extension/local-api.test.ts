@@ -165,6 +165,19 @@ describe("the local API", () => {
     expect((await post("x".repeat(70_000))).status).toBe(413);
   });
 
+  it("fault 6's kind: a validate body that repeats a member is refused (invalid_request)", async () => {
+    const answer = await fetch(`${base}/v1/validate-jwt`, {
+      method: "POST",
+      headers: { "X-Svid-Bridge-Token": TOKEN, "content-type": "application/json" },
+      body: '{"token":"a.b.c","audience":"other","audience":"payments"}',
+    });
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toMatchObject({
+      error: "invalid_request",
+      message: expect.stringContaining("audience"),
+    });
+  });
+
   it("feeds google-auth-library's external_account flow: the library reads the JWT-SVID from us", async () => {
     const audience =
       "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/providers/svid";

@@ -26,7 +26,7 @@ describe("caller identity from STS's answer", () => {
       partition,
       account,
       principalType: "assumed-role",
-      roleName: "app-role",
+      principalName: "app-role",
       uniqueId: "AROAFAKEROLEID000001",
       sessionName: "my-function",
     });
@@ -43,7 +43,7 @@ describe("caller identity from STS's answer", () => {
       partition: "aws",
       account: "111122223333",
       principalType: "iam-user",
-      roleName: "alice",
+      principalName: "alice",
       uniqueId: "AIDAFAKEUSERID000001",
     });
     expect(code(() => callerIdentityFrom(answer, roles))).toBe("principal_not_allowed");

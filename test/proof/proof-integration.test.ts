@@ -65,7 +65,7 @@ describe("proof of IAM identity, end to end", () => {
     const p = await proof();
     await expect(a.verify({ proof: p, expectedBinding: BINDING })).resolves.toMatchObject({
       account: "111122223333",
-      roleName: "app-role",
+      principalName: "app-role",
       uniqueId: "AROAFAKEROLEID000001",
       sessionName: "my-function",
     });

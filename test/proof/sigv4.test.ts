@@ -168,7 +168,7 @@ describe("buildLeanProof against the server half", () => {
   it("is accepted once, as the role: LocalSts verified its SigV4 with @smithy/signature-v4", async () => {
     const proof = await lean();
     await expect(verifier.verify({ proof, expectedBinding: binding })).resolves.toMatchObject({
-      roleName: "app-role",
+      principalName: "app-role",
       sessionName: "my-function",
     });
     await expectRefusal(verifier.verify({ proof, expectedBinding: binding }), "proof_replayed");

@@ -99,7 +99,7 @@ describe("StsCallerVerifier accepts", () => {
       partition: "aws",
       account: "111122223333",
       principalType: "assumed-role",
-      roleName: "app-role",
+      principalName: "app-role",
       uniqueId: "AROAFAKEROLEID000001",
       sessionName: "my-function",
     });
@@ -110,14 +110,14 @@ describe("StsCallerVerifier accepts", () => {
     await expect(
       v.verify({ proof: await good({ global: true }), expectedBinding: BINDING }),
     ).resolves.toMatchObject({
-      roleName: "app-role",
+      principalName: "app-role",
     });
     await expect(
       v.verify({
         proof: await good({ region: "cn-north-1", credentials: CN_ROLE }),
         expectedBinding: BINDING,
       }),
-    ).resolves.toMatchObject({ roleName: "app-role", partition: "aws-cn" });
+    ).resolves.toMatchObject({ principalName: "app-role", partition: "aws-cn" });
   });
 
   it("fault 7: an STS answer whose ARN's partition is not the proof region's is refused (proof_rejected)", async () => {
@@ -156,7 +156,7 @@ describe("StsCallerVerifier accepts", () => {
       verifierWith({ allowIamUsers: true }).verify({ proof, expectedBinding: BINDING }),
     ).resolves.toMatchObject({
       principalType: "iam-user",
-      roleName: "alice",
+      principalName: "alice",
       uniqueId: "AIDAFAKEUSERID000001",
     });
   });
@@ -756,5 +756,22 @@ describe("StsCallerVerifier configuration", () => {
 
   it("is a BridgeError whatever the config fault", () => {
     expect(() => verifierWith({ maxAgeSeconds: -1 })).toThrow(BridgeError);
+  });
+
+  it.each<[string, Partial<StsCallerVerifierOptions>]>([
+    ["maxProofBytes of 0 (every proof too large)", { maxProofBytes: 0 }],
+    ["maxAgeSeconds of 0 (every proof too old)", { maxAgeSeconds: 0 }],
+    ["maxHeaders of 0", { maxHeaders: 0 }],
+    ["timeoutMs of 0", { timeoutMs: 0 }],
+  ])("refuses %s: positive() means at least 1 (issue 17)", (_name, options) => {
+    expect(() => verifierWith(options)).toThrow(
+      expect.objectContaining({ code: "config_invalid", message: expect.stringMatching(/positive integer/) }),
+    );
+  });
+
+  it("accepts 0 where 0 means none: no retries, no clock lead, no refusal memory", () => {
+    expect(() =>
+      verifierWith({ retries: 0, maxAheadSeconds: 0, refusedCredentialsTtlSeconds: 0 }),
+    ).not.toThrow();
   });
 });

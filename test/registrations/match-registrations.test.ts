@@ -12,7 +12,7 @@ const role: CallerIdentity = {
   partition: "aws",
   account: "111122223333",
   principalType: "assumed-role",
-  roleName: "app",
+  principalName: "app",
   uniqueId: "AROAEXAMPLEEXAMPLE123",
   sessionName: "orders-fn",
 };
@@ -21,7 +21,7 @@ const user: CallerIdentity = {
   partition: "aws",
   account: "111122223333",
   principalType: "iam-user",
-  roleName: "app",
+  principalName: "app",
   uniqueId: "AIDAEXAMPLEEXAMPLE123",
 };
 

@@ -34,7 +34,7 @@ function caller(overrides: Partial<CallerIdentity> = {}): CallerIdentity {
     partition: "aws",
     account: ACCOUNT,
     principalType: "assumed-role",
-    roleName: "app",
+    principalName: "app",
     uniqueId: "AROAEXAMPLEEXAMPLE123",
     sessionName: "orders-fn",
     ...overrides,

@@ -27,6 +27,13 @@ describe("SPIFFE bundle", () => {
     });
   });
 
+  it("fault 6's kind: a bundle document that repeats a member is refused (bundle_malformed)", async () => {
+    const text = JSON.stringify(await bundle.toDocument());
+    const repeated = text.replace('"keys":', '"keys":[],"keys":');
+    await expect(TrustBundle.parse(td, repeated)).rejects.toMatchObject({ code: "bundle_malformed" });
+    await expect(TrustBundle.parse(td, text)).resolves.toBeInstanceOf(TrustBundle);
+  });
+
   it("produces the SPIFFE format: keys with use x509-svid (x5c) and jwt-svid (kid)", async () => {
     const doc = await bundle.toDocument();
     expect(doc.spiffe_sequence).toBe(7);

@@ -264,7 +264,7 @@ describe("JWT-SVID validation with node:crypto keeps jose's rules", () => {
   });
 
   it("refuses a P-521 key in the bundle (ES512): only sound keys, P-256/P-384 (issue 14, fault 2)", async () => {
-    await expectCode(validate(await sign(base, "ES512", "p521", p521.privateKey)), "unsupported_key");
+    await expectCode(validate(await sign(base, "ES512", "p521", p521.privateKey)), "jwt_key_unsupported");
   });
 
   it("refuses an RSA key under 2048 bits (unsound), and an EC key on another curve than alg names", async () => {
@@ -274,7 +274,7 @@ describe("JWT-SVID validation with node:crypto keeps jose's rules", () => {
       const sig = nodeSign(hash, Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
       return `${input}.${base64url.encode(sig)}`;
     };
-    await expectCode(validate(raw("RS256", "small", "sha256", small.privateKey)), "unsupported_key");
+    await expectCode(validate(raw("RS256", "small", "sha256", small.privateKey)), "jwt_key_unsupported");
     await expectCode(validate(raw("ES256", "p384", "sha256", p384.privateKey)), "jwt_alg_not_allowed");
   });
 

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { IntermediateCertificateAuthority } from "../../lib/ca/intermediate-certificate-authority.js";
-import { BridgeError } from "../../lib/errors.js";
+import { BridgeError, ERROR_STATUS, type ErrorCode } from "../../lib/errors.js";
 import { InMemoryKeyManager } from "../../lib/local/in-memory-key-manager.js";
 import { InMemoryReplayCache } from "../../lib/local/in-memory-replay-cache.js";
 import { createLocalCertificateAuthority } from "../../lib/local/local-certificate-authority.js";
@@ -71,8 +71,11 @@ export interface FakeExchange {
    * /v1/bundle, recorded with body `{ in: "/v1/svid/batch" }`; a GET has no body).
    */
   count(path: "/v1/svid/jwt" | "/v1/svid/x509" | "/v1/bundle"): number;
-  /** Answer every SVID request with this error until cleared (undefined). */
-  refuseWith(error: { status: number; code: string } | undefined): void;
+  /**
+   * Answer every SVID request with this error until cleared (undefined). `status` is the
+   * one the test expects: it must be the code's own (lib/errors.ts, one code, one status).
+   */
+  refuseWith(error: { status: number; code: ErrorCode } | undefined): void;
   setJwtTtl(seconds: number): void;
   stop(): Promise<void>;
 }
@@ -93,7 +96,7 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
   const bundlePem = bundle.toX509Pem();
   let jwtTtl = options.jwtTtlSeconds ?? 300;
   const x509Ttl = options.x509TtlSeconds ?? 3600;
-  let refusal: { status: number; code: string } | undefined;
+  let refusal: { status: number; code: ErrorCode } | undefined;
   const requests: RecordedRequest[] = [];
   const callers: CallerIdentity[] = [];
   const refusals: string[] = [];
@@ -152,8 +155,7 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     const asks = jwt as { audience: string[]; spiffe_id?: string }[];
     for (const a of asks) requests.push({ path: "/v1/svid/jwt", body: { ...a } });
     if (x509) requests.push({ path: "/v1/svid/x509", body: { ...x509 } });
-    if (refusal)
-      throw new BridgeError(refusal.code as never, "refused by the test", { status: refusal.status });
+    if (refusal) throw new BridgeError(refusal.code, "refused by the test");
     await verify(
       body.proof,
       batchBinding({
@@ -184,8 +186,7 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     requests.push({ path: url.pathname, body });
     if (url.pathname === "/v1/svid/batch" && !options.noBatch)
       return { status: 200, body: await batch(body) };
-    if (refusal)
-      throw new BridgeError(refusal.code as never, "refused by the test", { status: refusal.status });
+    if (refusal) throw new BridgeError(refusal.code, "refused by the test");
     const askedId = body.spiffe_id;
     if (askedId !== undefined && typeof askedId !== "string")
       throw new BridgeError("invalid_request", "spiffe_id must be a string");
@@ -242,6 +243,8 @@ export async function startFakeExchange(options: FakeExchangeOptions = {}): Prom
     refusals,
     count: (path) => requests.filter((r) => r.path === path).length,
     refuseWith: (e) => {
+      if (e && ERROR_STATUS[e.code] !== e.status)
+        throw new Error(`${e.code} answers ${ERROR_STATUS[e.code]}, not ${e.status}`);
       refusal = e;
     },
     setJwtTtl: (s) => {

@@ -20,10 +20,10 @@ import {
   type AwsCredentialSource,
   audiences,
   bridgeUrl,
+  configInvalid,
   credentials,
   DEFAULT_CLOCK_JUMP_SECONDS,
   integer,
-  invalid,
   oneOf,
   required,
 } from "../../extension/src/config.js";
@@ -50,7 +50,7 @@ function optionalId(env: Env, name: string, parse: (v: string) => unknown): stri
   try {
     parse(value);
   } catch (error) {
-    if (error instanceof BridgeError) invalid(name, error.message);
+    if (error instanceof BridgeError) configInvalid(name, error.message);
     throw error;
   }
   return value;
@@ -58,7 +58,7 @@ function optionalId(env: Env, name: string, parse: (v: string) => unknown): stri
 
 export function readInProcessConfig(env: Env = process.env): InProcessConfig {
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
-  if (!region) invalid("AWS_REGION", "must be set");
+  if (!region) configInvalid("AWS_REGION", "must be set");
   return Object.freeze({
     bridgeUrl: bridgeUrl(env),
     serverId: required(env, "SVID_BRIDGE_SERVER_ID"),

@@ -20,7 +20,11 @@
  */
 import { type Clock, systemClock } from "../../../lib/clock.js";
 import type { TrustBundle, X509Authority } from "../../../lib/spiffe/bundle.js";
-import { MAX_JWT_SVID_LENGTH } from "../../../lib/spiffe/jwt-svid-limits.js";
+import {
+  audienceRule,
+  MAX_CACHED_AUDIENCES,
+  MAX_JWT_SVID_LENGTH,
+} from "../../../lib/spiffe/jwt-svid-limits.js";
 import { SpiffeId, TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
 import {
   BUNDLE_MAX_AGE_MS,
@@ -67,7 +71,6 @@ interface Held<T> extends HeldLifetime {
 }
 
 /** Audiences are the function's own choice, but a cache must not grow without bound. */
-const MAX_AUDIENCES = 64;
 
 export class InProcessSvidSource implements SvidSource {
   readonly mode = "in-process";
@@ -105,10 +108,9 @@ export class InProcessSvidSource implements SvidSource {
   }
 
   jwtSvid(audience: string): Promise<JwtSvid> {
-    if (typeof audience !== "string" || audience.length === 0 || audience.length > 1000)
-      return Promise.reject(
-        new SvidBridgeClientError("invalid_request", 400, "audience must be 1-1000 characters"),
-      );
+    const broken = typeof audience === "string" ? audienceRule(audience) : "must be a string";
+    if (broken)
+      return Promise.reject(new SvidBridgeClientError("invalid_request", 400, `the audience ${broken}`));
     return this.#serve(
       `jwt:${audience}`,
       () => this.#jwts.get(audience),
@@ -227,7 +229,7 @@ export class InProcessSvidSource implements SvidSource {
       expiresAt: svid.expiresAt,
     };
     if (generation === this.#generation) {
-      if (!this.#jwts.has(audience) && this.#jwts.size >= MAX_AUDIENCES)
+      if (!this.#jwts.has(audience) && this.#jwts.size >= MAX_CACHED_AUDIENCES)
         this.#jwts.delete(this.#jwts.keys().next().value!);
       this.#jwts.set(audience, this.#held(value, svid.expiresAt));
       this.#trustDomain ??= svid.spiffeId.trustDomain.name;

@@ -5,6 +5,7 @@
  */
 import { isAbsolute } from "node:path";
 import { BridgeError } from "../../../lib/errors.js";
+import { audienceRule } from "../../../lib/spiffe/jwt-svid-limits.js";
 import { SpiffeId } from "../../../lib/spiffe/spiffe-id.js";
 
 /** Default port of the local API; Parameters and Secrets uses 2773, we take a neighbour. */
@@ -51,7 +52,7 @@ export const TOKEN_FILES = [
 
 function tokenFilesOf(env: Env): TokenFile[] {
   if (env.SVID_BRIDGE_TOKEN_AUDIENCE?.trim())
-    invalid(
+    configInvalid(
       "SVID_BRIDGE_TOKEN_AUDIENCE",
       "is gone: each token file has its own audience, SVID_BRIDGE_AWS_TOKEN_AUDIENCE and SVID_BRIDGE_AZURE_TOKEN_AUDIENCE",
     );
@@ -59,9 +60,10 @@ function tokenFilesOf(env: Env): TokenFile[] {
   for (const t of TOKEN_FILES) {
     const path = env[t.file]?.trim();
     if (!path) continue;
-    if (!isAbsolute(path)) invalid(t.file, "must be an absolute path");
+    if (!isAbsolute(path)) configInvalid(t.file, "must be an absolute path");
     const audience = env[t.audience]?.trim() || t.fallback;
-    if (audience.length > 1000) invalid(t.audience, "is longer than 1000 characters");
+    const broken = audienceRule(audience);
+    if (broken) configInvalid(t.audience, `is not an audience: it ${broken}`);
     files.push({ path, audience });
   }
   return files;
@@ -102,22 +104,22 @@ type Env = Record<string, string | undefined>;
 
 // The helpers below are shared with the in-process client (layers/client/in-process/config.ts):
 // the same variables, read by the same rules.
-export function invalid(name: string, why: string): never {
+export function configInvalid(name: string, why: string): never {
   throw new BridgeError("config_invalid", `${name} ${why}`, { expose: true });
 }
 
 export function required(env: Env, name: string): string {
   const v = env[name]?.trim();
-  if (!v) invalid(name, "must be set");
+  if (!v) configInvalid(name, "must be set");
   return v;
 }
 
 export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
-  if (!/^\d+$/.test(raw)) invalid(name, `must be an integer, not ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw)) configInvalid(name, `must be an integer, not ${JSON.stringify(raw)}`);
   const n = Number(raw);
-  if (n < min || n > max) invalid(name, `must be between ${min} and ${max}, not ${n}`);
+  if (n < min || n > max) configInvalid(name, `must be between ${min} and ${max}, not ${n}`);
   return n;
 }
 
@@ -125,7 +127,7 @@ export function oneOf<T extends string>(env: Env, name: string, values: readonly
   const raw = env[name]?.trim().toLowerCase();
   if (!raw) return fallback;
   if (!(values as readonly string[]).includes(raw))
-    invalid(name, `must be one of ${values.join(", ")}, not ${JSON.stringify(raw)}`);
+    configInvalid(name, `must be one of ${values.join(", ")}, not ${JSON.stringify(raw)}`);
   return raw as T;
 }
 
@@ -135,14 +137,14 @@ export function bridgeUrl(env: Env): string {
   try {
     url = new URL(raw);
   } catch {
-    invalid("SVID_BRIDGE_URL", `is not a URL: ${JSON.stringify(raw)}`);
+    configInvalid("SVID_BRIDGE_URL", `is not a URL: ${JSON.stringify(raw)}`);
   }
   const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
   // Proofs and SVIDs cross this link: plain HTTP only to this machine (dev, tests).
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback))
-    invalid("SVID_BRIDGE_URL", "must be https (plain http is allowed for loopback only)");
+    configInvalid("SVID_BRIDGE_URL", "must be https (plain http is allowed for loopback only)");
   if (url.search || url.hash || url.username || url.password)
-    invalid("SVID_BRIDGE_URL", "must have no query, fragment or credentials");
+    configInvalid("SVID_BRIDGE_URL", "must have no query, fragment or credentials");
   return url.toString().replace(/\/+$/, "");
 }
 
@@ -153,7 +155,10 @@ export function audiences(env: Env, name: string): string[] {
     .split(",")
     .map((a) => a.trim())
     .filter((a) => a.length > 0);
-  for (const a of list) if (a.length > 1000) invalid(name, "has an audience longer than 1000 characters");
+  for (const a of list) {
+    const broken = audienceRule(a);
+    if (broken) configInvalid(name, `has an audience that ${broken}`);
+  }
   return [...new Set(list)];
 }
 
@@ -169,7 +174,7 @@ export function credentials(env: Env): AwsCredentialSource {
   const authorizationToken = env.AWS_CONTAINER_AUTHORIZATION_TOKEN?.trim();
   if (fullUri && authorizationToken) source.container = { fullUri, authorizationToken };
   if (!source.env && !source.container)
-    invalid(
+    configInvalid(
       "AWS_ACCESS_KEY_ID",
       "and AWS_SECRET_ACCESS_KEY, or AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN, must be set",
     );
@@ -180,26 +185,27 @@ export function readConfig(env: Env = process.env): ExtensionConfig {
   const spiffeId = env.SVID_BRIDGE_SPIFFE_ID?.trim() || undefined;
   if (spiffeId) {
     const parsed = SpiffeId.tryParse(spiffeId);
-    if (!parsed.ok) invalid("SVID_BRIDGE_SPIFFE_ID", parsed.error.message);
+    if (!parsed.ok) configInvalid("SVID_BRIDGE_SPIFFE_ID", parsed.error.message);
   }
   const filesDir = env.SVID_BRIDGE_FILES_DIR?.trim() || undefined;
-  if (filesDir && !isAbsolute(filesDir)) invalid("SVID_BRIDGE_FILES_DIR", "must be an absolute path");
+  if (filesDir && !isAbsolute(filesDir)) configInvalid("SVID_BRIDGE_FILES_DIR", "must be an absolute path");
   const socket = env.SVID_BRIDGE_WORKLOAD_SOCKET?.trim() || DEFAULT_WORKLOAD_SOCKET;
   if (socket !== "off" && !isAbsolute(socket))
-    invalid("SVID_BRIDGE_WORKLOAD_SOCKET", "must be an absolute path or off");
+    configInvalid("SVID_BRIDGE_WORKLOAD_SOCKET", "must be an absolute path or off");
   // sun_path holds 108 bytes on Linux, the terminating NUL included.
-  if (Buffer.byteLength(socket) > 107) invalid("SVID_BRIDGE_WORKLOAD_SOCKET", "is longer than 107 bytes");
+  if (Buffer.byteLength(socket) > 107)
+    configInvalid("SVID_BRIDGE_WORKLOAD_SOCKET", "is longer than 107 bytes");
   const tokenFiles = tokenFilesOf(env);
   const creds = credentials(env);
   // The SSRF guard accepts whichever secret the function's own environment holds.
   const apiToken = creds.env?.sessionToken ?? creds.container?.authorizationToken;
   if (!apiToken)
-    invalid(
+    configInvalid(
       "AWS_SESSION_TOKEN",
       "(or AWS_CONTAINER_AUTHORIZATION_TOKEN) must be set: it guards the local API",
     );
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
-  if (!region) invalid("AWS_REGION", "must be set");
+  if (!region) configInvalid("AWS_REGION", "must be set");
   return Object.freeze({
     bridgeUrl: bridgeUrl(env),
     serverId: required(env, "SVID_BRIDGE_SERVER_ID"),

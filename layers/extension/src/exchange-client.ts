@@ -4,7 +4,7 @@
  * fresh proof bound to what it asks for. Answers are checked for shape before anything
  * is cached: a bad answer is an unavailable exchange, never a served SVID.
  */
-import { BridgeError } from "../../../lib/errors.js";
+import { BridgeError, type ErrorCode, isErrorCode } from "../../../lib/errors.js";
 import type { TrustBundle, X509Authority } from "../../../lib/spiffe/bundle.js";
 import { SpiffeId, type TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
 import { callJson, type HttpResult } from "./http-client.js";
@@ -141,9 +141,16 @@ export class HttpExchangeClient implements ExchangeClient {
       throw new BridgeError("exchange_unavailable", `the exchange sent no JSON (HTTP ${res.status})`);
     if (ok) return res.json;
     const { error, message } = (res.json ?? {}) as { error?: unknown; message?: unknown };
-    const upstream = typeof error === "string" ? error : `http_${res.status}`;
+    const retryable = RETRYABLE_STATUS.has(res.status) || res.status < 400;
+    // The exchange's own code when it sent one we know; otherwise our code for what happened
+    // (never a code made up from the status: clients match on ErrorCode).
+    const upstream: ErrorCode = isErrorCode(error)
+      ? error
+      : retryable
+        ? "exchange_unavailable"
+        : "exchange_rejected";
     const text = typeof message === "string" ? message.slice(0, 300) : "";
-    if (RETRYABLE_STATUS.has(res.status) || res.status < 400)
+    if (retryable)
       throw new BridgeError("exchange_unavailable", `the exchange answered ${res.status} ${upstream}`, {
         details: { upstream, upstreamStatus: res.status },
       });

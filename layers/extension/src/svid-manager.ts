@@ -21,6 +21,7 @@ import { performance } from "node:perf_hooks";
 import { type Clock, systemClock } from "../../../lib/clock.js";
 import { BridgeError } from "../../../lib/errors.js";
 import type { TrustBundle, X509Authority } from "../../../lib/spiffe/bundle.js";
+import { MAX_CACHED_AUDIENCES } from "../../../lib/spiffe/jwt-svid-limits.js";
 import { SpiffeId, type TrustDomain } from "../../../lib/spiffe/spiffe-id.js";
 import {
   BUNDLE_MAX_AGE_MS,
@@ -105,7 +106,6 @@ interface Cycle {
 }
 
 /** Audiences minted on demand are capped, so a caller cannot grow memory without bound. */
-const MAX_AUDIENCES = 64;
 
 export class SvidManager {
   readonly #o: SvidManagerOptions;
@@ -205,16 +205,14 @@ export class SvidManager {
         void this.#refreshJwt(audiences).catch((e) => this.#warn("JWT-SVID refresh failed", e));
       return held.value;
     }
-    if (!held && this.#jwts.size >= MAX_AUDIENCES) this.#evictOneAudience();
+    if (!held && this.#jwts.size >= MAX_CACHED_AUDIENCES) this.#evictOneAudience();
     return this.#notReadyOnOutage(this.#refreshJwt(audiences));
   }
 
   async x509Svid(): Promise<X509SvidView> {
     await this.#gate;
     if (!this.#o.x509)
-      throw new BridgeError("not_found", "X.509-SVIDs are off in this extension (SVID_BRIDGE_X509=off)", {
-        status: 404,
-      });
+      throw new BridgeError("not_found", "X.509-SVIDs are off in this extension (SVID_BRIDGE_X509=off)");
     const held = this.#x509;
     if (held && this.#usable(held)) {
       if (this.#due(held)) void this.#refreshX509().catch((e) => this.#warn("X.509-SVID refresh failed", e));

@@ -2,7 +2,7 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import type { Command } from "commander";
 import { KmsKeyManager } from "../../aws/kms-key-manager.js";
 import { systemClock } from "../../clock.js";
-import { BridgeError } from "../../errors.js";
+import { BridgeError, isErrorCode } from "../../errors.js";
 import { rotateNow } from "../../rotation/operations.js";
 import type { RotationResult } from "../../rotation/rotate-keys.js";
 import { TrustDomain } from "../../spiffe/spiffe-id.js";
@@ -31,7 +31,7 @@ async function rotateDev(url: string, token: string): Promise<RotationResult> {
   const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
   if (!response.ok)
     throw new BridgeError(
-      (body.error ?? "exchange_rejected") as never,
+      isErrorCode(body.error) ? body.error : "exchange_rejected",
       body.message ?? `HTTP ${response.status}`,
     );
   return body as RotationResult;

@@ -1,6 +1,6 @@
-import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { FilesWriter } from "../../../layers/extension/src/files-writer.js";
 import { createWorkloadKey } from "../../../layers/extension/src/workload-key.js";
 import { x509Binding } from "../../proof/binding.js";
 import { addExchangeOptions, type ExchangeFlags, exchangeTarget, requestSvids } from "../exchange-client.js";
@@ -15,13 +15,6 @@ interface X509Flags extends ExchangeFlags {
 interface X509Answer {
   svids: { spiffe_id: string; certificate_chain: string; expires_at: number }[];
   bundle: string;
-}
-
-/** Temp file + rename: a reader never sees half a key or a key without its certificate. */
-async function writeAtomic(path: string, data: string, mode: number) {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await rename(tmp, path);
 }
 
 export function attach(program: Command, io: CliIo): Command {
@@ -59,10 +52,15 @@ Examples:
     );
     const svid = answer.svids[0];
     if (!svid) throw new Error("the exchange answered with no SVID");
-    // Key first: a program that sees the new certificate finds its key already there.
-    await writeAtomic(join(flags.out, "svid_key.pem"), key.privateKeyPem, 0o600);
-    await writeAtomic(join(flags.out, "svid.pem"), svid.certificate_chain, 0o644);
-    await writeAtomic(join(flags.out, "bundle.pem"), answer.bundle, 0o644);
+    // One generation swapped in whole, as the extension's files mode does (issue 14, fault 4's
+    // kind): a reader of --out never pairs this key with an earlier run's certificate.
+    await new FilesWriter({ dir: flags.out, tokenFiles: [] }).x509Changed({
+      spiffeId: svid.spiffe_id,
+      certificateChainPem: svid.certificate_chain,
+      privateKeyPem: key.privateKeyPem,
+      bundlePem: answer.bundle,
+      expiresAt: svid.expires_at,
+    });
     if (flags.json)
       writeJson(io.stdout, {
         spiffe_id: svid.spiffe_id,

@@ -1,6 +1,7 @@
 /** Small HTTP helpers for the local API: replies, errors as `{error, message}`, bounded JSON bodies. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BridgeError } from "../../../../lib/errors.js";
+import { findDuplicateMember } from "../../../../lib/strict-json.js";
 
 export interface Reply {
   status: number;
@@ -47,11 +48,18 @@ export async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise
     if (size <= limit) chunks.push(chunk);
   }
   if (size > limit) throw new BridgeError("body_too_large", `the body is larger than ${limit} bytes`);
+  const text = Buffer.concat(chunks).toString("utf8");
+  let body: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    body = JSON.parse(text);
   } catch (cause) {
     throw new BridgeError("invalid_request", "the body is not valid JSON", { cause });
   }
+  // As strict as the exchange (issue 14, fault 6's kind): a repeated member is refused.
+  const repeated = findDuplicateMember(text);
+  if (repeated !== undefined)
+    throw new BridgeError("invalid_request", `member ${JSON.stringify(repeated)} appears twice`);
+  return body;
 }
 
 /** One optional `format` query parameter, from a fixed list. */

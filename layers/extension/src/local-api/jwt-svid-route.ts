@@ -4,6 +4,7 @@
  * is the bare JWT (for shell scripts and token-file readers).
  */
 import { BridgeError } from "../../../../lib/errors.js";
+import { audienceRule } from "../../../../lib/spiffe/jwt-svid-limits.js";
 import type { SvidManager } from "../svid-manager.js";
 import { format, json, type Reply, text } from "./http.js";
 
@@ -12,7 +13,8 @@ export async function jwtSvidRoute(url: URL, manager: SvidManager): Promise<Repl
   if (audiences.length !== 1 || audiences[0]!.trim() === "")
     throw new BridgeError("invalid_request", "name exactly one audience: ?audience=…");
   const audience = audiences[0]!;
-  if (audience.length > 1000) throw new BridgeError("invalid_request", "the audience is too long");
+  const broken = audienceRule(audience);
+  if (broken) throw new BridgeError("invalid_request", `the audience ${broken}`);
   const f = format(url, ["json", "token"] as const);
   const svid = await manager.jwtSvid(audience);
   if (f === "token") return text(svid.token, "application/jwt");

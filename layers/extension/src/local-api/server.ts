@@ -37,7 +37,7 @@ const ROUTES: Record<
   "/v1/ready": {
     method: "GET",
     handle: async (_req, _url, m) =>
-      m.ready ? json({ ready: true }) : json({ error: "not_ready", message: "SVIDs are not ready yet" }, 503),
+      m.ready ? json({ ready: true }) : errorReply(new BridgeError("not_ready", "SVIDs are not ready yet")),
   },
 };
 

@@ -7,7 +7,7 @@
  */
 import { BridgeError } from "../../../../lib/errors.js";
 import { validateJwtSvid } from "../../../../lib/spiffe/jwt-svid.js";
-import { MAX_JWT_SVID_LENGTH } from "../../../../lib/spiffe/jwt-svid-limits.js";
+import { MAX_AUDIENCE_LENGTH, MAX_JWT_SVID_LENGTH } from "../../../../lib/spiffe/jwt-svid-limits.js";
 import type { SvidManager } from "../svid-manager.js";
 import { json, type Reply } from "./http.js";
 
@@ -19,7 +19,7 @@ export async function validateRoute(body: unknown, manager: SvidManager, issuer:
   if (extra !== undefined) throw new BridgeError("unknown_field", `unknown field ${JSON.stringify(extra)}`);
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_JWT_SVID_LENGTH)
     throw new BridgeError("invalid_request", "token must be a JWT of at most 16 KiB");
-  if (typeof audience !== "string" || audience.length === 0 || audience.length > 1000)
+  if (typeof audience !== "string" || audience.length === 0 || audience.length > MAX_AUDIENCE_LENGTH)
     throw new BridgeError("invalid_request", "audience must be a non-empty string");
   const bundle = await manager.bundle();
   const valid = await validateJwtSvid(token, {

@@ -6,6 +6,12 @@
  * and end cleanly when the manager closes (SHUTDOWN, SIGTERM).
  */
 import { validateJwtSvid as validate } from "../../../../lib/spiffe/jwt-svid.js";
+import {
+  audienceRule,
+  MAX_AUDIENCE_LENGTH,
+  MAX_AUDIENCES,
+  MAX_JWT_SVID_LENGTH,
+} from "../../../../lib/spiffe/jwt-svid-limits.js";
 import { SpiffeId } from "../../../../lib/spiffe/spiffe-id.js";
 import type { SvidListener, SvidManager } from "../svid-manager.js";
 import {
@@ -26,10 +32,6 @@ export interface StreamSink<T> {
   fail(error: RpcError): void;
   onClose(fn: () => void): void;
 }
-
-const MAX_AUDIENCES = 16;
-const MAX_AUDIENCE_LENGTH = 1000;
-const MAX_TOKEN_LENGTH = 16_384;
 
 export function fetchX509Svid(manager: SvidManager, sink: StreamSink<X509SvidResponse>): void {
   watch(
@@ -60,11 +62,12 @@ export interface JwtSvidRequest {
 
 export async function fetchJwtSvid(manager: SvidManager, request: JwtSvidRequest) {
   const audiences = [...new Set(request.audience ?? [])];
-  if (audiences.length === 0) throw invalid("audience must be set");
-  if (audiences.length > MAX_AUDIENCES) throw invalid(`at most ${MAX_AUDIENCES} audiences`);
-  for (const a of audiences)
-    if (a.length === 0 || a.length > MAX_AUDIENCE_LENGTH)
-      throw invalid(`every audience must have 1 to ${MAX_AUDIENCE_LENGTH} characters`);
+  if (audiences.length === 0) throw invalidArgument("audience must be set");
+  if (audiences.length > MAX_AUDIENCES) throw invalidArgument(`at most ${MAX_AUDIENCES} audiences`);
+  for (const a of audiences) {
+    const broken = audienceRule(a);
+    if (broken) throw invalidArgument(`every audience ${broken}`);
+  }
   const wanted = request.spiffe_id ? parseId(request.spiffe_id) : undefined;
   const status = manager.status();
   if (status.kind !== "ready") throw noIdentity(status);
@@ -86,8 +89,9 @@ export interface ValidateRequest {
 
 export async function validateJwtSvid(manager: SvidManager, request: ValidateRequest) {
   const { audience, svid } = request;
-  if (!audience || audience.length > MAX_AUDIENCE_LENGTH) throw invalid("audience must be set");
-  if (!svid || svid.length > MAX_TOKEN_LENGTH) throw invalid("svid must be a JWT of at most 16 KiB");
+  if (!audience || audience.length > MAX_AUDIENCE_LENGTH) throw invalidArgument("audience must be set");
+  if (!svid || svid.length > MAX_JWT_SVID_LENGTH)
+    throw invalidArgument("svid must be a JWT of at most 16 KiB");
   let bundle: Awaited<ReturnType<SvidManager["bundle"]>>;
   try {
     bundle = await manager.bundle();
@@ -171,12 +175,12 @@ function watch<T>(
   );
 }
 
-function invalid(message: string): RpcError {
+function invalidArgument(message: string): RpcError {
   return new RpcError(GrpcCode.InvalidArgument, message);
 }
 
 function parseId(raw: string): string {
   const parsed = SpiffeId.tryParse(raw);
-  if (!parsed.ok) throw invalid(`spiffe_id is not a SPIFFE ID: ${parsed.error.message}`);
+  if (!parsed.ok) throw invalidArgument(`spiffe_id is not a SPIFFE ID: ${parsed.error.message}`);
   return parsed.id.toString();
 }
