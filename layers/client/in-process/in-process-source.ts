@@ -74,7 +74,7 @@ interface Held<T> extends HeldLifetime {
 
 export class InProcessSvidSource implements SvidSource {
   readonly mode = "in-process";
-  readonly #o: InProcessSourceOptions;
+  readonly #options: InProcessSourceOptions;
   readonly #clock: Clock;
   readonly #mono: () => number;
   readonly #log: Logger;
@@ -90,7 +90,7 @@ export class InProcessSvidSource implements SvidSource {
   #generation = 0;
 
   constructor(options: InProcessSourceOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#clock = options.clock ?? systemClock;
     // process.hrtime, not performance.now(): the first use of `performance` loads Node's
     // perf_hooks internals (~1 ms of CPU at init, measured), node:perf_hooks megabytes more.
@@ -104,7 +104,7 @@ export class InProcessSvidSource implements SvidSource {
   async prefetch(): Promise<void> {
     await this.#fetchConfigured();
     // SnapStart snapshots the sandbox after init: every restored copy holds these.
-    if (this.#o.snapStart) this.#restorePending = true;
+    if (this.#options.snapStart) this.#restorePending = true;
   }
 
   jwtSvid(audience: string): Promise<JwtSvid> {
@@ -119,7 +119,7 @@ export class InProcessSvidSource implements SvidSource {
   }
 
   x509Svid(): Promise<X509Svid> {
-    if (this.#o.x509 === false)
+    if (this.#options.x509 === false)
       return Promise.reject(
         new SvidBridgeClientError("not_found", 404, "X.509-SVIDs are off (SVID_BRIDGE_X509=off)"),
       );
@@ -181,7 +181,9 @@ export class InProcessSvidSource implements SvidSource {
       return await this.#once(key, fetch);
     } catch (cause) {
       const error = toClientError(cause);
-      const hold = isRefusal(error) ? (this.#o.refusalHoldMs ?? 60_000) : (this.#o.outageHoldMs ?? 2_000);
+      const hold = isRefusal(error)
+        ? (this.#options.refusalHoldMs ?? 60_000)
+        : (this.#options.outageHoldMs ?? 2_000);
       this.#failures.set(key, { error, until: this.#clock.now() + hold });
       this.#log.log("warn", "SVID fetch failed", { key, ...errorFields(error) });
       // Still within its life: serve it, as the extension does while the exchange is down.
@@ -192,7 +194,7 @@ export class InProcessSvidSource implements SvidSource {
 
   #observe(): void {
     const now = { wall: this.#clock.now(), mono: this.#mono() };
-    const clockJumpMs = this.#o.clockJumpMs ?? DEFAULT_CLOCK_JUMP_SECONDS * 1000;
+    const clockJumpMs = this.#options.clockJumpMs ?? DEFAULT_CLOCK_JUMP_SECONDS * 1000;
     const jumped = this.#last !== undefined && clockJumped(this.#last, now, clockJumpMs);
     this.#last = now;
     if (jumped) this.#drop("wall-clock jump");
@@ -213,15 +215,15 @@ export class InProcessSvidSource implements SvidSource {
   // ------------------------------------------------------------------ fetching
 
   async #fetchConfigured(): Promise<void> {
-    const work: Promise<unknown>[] = (this.#o.jwtAudiences ?? []).map((a) => this.jwtSvid(a));
-    if (this.#o.x509 !== false) work.push(this.x509Svid());
+    const work: Promise<unknown>[] = (this.#options.jwtAudiences ?? []).map((a) => this.jwtSvid(a));
+    if (this.#options.x509 !== false) work.push(this.x509Svid());
     const results = await Promise.allSettled(work);
     for (const r of results) if (r.status === "rejected") throw r.reason;
   }
 
   async #fetchJwt(audience: string): Promise<JwtSvid> {
     const generation = this.#generation;
-    const svid = await this.#o.exchange.fetchJwtSvid([audience], this.#o.spiffeId);
+    const svid = await this.#options.exchange.fetchJwtSvid([audience], this.#options.spiffeId);
     const value: JwtSvid = {
       spiffeId: svid.spiffeId.toString(),
       token: svid.token,
@@ -241,10 +243,10 @@ export class InProcessSvidSource implements SvidSource {
   async #fetchX509(): Promise<X509Svid> {
     const generation = this.#generation;
     // A new key with every X.509-SVID, as SPIRE agents rotate them; made here, kept here.
-    const key = this.#o.newKey
-      ? await this.#o.newKey()
+    const key = this.#options.newKey
+      ? await this.#options.newKey()
       : (await import("../../../lib/crypto/p256-workload-key.js")).createP256WorkloadKey();
-    const svid = await this.#o.exchange.fetchX509Svid(key.csrPem, key.spki, this.#o.spiffeId);
+    const svid = await this.#options.exchange.fetchX509Svid(key.csrPem, key.spki, this.#options.spiffeId);
     const value: X509Svid = {
       spiffeId: svid.spiffeId.toString(),
       certificateChain: svid.certificateChainPem,
@@ -276,7 +278,7 @@ export class InProcessSvidSource implements SvidSource {
     const generation = this.#generation;
     try {
       return await this.#once("bundle", async () => {
-        const bundle = await this.#o.exchange.fetchBundle(TrustDomain.parse(td));
+        const bundle = await this.#options.exchange.fetchBundle(TrustDomain.parse(td));
         if (generation === this.#generation) this.#bundle = { value: bundle, receivedAt: this.#clock.now() };
         return bundle;
       });

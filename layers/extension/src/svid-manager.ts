@@ -108,7 +108,7 @@ interface Cycle {
 /** Audiences minted on demand are capped, so a caller cannot grow memory without bound. */
 
 export class SvidManager {
-  readonly #o: SvidManagerOptions;
+  readonly #options: SvidManagerOptions;
   readonly #clock: Clock;
   readonly #mono: () => number;
   readonly #log: Logger;
@@ -129,7 +129,7 @@ export class SvidManager {
   #lastMono = 0;
 
   constructor(options: SvidManagerOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#mono = options.monotonic ?? (() => performance.now());
     this.#log = options.logger ?? silentLogger;
@@ -172,7 +172,7 @@ export class SvidManager {
     const mono = this.#mono();
     const jumped =
       this.#lastWall !== undefined &&
-      clockJumped({ wall: this.#lastWall, mono: this.#lastMono }, { wall, mono }, this.#o.clockJumpMs);
+      clockJumped({ wall: this.#lastWall, mono: this.#lastMono }, { wall, mono }, this.#options.clockJumpMs);
     this.#mark();
     if (this.#restorePending || jumped) {
       const reason = this.#restorePending ? "snap-start restore" : "wall-clock jump";
@@ -211,7 +211,7 @@ export class SvidManager {
 
   async x509Svid(): Promise<X509SvidView> {
     await this.#gate;
-    if (!this.#o.x509)
+    if (!this.#options.x509)
       throw new BridgeError("not_found", "X.509-SVIDs are off in this extension (SVID_BRIDGE_X509=off)");
     const held = this.#x509;
     if (held && this.#usable(held)) {
@@ -258,8 +258,8 @@ export class SvidManager {
   // ------------------------------------------------------------------ refresh
 
   #fetchAll(): Promise<void> {
-    const audiences = this.#o.jwtAudiences.map((a) => [a]);
-    return this.#runCycle({ x509: this.#o.x509, audiences, bundle: true }, true);
+    const audiences = this.#options.jwtAudiences.map((a) => [a]);
+    return this.#runCycle({ x509: this.#options.x509, audiences, bundle: true }, true);
   }
 
   /**
@@ -314,11 +314,11 @@ export class SvidManager {
   #batchCycle(cycle: Cycle): Promise<boolean> {
     const mine = new Map<string, Promise<unknown>>();
     const work = (async () => {
-      const key = cycle.x509 ? await (this.#o.newKey ?? createWorkloadKey)() : undefined;
-      const id = this.#o.spiffeId;
+      const key = cycle.x509 ? await (this.#options.newKey ?? createWorkloadKey)() : undefined;
+      const id = this.#options.spiffeId;
       let answer: Awaited<ReturnType<ExchangeClient["batch"]>>;
       try {
-        answer = await this.#o.exchange.batch({
+        answer = await this.#options.exchange.batch({
           jwt: cycle.audiences.map((audience) => ({ audience, ...(id && { spiffeId: id }) })),
           ...(key && { x509: { csrPem: key.csrPem, spki: key.spki, ...(id && { spiffeId: id }) } }),
         });
@@ -390,8 +390,8 @@ export class SvidManager {
   #refreshX509(): Promise<X509SvidView> {
     return this.#once("x509", async () => {
       // A new key with every X.509-SVID, as SPIRE agents rotate them.
-      const key = await (this.#o.newKey ?? createWorkloadKey)();
-      const svid = await this.#o.exchange.fetchX509Svid(key.csrPem, key.spki, this.#o.spiffeId);
+      const key = await (this.#options.newKey ?? createWorkloadKey)();
+      const svid = await this.#options.exchange.fetchX509Svid(key.csrPem, key.spki, this.#options.spiffeId);
       return this.#storeX509(key, svid);
     });
   }
@@ -414,7 +414,7 @@ export class SvidManager {
 
   #refreshJwt(audiences: readonly string[]): Promise<JwtSvidView> {
     return this.#once(`jwt:${jwtKey(audiences)}`, async () =>
-      this.#storeJwt(audiences, await this.#o.exchange.fetchJwtSvid(audiences, this.#o.spiffeId)),
+      this.#storeJwt(audiences, await this.#options.exchange.fetchJwtSvid(audiences, this.#options.spiffeId)),
     );
   }
 
@@ -442,7 +442,7 @@ export class SvidManager {
     return this.#once("bundle", async () => {
       const td = this.#trustDomain;
       if (!td) throw new BridgeError("not_ready", "the trust domain is not known yet");
-      return this.#storeBundle(await this.#o.exchange.fetchBundle(td));
+      return this.#storeBundle(await this.#options.exchange.fetchBundle(td));
     });
   }
 
@@ -468,7 +468,7 @@ export class SvidManager {
   }
 
   #evictOneAudience(): void {
-    const configured = new Set(this.#o.jwtAudiences.map((a) => jwtKey([a])));
+    const configured = new Set(this.#options.jwtAudiences.map((a) => jwtKey([a])));
     for (const key of this.#jwts.keys())
       if (!configured.has(key)) {
         this.#jwts.delete(key);

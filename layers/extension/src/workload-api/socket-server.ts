@@ -28,13 +28,13 @@ export interface WorkloadApiSocketOptions {
 export class WorkloadApiSocket {
   readonly path: string;
   readonly #server: Server;
-  readonly #o: WorkloadApiSocketOptions;
+  readonly #options: WorkloadApiSocketOptions;
   readonly #log: Logger;
   #grpc: Promise<WorkloadGrpcServer> | undefined;
   readonly #connections = new Set<Socket>();
 
   private constructor(options: WorkloadApiSocketOptions) {
-    this.#o = options;
+    this.#options = options;
     this.path = options.path;
     this.#log = options.logger ?? silentLogger;
     // Paused until gRPC owns it: nothing is read before the HTTP/2 server sees it.
@@ -89,7 +89,9 @@ export class WorkloadApiSocket {
   #accept(socket: Socket): void {
     this.#connections.add(socket);
     socket.once("close", () => this.#connections.delete(socket));
-    this.#grpc ??= (this.#o.loadGrpc ?? defaultLoader)().then((create) => create(this.#o.manager, this.#log));
+    this.#grpc ??= (this.#options.loadGrpc ?? defaultLoader)().then((create) =>
+      create(this.#options.manager, this.#log),
+    );
     this.#grpc.then(
       (grpc) => {
         grpc.inject(socket);
