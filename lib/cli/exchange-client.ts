@@ -44,7 +44,10 @@ export interface ExchangeTarget {
 
 export function exchangeTarget(flags: ExchangeFlags, env: NodeJS.ProcessEnv): ExchangeTarget {
   const url = flags.url ?? (env.SVID_BRIDGE_URL && baseUrlFromEnv("SVID_BRIDGE_URL", env.SVID_BRIDGE_URL));
-  if (!url) throw new UsageError("no exchange URL: pass --url or set SVID_BRIDGE_URL");
+  if (!url)
+    throw new UsageError(
+      "no exchange URL: pass --url or set SVID_BRIDGE_URL (for svid-bridge dev: source .svid-bridge/env)",
+    );
   const serverId = flags.serverId ?? env.SVID_BRIDGE_SERVER_ID ?? env.SVID_BRIDGE_ISSUER;
   if (!serverId)
     throw new UsageError(
