@@ -31,4 +31,23 @@ describe("dynalite stand-in", () => {
     const got = await db.client.send(new GetItemCommand({ TableName: "smoke", Key: { pk: { S: "a" } } }));
     expect(got.Item?.pk?.S).toBe("a");
   });
+
+  it("a table is writable as soon as CreateTable answers (dynalite's ACTIVE timer raced the first write in CI)", async () => {
+    // A slow ACTIVE timer makes the race certain: without the wait, the write is ResourceNotFound.
+    const slow = await startDynalite({ createTableMs: 150 });
+    try {
+      const TableName = "race";
+      await slow.client.send(
+        new CreateTableCommand({
+          TableName,
+          AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+          KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+          BillingMode: "PAY_PER_REQUEST",
+        }),
+      );
+      await slow.client.send(new PutItemCommand({ TableName, Item: { pk: { S: "first" } } }));
+    } finally {
+      await slow.stop();
+    }
+  });
 });
