@@ -18,16 +18,14 @@ function refuse(code: "jwt_header_invalid" | "jwt_claims_invalid" | "jwt_malform
 }
 
 /**
- * Refuses a compact JWS whose header or payload JSON repeats a member name
- * (401 jwt_header_invalid / jwt_claims_invalid). Call after the token decoded.
+ * Refuses a JWS whose header or claims JSON (the decoded segments, valid JSON text)
+ * repeats a member name (401 jwt_header_invalid / jwt_claims_invalid).
  */
-export function assertNoDuplicateMembers(token: string): void {
-  const [header, payload] = token.split(".", 2) as [string, string];
-  const text = (segment: string) => Buffer.from(segment, "base64url").toString("utf8");
-  const inHeader = findDuplicateMember(text(header));
+export function assertNoDuplicateMembers(headerJson: string, claimsJson: string): void {
+  const inHeader = findDuplicateMember(headerJson);
   if (inHeader !== undefined)
     refuse("jwt_header_invalid", `the header has member ${JSON.stringify(inHeader)} twice`);
-  const inClaims = findDuplicateMember(text(payload));
+  const inClaims = findDuplicateMember(claimsJson);
   if (inClaims !== undefined)
     refuse("jwt_claims_invalid", `the claims have member ${JSON.stringify(inClaims)} twice`);
 }

@@ -141,15 +141,17 @@ function decodeCompact(token: unknown): DecodedJws {
   // An empty signature (alg "none") decodes, and is refused by the alg rule that follows.
   if (h === "" || p === "" || !BASE64URL.test(h) || !BASE64URL.test(p) || !BASE64URL.test(sig))
     bad("jwt_malformed", "the token is not three base64url segments");
+  const headerJson = Buffer.from(h, "base64url").toString("utf8");
+  const claimsJson = Buffer.from(p, "base64url").toString("utf8");
   let header: unknown;
   let claims: unknown;
   try {
-    header = JSON.parse(Buffer.from(h, "base64url").toString("utf8"));
-    claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8"));
+    header = JSON.parse(headerJson);
+    claims = JSON.parse(claimsJson);
   } catch (cause) {
     bad("jwt_malformed", "the token cannot be decoded", cause);
   }
-  assertNoDuplicateMembers(token); // as strict as the signer (issue 14, fault 6)
+  assertNoDuplicateMembers(headerJson, claimsJson); // as strict as the signer (issue 14, fault 6)
   if (!isObject(header) || !isObject(claims))
     bad("jwt_malformed", "the token's header and claims must be JSON objects");
   return {
