@@ -40,7 +40,7 @@ export interface CallerVerifier {
   /**
    * Runs every local rule `verify` would (no network, no store, microseconds) and throws
    * its refusal; lets the exchange refuse an unauthenticated request before it parses
-   * anything costly. `verify` runs them again.
+   * anything costly. `verify` of the same request object reuses that check.
    */
   checkLocally?(request: VerifyProofRequest): void;
 }

@@ -162,8 +162,15 @@ export class StsCallerVerifier implements CallerVerifier {
     });
   }
 
+  // What checkLocally proved, so verify of the same request does not run the rules again.
+  readonly #checked = new WeakMap<VerifyProofRequest, CheckedProof>();
+
   checkLocally(request: VerifyProofRequest): void {
-    checkProof(request.proof, request.expectedBinding, this.rules, this.#clock.now());
+    this.#checked.set(request, this.#check(request));
+  }
+
+  #check(request: VerifyProofRequest): CheckedProof {
+    return checkProof(request.proof, request.expectedBinding, this.rules, this.#clock.now());
   }
 
   /**
@@ -173,7 +180,7 @@ export class StsCallerVerifier implements CallerVerifier {
    * succeeded. A replayed proof is refused whatever STS said and whenever it said it.
    */
   async verify(request: VerifyProofRequest): Promise<CallerIdentity> {
-    const checked = checkProof(request.proof, request.expectedBinding, this.rules, this.#clock.now());
+    const checked = this.#checked.get(request) ?? this.#check(request);
     this.#guard.assertNotRefused(checked);
     return this.#guard.withSlot(() => this.#ask(checked));
   }
