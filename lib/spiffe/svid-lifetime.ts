@@ -27,9 +27,14 @@ export function isServable(held: HeldLifetime, now: number): boolean {
   return now < held.expiresAtMs - safetyMarginMs(held);
 }
 
+/** When half its lifetime has passed, epoch ms: the time to renew it. */
+export function refreshDueAt(held: HeldLifetime): number {
+  return held.receivedAt + (held.expiresAtMs - held.receivedAt) / 2;
+}
+
 /** Past half its lifetime: renew it (it stays servable meanwhile). */
 export function isRefreshDue(held: HeldLifetime, now: number): boolean {
-  return now >= held.receivedAt + (held.expiresAtMs - held.receivedAt) / 2;
+  return now >= refreshDueAt(held);
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   clockJumped,
   isRefreshDue,
   isServable,
+  refreshDueAt,
 } from "../../../lib/spiffe/svid-lifetime.js";
 import type { ExchangeClient, ExchangedJwtSvid, ExchangedX509Svid } from "./exchange-client.js";
 import { errorFields, type Logger, silentLogger } from "./log.js";
@@ -189,8 +190,8 @@ export class SvidManager {
    */
   nextRefreshAt(): number | undefined {
     const times: number[] = [];
-    if (this.#x509) times.push(dueAt(this.#x509));
-    for (const held of this.#jwts.values()) times.push(dueAt(held));
+    if (this.#x509) times.push(refreshDueAt(this.#x509));
+    for (const held of this.#jwts.values()) times.push(refreshDueAt(held));
     if (this.#bundle) times.push(this.#bundle.receivedAt + BUNDLE_MAX_AGE_MS);
     return times.length ? Math.min(...times) : undefined;
   }
@@ -512,10 +513,6 @@ export class SvidManager {
   #warn(message: string, error: unknown): void {
     this.#log.log("warn", message, errorFields(error));
   }
-}
-
-function dueAt(held: Held<unknown>): number {
-  return held.receivedAt + (held.expiresAtMs - held.receivedAt) / 2;
 }
 
 /** One cache key per audience list; JSON, so no audience's characters can make two lists collide. */
