@@ -3,14 +3,19 @@
  * the real exchange composition (proof rules, StsCallerVerifier, registrations through
  * the caching store, local keys and CA) on a loopback Function URL, where
  *  - every exchange request waits `rttMs` before it is handled (the caller's round trip),
- *  - STS is LocalSts (SigV4 verified) behind a proxy that holds each request `stsMs`,
- *  - each DynamoDB call (replay write, registration Query) waits `dynamoDbMs`,
- *  - each KMS Sign (JWT key, intermediate CA key) waits `kmsSignMs`.
- * Defaults: 10, 15, 5 and 10 ms; `BENCH_RTT_MS`, `BENCH_STS_MS`, `BENCH_DYNAMODB_MS`,
- * `BENCH_KMS_SIGN_MS` change them.
+ *  - STS is LocalSts (SigV4 verified) behind a proxy: each call takes `stsMs`,
+ *  - each DynamoDB call (replay write, registration Query) takes `dynamoDbMs`,
+ *  - each KMS Sign (JWT key, intermediate CA key) takes `kmsSignMs`.
+ * A simulated call takes its latency in all, as AWS's does: the stand-in's own work (LocalSts
+ * checking the signature, the in-memory key signing) is inside it, not added to it, and
+ * the wait ends on time to a fraction of a millisecond (`holdUntil`), not at a timer's
+ * whim (a 15 ms setTimeout fires after 15-17 ms). The exchange's own work is not simulated:
+ * it runs for real on top. Defaults: 10, 15, 5 and 10 ms; `BENCH_RTT_MS`, `BENCH_STS_MS`,
+ * `BENCH_DYNAMODB_MS`, `BENCH_KMS_SIGN_MS` change them.
  */
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import { createExchangeHandler } from "../lambdas/exchange/app.js";
 import { composeExchange } from "../lambdas/exchange/compose.js";
 import { systemClock } from "../lib/clock.js";
@@ -51,19 +56,41 @@ export function latenciesFromEnv(env = process.env): AwsLatencies {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** An HTTP proxy to `target` that holds each request `ms` before forwarding it unchanged (Host included). */
+/**
+ * Resolves at `deadline` (performance.now() ms), within a few tens of microseconds: a timer
+ * to just before it, then immediates, so the event loop keeps serving other I/O meanwhile.
+ */
+export async function holdUntil(deadline: number): Promise<void> {
+  const early = deadline - performance.now() - 2;
+  if (early > 0) await sleep(early);
+  while (performance.now() < deadline) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Runs `work` so that, with it, the call takes `ms` in all (longer only if `work` does). */
+async function taking<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + ms;
+  const result = await work();
+  await holdUntil(deadline);
+  return result;
+}
+
+/** An HTTP proxy to `target` whose every call takes `ms` in all (the upstream's work inside it); forwards unchanged (Host included). */
 async function delayingProxy(target: string, ms: number) {
   const to = new URL(target);
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", async () => {
-      await sleep(ms);
+    req.on("end", () => {
+      const deadline = performance.now() + ms;
       const out = request(
         { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
         (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
+          const body: Buffer[] = [];
+          answer.on("data", (c: Buffer) => body.push(c));
+          answer.on("end", async () => {
+            await holdUntil(deadline);
+            res.writeHead(answer.statusCode ?? 502, answer.headers).end(Buffer.concat(body));
+          });
         },
       );
       out.on("error", () => res.destroy());
@@ -81,10 +108,7 @@ function slowSigning(keys: KeyManager, ms: number): KeyManager {
   return {
     createKey: (alg, options) => keys.createKey(alg, options),
     getPublicKey: (keyId) => keys.getPublicKey(keyId),
-    sign: async (keyId, data) => {
-      await sleep(ms);
-      return keys.sign(keyId, data);
-    },
+    sign: (keyId, data) => taking(ms, () => keys.sign(keyId, data)),
   };
 }
 
@@ -92,10 +116,8 @@ function slowQueries(store: RegistrationStore, ms: number): RegistrationStore {
   return new Proxy(store, {
     get(target, name, receiver) {
       if (name !== "findByAccountAndRole") return Reflect.get(target, name, receiver);
-      return async (account: string, roleName: string) => {
-        await sleep(ms);
-        return target.findByAccountAndRole(account, roleName);
-      };
+      return (account: string, roleName: string) =>
+        taking(ms, () => target.findByAccountAndRole(account, roleName));
     },
   });
 }
@@ -145,10 +167,7 @@ export async function startSimulatedBridge(latencies: AwsLatencies, callers = 1)
     serverIdValue: issuer,
     regions: ["us-east-1"],
     replayCache: {
-      remember: async (key, expiresAt) => {
-        await sleep(latencies.dynamoDbMs);
-        return replay.remember(key, expiresAt);
-      },
+      remember: (key, expiresAt) => taking(latencies.dynamoDbMs, () => replay.remember(key, expiresAt)),
     },
     endpointFor: () => stsProxy.url,
   });
@@ -163,7 +182,7 @@ export async function startSimulatedBridge(latencies: AwsLatencies, callers = 1)
   });
   const handler = createExchangeHandler(composed) as unknown as FunctionUrlHandler;
   const server = await startFunctionUrlServer(async (event, context) => {
-    await sleep(latencies.rttMs);
+    await holdUntil(performance.now() + latencies.rttMs);
     return handler(event, context);
   });
   return {
