@@ -61,6 +61,11 @@ export interface HttpExchangeClientOptions {
   proofs: ProofBuilder;
   /** Per request. Short: a frozen-and-thawed sandbox may hold dead sockets. */
   timeoutMs?: number;
+  /**
+   * Called each time a request has been handed to the operating system: from then on the
+   * caller may do local work without delaying the request (the extension's init does).
+   */
+  onRequestWritten?: () => void;
 }
 
 /** Exchange error codes that mean "try again later" rather than "you may not". */
@@ -74,11 +79,13 @@ export class HttpExchangeClient implements ExchangeClient {
   readonly #base: string;
   readonly #proofs: ProofBuilder;
   readonly #timeoutMs: number;
+  readonly #onWritten: (() => void) | undefined;
 
   constructor(options: HttpExchangeClientOptions) {
     this.#base = options.baseUrl.replace(/\/+$/, "");
     this.#proofs = options.proofs;
     this.#timeoutMs = options.timeoutMs ?? 3_000;
+    this.#onWritten = options.onRequestWritten;
   }
 
   async fetchJwtSvid(audience: readonly string[], spiffeId?: string): Promise<ExchangedJwtSvid> {
@@ -132,7 +139,12 @@ export class HttpExchangeClient implements ExchangeClient {
   async #call(method: string, path: string, payload?: unknown): Promise<unknown> {
     let res: HttpResult;
     try {
-      res = await callJson(`${this.#base}${path}`, { method, body: payload, timeoutMs: this.#timeoutMs });
+      res = await callJson(`${this.#base}${path}`, {
+        method,
+        body: payload,
+        timeoutMs: this.#timeoutMs,
+        ...(this.#onWritten && { onWritten: this.#onWritten }),
+      });
     } catch (cause) {
       throw new BridgeError("exchange_unavailable", `the exchange is unreachable (${path})`, { cause });
     }

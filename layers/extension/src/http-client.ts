@@ -22,7 +22,14 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export function callJson(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: unknown; timeoutMs: number },
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: unknown;
+    timeoutMs: number;
+    /** Called once the whole request has been handed to the operating system. */
+    onWritten?: () => void;
+  },
 ): Promise<HttpResult> {
   const u = new URL(url);
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -67,6 +74,7 @@ export function callJson(
     );
     req.on("timeout", () => req.destroy(new Error(`timed out after ${options.timeoutMs} ms`)));
     req.on("error", reject);
+    if (options.onWritten) req.once("finish", options.onWritten);
     req.end(payload);
   });
 }

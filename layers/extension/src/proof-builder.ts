@@ -3,9 +3,12 @@
  * sts:GetCallerIdentity) with the function's own credentials, bound to what one exchange
  * request asks for. Every call signs a new proof with a new nonce: the exchange spends a
  * proof before it asks STS, so a retried request needs a fresh one, never a cached one.
+ * Signed by lib/proof/sigv4.ts (node:crypto alone; checked against AWS's SigV4 test
+ * vectors and @smithy/signature-v4), the in-process client's signer too: @smithy's signer
+ * and its dependencies were a fifth of the extension's bundle, compiled at every cold start.
  */
 import { type BatchAsk, batchBinding, bindingOf, type ProofAsk } from "../../../lib/proof/binding.js";
-import { buildProof } from "../../../lib/proof/client.js";
+import { buildLeanProof } from "../../../lib/proof/lean-proof.js";
 import type { Proof } from "../../../lib/proof/proof-format.js";
 import type { CredentialProvider } from "./credentials.js";
 
@@ -36,7 +39,7 @@ export function stsProofBuilder(options: StsProofBuilderOptions): ProofBuilder {
     };
   };
   const proofBoundTo = (binding: string) =>
-    buildProof({ region: options.region, credentials, serverId: options.serverId, binding });
+    buildLeanProof({ region: options.region, credentials, serverId: options.serverId, binding });
   return {
     proofFor: (ask) => proofBoundTo(bindingOf(ask)),
     proofForBatch: (ask) => proofBoundTo(batchBinding(ask)),
