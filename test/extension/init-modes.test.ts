@@ -3,6 +3,7 @@
  * Lambda retries the sandbox), `degraded` starts and answers 503 until the exchange does.
  */
 import { mkdtempSync } from "node:fs";
+import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,4 +98,46 @@ describe("init failure modes of the built layer", () => {
     expect(up).toEqual({ ready: 200, jwt: 200 });
     expect((await rt.shutdown()).exitedInTime).toBe(true);
   });
+
+  it("cold-start regression: a slow-to-reach exchange does not hold back the listeners and register", async () => {
+    // The extension opens its listeners once init's request is on the wire; an exchange
+    // whose TLS handshake never completes never takes it, so the wait is capped (200 ms).
+    const silent: TcpServer = createTcpServer(() => {}); // accepts TCP, never answers TLS
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const url = `https://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const port = await freePort();
+    const t0 = Date.now();
+    let listeningAfter: number | undefined;
+    const poll = setInterval(() => {
+      fetch(`http://127.0.0.1:${port}/v1/ready`)
+        .then(() => {
+          listeningAfter ??= Date.now() - t0;
+        })
+        .catch(() => undefined);
+    }, 20);
+    try {
+      const rt = await LambdaSandbox.start({
+        layerDir,
+        principal: exchange.principal,
+        env: {
+          SVID_BRIDGE_URL: url,
+          SVID_BRIDGE_SERVER_ID: exchange.serverId,
+          SVID_BRIDGE_HTTP_PORT: String(port),
+          SVID_BRIDGE_JWT_AUDIENCES: "aud",
+          SVID_BRIDGE_INIT_FAILURE: "degraded",
+          SVID_BRIDGE_INIT_TIMEOUT_MS: "4000",
+        },
+      });
+      runtimes.push(rt);
+      const initMs = Date.now() - t0;
+      expect(rt.initResult).toMatchObject({ ok: true }); // degraded: started without SVIDs
+      // The first attempt waits out its 3 s timeout; the local API was up long before.
+      expect(initMs).toBeGreaterThan(2_500);
+      expect(listeningAfter).toBeDefined();
+      expect(listeningAfter!).toBeLessThan(1_500);
+    } finally {
+      clearInterval(poll);
+      silent.close();
+    }
+  }, 20_000);
 });

@@ -22,6 +22,31 @@ import { WorkloadApiSocket } from "./workload-api/socket-server.js";
 
 const started = Date.now();
 
+/**
+ * The longest the local work waits for init's request to go out. Connecting takes a few ms
+ * (in AWS: DNS, TCP and TLS, ~5-30 ms); past this the exchange is slow to reach, and the
+ * listeners and register go ahead so that a degraded start is not delayed by it.
+ */
+const LOCAL_WORK_WAITS_AT_MOST_MS = 200;
+
+/**
+ * `sent` resolves once `signal` is called (init's first exchange request has been handed to
+ * the OS, or its first attempt ended) or after `capMs`. The local work waits for it: it is
+ * synchronous work in this one thread, and run before the socket connects it delays the
+ * very request it should overlap (~10 ms of a ~100 ms cold start: bench/cold-start.bench.ts).
+ */
+function firstRequestOut(capMs: number): { sent: Promise<void>; signal: () => void } {
+  let signal = () => {};
+  const sent = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, capMs);
+    signal = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  return { sent, signal: () => signal() };
+}
+
 async function main(): Promise<void> {
   const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
   if (!runtimeApi) {
@@ -30,20 +55,18 @@ async function main(): Promise<void> {
   }
   const api = new ExtensionsApiClient(runtimeApi);
   const config = await configOrExit(api);
-  let written = () => {};
-  const requestWritten = new Promise<void>((resolve) => {
-    written = resolve;
-  });
-  const { manager, files } = createManager(config, () => written());
+  const out = firstRequestOut(LOCAL_WORK_WAITS_AT_MOST_MS);
+  const { manager, files } = createManager(config, out.signal);
 
   // Init's exchange call starts first: its round trips (proof, STS, KMS) overlap opening
   // the listeners and registering, which are local work (the cold-start tax, issue 16).
   // It never rejects: true, or the last error once the init budget is spent.
-  const init = initWithRetry(() => manager.initialize(), started + config.initTimeoutMs, log);
-  // The local work waits until the request is on the wire: it is synchronous work in this
-  // one thread, and run before the socket connects it delays the very request it should
-  // overlap (by ~10 ms of a ~100 ms cold start, measured: bench/cold-start.bench.ts).
-  await Promise.race([requestWritten, init]);
+  const init = initWithRetry(
+    () => manager.initialize().finally(out.signal),
+    started + config.initTimeoutMs,
+    log,
+  );
+  await out.sent;
 
   // The listener opens before register, so it is up before the function's init runs.
   const server = createLocalApi({ manager, apiToken: config.apiToken, issuer: config.issuer });
