@@ -16,6 +16,7 @@ import {
   type SubjectPublicKeyInfo,
   signCertificate as signCertificateFromSchema,
 } from "../crypto/certificate-builder.js";
+import { verifyCsrSignature } from "../crypto/csr-signature.js";
 import { readPemBlock, readPemBlocks } from "../crypto/pem.js";
 import { assertSoundPublicKey, type SoundKeyKind } from "../crypto/sound-key.js";
 import {
@@ -128,9 +129,10 @@ export async function checkCsr(input: string | Uint8Array | Pkcs10CertificateReq
   const csr = input instanceof Pkcs10CertificateRequest ? input : parseCsr(input);
   const spki = new Uint8Array(csr.publicKey.rawData);
   const keyKind = checkedSubjectKey(spki).kind;
-  let ok = false;
+  let ok: boolean | undefined = false;
   try {
-    ok = await csr.verify();
+    // node:crypto, synchronously, for ECDSA and RSA PKCS#1 v1.5; WebCrypto for any other (PSS).
+    ok = verifyCsrSignature(csr.rawData, spki) ?? (await csr.verify());
   } catch (cause) {
     throw new BridgeError("csr_signature_invalid", "the CSR's signature cannot be checked", { cause });
   }
