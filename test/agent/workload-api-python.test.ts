@@ -5,7 +5,8 @@
  *   fake exchange;
  * - `svid-bridge agent` as a process against `svid-bridge dev` as a process.
  * Every RPC, the metadata rule, the error codes, a stream that receives a rotated SVID
- * across a freeze, a stream that ends cleanly at SHUTDOWN, SIGTERM's cleanup.
+ * (across a freeze on Lambda; from the agent's half-life timer), a stream that ends
+ * cleanly at SHUTDOWN, SIGTERM's cleanup.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -15,7 +16,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, LambdaSandbox } from "../../lib/local/lambda-sandbox.js";
 import { buildLayer } from "../../scripts/build-layer.js";
-import { BIN, CLEAN_ENV, ROOT, type RunningDev, startDev } from "../dev/dev-process.js";
+import { BIN, CLEAN_ENV, ROOT, type RunningDev, runSvidBridge, startDev } from "../dev/dev-process.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
 import { compileStubs, pythonGrpc, runPython } from "./python-client.js";
 
@@ -205,6 +206,37 @@ suite("Workload API from Python grpcio: `svid-bridge agent` against `svid-bridge
     expect(existsSync(socket)).toBe(false);
     expect(existsSync(join(files, "svid_key.pem"))).toBe(false);
   }, 60_000);
+
+  it("streams the X.509-SVID its timer rotates at half-life (a 60 s SVID: the rotation comes ~30 s in)", async () => {
+    const td = dev.env.SVID_BRIDGE_TRUST_DOMAIN!;
+    const shortId = `spiffe://${td}/short-lived`;
+    const registered = await runSvidBridge(
+      ["register", "--id", "short-lived", "--spiffe-id", shortId, "--account", "111122223333"].concat([
+        "--role",
+        "svid-bridge-dev",
+        "--kind",
+        "x509",
+        "--x509-ttl",
+        "60",
+      ]),
+      dev.env,
+    );
+    expect(registered.code, registered.stderr).toBe(0);
+    const socket = join(dir, "rotating.sock");
+    const agent = startAgent(dev, ["--socket", socket, "--spiffe-id", shortId]);
+    agents.push(agent);
+    await Promise.race([agent.ready, agent.exited.then(() => Promise.reject(new Error(agent.stderr())))]);
+    const watch = runPython<{ leaves: string[]; status: string }>(stubs, socket, "watch", "2", "75");
+    const { leaves, status } = await watch.result;
+    expect(status).toBe("OK");
+    expect(leaves).toHaveLength(2);
+    const [first, second] = leaves.map((l) => new X509Certificate(Buffer.from(l, "base64")));
+    expect(second!.serialNumber).not.toBe(first!.serialNumber);
+    expect(second!.subjectAltName).toBe(`URI:${shortId}`);
+    expect(Date.parse(second!.validTo)).toBeGreaterThan(Date.parse(first!.validTo));
+    agent.child.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+  }, 120_000);
 
   it("answers PermissionDenied when the exchange refuses the host (a SPIFFE ID it is not registered for)", async () => {
     const socket = join(dir, "refused.sock");
