@@ -182,9 +182,19 @@ export class BridgeError extends Error {
     this.details = options.details;
   }
 
-  /** The JSON body a client sees: never the cause, never an unexposed message. */
-  toJSON(): { error: ErrorCode; message: string } {
-    return { error: this.code, message: this.expose ? this.message : "internal error" };
+  /**
+   * The JSON body a client sees: never the cause, never an unexposed message. When this
+   * error passes on another service's refusal (the extension's `exchange_rejected`),
+   * `upstream` is that service's own code (`no_registration`, …), so a function sees the
+   * code the exchange chose whichever mode serves it.
+   */
+  toJSON(): { error: ErrorCode; message: string; upstream?: ErrorCode } {
+    const upstream = this.details?.upstream;
+    return {
+      error: this.code,
+      message: this.expose ? this.message : "internal error",
+      ...(this.expose && isErrorCode(upstream) && { upstream }),
+    };
   }
 }
 
