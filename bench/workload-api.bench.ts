@@ -119,11 +119,15 @@ function runClient(args: string[]): Promise<number[][]> {
 }
 
 /**
- * Pins every thread of the processes to one CPU (the last), so that neither server is
- * the one the scheduler happens to place beside other load. Without taskset: unpinned, said.
+ * Pins every thread of the processes to one CPU (the last this process may use), so that
+ * neither server is the one the scheduler happens to place beside other load. Without
+ * taskset: unpinned, said on stderr.
  */
 function pinTogether(pids: number[]): void {
-  const cpu = String(availableParallelism() - 1);
+  const allowed = readFileSync("/proc/self/status", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Cpus_allowed_list:"));
+  const cpu = allowed?.split(/[\s,-]/).pop() || String(availableParallelism() - 1);
   try {
     for (const pid of pids) execFileSync("taskset", ["-a", "-cp", cpu, String(pid)], { stdio: "ignore" });
   } catch (error) {
