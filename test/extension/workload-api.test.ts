@@ -219,6 +219,30 @@ describe("the Workload API (grpc-js client, in process)", () => {
     expect(e.code).toBe(Status.Unimplemented);
   });
 
+  it("answers FetchJWTSVID with the refreshed JWT-SVID once the held one is replaced (no stale cached answer)", async () => {
+    manager.close();
+    let mono = 0;
+    const clock = new ManualClock(Date.now());
+    manager = newManager({ clock, monotonic: () => mono });
+    await socket.close(200);
+    socket = await WorkloadApiSocket.listen({ path, manager });
+    c.close();
+    c = client(path);
+    await manager.initialize();
+    type Jwt = { svids: { spiffe_id: string; svid: string }[] };
+    const fetch = async () => (await unary<Jwt>(c, "FetchJWTSVID", { audience: ["aud-a"] })).svids[0]!.svid;
+    const first = await fetch();
+    expect(await fetch()).toBe(first);
+    clock.advance(400_000); // past half of the JWT-SVID's 600 s
+    mono += 400_000;
+    await manager.refresh();
+    const held = (await manager.jwtSvid("aud-a")).token;
+    expect(held).not.toBe(first);
+    expect(await fetch()).toBe(held);
+    const v = await unary<{ spiffe_id: string }>(c, "ValidateJWTSVID", { audience: "aud-a", svid: held });
+    expect(v.spiffe_id).toBe(exchange.spiffeId.toString());
+  });
+
   it("sends a rotated X.509-SVID down an open stream, and ends the stream cleanly on close", async () => {
     manager.close();
     let mono = 0;

@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { pemToDer, toStruct } from "../../layers/extension/src/workload-api/messages.js";
+import type { JwtSvidView } from "../../layers/extension/src/svid-manager.js";
+import { encodeOnce } from "../../layers/extension/src/workload-api/grpc-server.js";
+import { jwtSvidResponse, pemToDer, toStruct } from "../../layers/extension/src/workload-api/messages.js";
 import { GrpcCode, noIdentity, rpcErrorOf } from "../../layers/extension/src/workload-api/rpc-errors.js";
 import { BridgeError } from "../../lib/errors.js";
 
@@ -33,6 +35,46 @@ describe("Workload API messages", () => {
         o: { structValue: { fields: { k: { numberValue: 1 } } } },
       },
     });
+  });
+});
+
+describe("FetchJWTSVID answers, built and encoded once per SVID", () => {
+  const view = (token: string): JwtSvidView => ({
+    spiffeId: "spiffe://example.org/fn",
+    token,
+    audience: "a",
+    expiresAt: 1,
+  });
+
+  it("gives the same frozen answer for the same held SVID, a new one for a new SVID", () => {
+    const held = view("t1");
+    const first = jwtSvidResponse(held);
+    expect(first).toEqual({ svids: [{ spiffe_id: "spiffe://example.org/fn", svid: "t1", hint: "" }] });
+    expect(jwtSvidResponse(held)).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.svids) && Object.isFrozen(first.svids[0])).toBe(
+      true,
+    );
+    const next = jwtSvidResponse(view("t2"));
+    expect(next).not.toBe(first);
+    expect(next.svids[0]!.svid).toBe("t2");
+  });
+
+  it("encodes a frozen answer once and reuses its bytes; a mutable one every time", () => {
+    let calls = 0;
+    const encode = encodeOnce((v: { svid: string }) => {
+      calls++;
+      return Buffer.from(v.svid);
+    });
+    const frozen = Object.freeze({ svid: "t1" });
+    expect(encode(frozen)).toBe(encode(frozen));
+    expect(calls).toBe(1);
+    expect(encode(Object.freeze({ svid: "t2" })).toString()).toBe("t2");
+    expect(calls).toBe(2);
+    const mutable = { svid: "m1" };
+    encode(mutable);
+    mutable.svid = "m2";
+    expect(encode(mutable).toString()).toBe("m2");
+    expect(calls).toBe(4);
   });
 });
 

@@ -46,12 +46,34 @@ export function protoPath(): string {
   return existsSync(beside) ? beside : join(here, "workload-api", "workload.proto");
 }
 
+/** The service from workload.proto; FetchJWTSVID's answers encoded once per SVID (encodeOnce). */
 export function loadWorkloadService(): ServiceDefinition {
   const definition = loadSync(protoPath(), { keepCase: true, longs: Number, defaults: true, oneofs: true });
   const pkg = loadPackageDefinition(definition) as unknown as {
     SpiffeWorkloadAPI: { service: ServiceDefinition };
   };
-  return pkg.SpiffeWorkloadAPI.service;
+  const service = pkg.SpiffeWorkloadAPI.service;
+  const jwt = service.FetchJWTSVID!;
+  return { ...service, FetchJWTSVID: { ...jwt, responseSerialize: encodeOnce(jwt.responseSerialize) } };
+}
+
+/**
+ * Wraps a serializer so that a frozen answer is encoded once and its bytes reused for as
+ * long as the object lives (a WeakMap by identity: messages.ts hands out one frozen
+ * FetchJWTSVID answer per held SVID, so a new SVID is a new object and a new encoding).
+ * A mutable answer is encoded every time, as before.
+ */
+export function encodeOnce<T>(serialize: (value: T) => Buffer): (value: T) => Buffer {
+  const encoded = new WeakMap<object, Buffer>();
+  return (value) => {
+    if (typeof value !== "object" || value === null || !Object.isFrozen(value)) return serialize(value);
+    let bytes = encoded.get(value);
+    if (!bytes) {
+      bytes = serialize(value);
+      encoded.set(value, bytes);
+    }
+    return bytes;
+  };
 }
 
 /** The one metadata rule, checked before any handler runs. */

@@ -85,10 +85,25 @@ export function jwtBundlesResponse(bundle: TrustBundle<X509Authority>): BundlesR
   return { bundles: { [trustDomainKey(bundle)]: Buffer.from(JSON.stringify({ keys })) } };
 }
 
-export function jwtSvidResponse(svid: JwtSvidView): {
-  svids: { spiffe_id: string; svid: string; hint: string }[];
-} {
-  return { svids: [{ spiffe_id: svid.spiffeId, svid: svid.token, hint: "" }] };
+export interface JwtSvidResponse {
+  readonly svids: readonly { readonly spiffe_id: string; readonly svid: string; readonly hint: string }[];
+}
+
+const jwtResponses = new WeakMap<JwtSvidView, JwtSvidResponse>();
+
+/**
+ * The FetchJWTSVID answer for one held JWT-SVID: the same frozen object for the same view.
+ * The manager makes a new view for every token it receives, so an answer lives exactly
+ * as long as its SVID and the transport may keep its encoding (grpc-server.ts encodeOnce).
+ */
+export function jwtSvidResponse(svid: JwtSvidView): JwtSvidResponse {
+  let response = jwtResponses.get(svid);
+  if (!response) {
+    const entry = Object.freeze({ spiffe_id: svid.spiffeId, svid: svid.token, hint: "" });
+    response = Object.freeze({ svids: Object.freeze([entry]) });
+    jwtResponses.set(svid, response);
+  }
+  return response;
 }
 
 /** A JSON value as google.protobuf.Value (JWT claims are JSON, so nothing else occurs). */
