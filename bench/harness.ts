@@ -3,6 +3,9 @@
  * second, and compare against a reference measured in the same run. Figures are
  * ratios first: this machine is shared and its absolute speed drifts.
  */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 
 export interface BenchResult {
@@ -104,4 +107,21 @@ export function ratioResult(
       ...(minRatio !== undefined && { budget: `ratio >= ${minRatio}`, met: ratio >= minRatio }),
     },
   ];
+}
+
+/**
+ * Pins every thread of the processes to one CPU (the last this process may use), so that
+ * neither server is the one the scheduler happens to place beside other load. Without
+ * taskset: unpinned, said on stderr.
+ */
+export function pinTogether(pids: number[]): void {
+  const allowed = readFileSync("/proc/self/status", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Cpus_allowed_list:"));
+  const cpu = allowed?.split(/[\s,-]/).pop() || String(availableParallelism() - 1);
+  try {
+    for (const pid of pids) execFileSync("taskset", ["-a", "-cp", cpu, String(pid)], { stdio: "ignore" });
+  } catch (error) {
+    process.stderr.write(`bench: servers not pinned (${(error as Error).message})\n`);
+  }
 }

