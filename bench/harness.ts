@@ -86,6 +86,27 @@ export function round(n: number, digits = 3): number {
   return Math.round(n * f) / f;
 }
 
+/**
+ * A figure against its reference in the same run: `value` and `reference` in the same
+ * unit, `value` reported rounded to `digits`; `atMost` makes "ratio <= atMost" its budget.
+ */
+export function relative(
+  name: string,
+  value: { value: number; unit: string; digits?: number },
+  reference: { name: string; value: number },
+  atMost?: number,
+): BenchResult {
+  const ratio = value.value / reference.value;
+  return {
+    name,
+    value: round(value.value, value.digits),
+    unit: value.unit,
+    reference: reference.name,
+    ratio: round(ratio, 2),
+    ...(atMost !== undefined && { budget: `ratio <= ${atMost}`, met: ratio <= atMost }),
+  };
+}
+
 /** A throughput compared with a reference throughput from the same run. */
 export function ratioResult(
   name: string,

@@ -219,7 +219,8 @@ describe("the Workload API (grpc-js client, in process)", () => {
     expect(e.code).toBe(Status.Unimplemented);
   });
 
-  it("answers FetchJWTSVID with the refreshed JWT-SVID once the held one is replaced (no stale cached answer)", async () => {
+  /** A fresh manager on a manual clock behind a fresh socket and client; `advance` moves its wall and monotonic clocks. */
+  async function restartOnManualClock(): Promise<(ms: number) => void> {
     manager.close();
     let mono = 0;
     const clock = new ManualClock(Date.now());
@@ -229,12 +230,19 @@ describe("the Workload API (grpc-js client, in process)", () => {
     c.close();
     c = client(path);
     await manager.initialize();
+    return (ms) => {
+      clock.advance(ms);
+      mono += ms;
+    };
+  }
+
+  it("answers FetchJWTSVID with the refreshed JWT-SVID once the held one is replaced (no stale cached answer)", async () => {
+    const advance = await restartOnManualClock();
     type Jwt = { svids: { spiffe_id: string; svid: string }[] };
     const fetch = async () => (await unary<Jwt>(c, "FetchJWTSVID", { audience: ["aud-a"] })).svids[0]!.svid;
     const first = await fetch();
     expect(await fetch()).toBe(first);
-    clock.advance(400_000); // past half of the JWT-SVID's 600 s
-    mono += 400_000;
+    advance(400_000); // past half of the JWT-SVID's 600 s
     await manager.refresh();
     const held = (await manager.jwtSvid("aud-a")).token;
     expect(held).not.toBe(first);
@@ -244,15 +252,7 @@ describe("the Workload API (grpc-js client, in process)", () => {
   });
 
   it("sends a rotated X.509-SVID down an open stream, and ends the stream cleanly on close", async () => {
-    manager.close();
-    let mono = 0;
-    const clock = new ManualClock(Date.now());
-    manager = newManager({ clock, monotonic: () => mono });
-    await socket.close(200);
-    socket = await WorkloadApiSocket.listen({ path, manager });
-    c.close();
-    c = client(path);
-    await manager.initialize();
+    const advance = await restartOnManualClock();
     const call = c.FetchX509SVID!({}, header()) as NodeJS.EventEmitter;
     const got: Buffer[] = [];
     const status = new Promise<number>((resolve) =>
@@ -265,8 +265,7 @@ describe("the Workload API (grpc-js client, in process)", () => {
       }),
     );
     await until(() => got.length === 1);
-    clock.advance(1_900_000); // past half of the X.509-SVID's hour
-    mono += 1_900_000;
+    advance(1_900_000); // past half of the X.509-SVID's hour
     await manager.refresh();
     await two;
     expect(got[1]!.equals(got[0]!)).toBe(false);
