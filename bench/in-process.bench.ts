@@ -119,11 +119,12 @@ async function bundle(dir: string): Promise<{ entry: string; jwtOnly: number; wi
   });
   const outputs = metafile.outputs;
   const entry = Object.keys(outputs).find((o) => outputs[o]!.entryPoint)!;
-  // The X.509 path starts where the source imports the key maker on first use.
+  // The X.509 path: the chunks that hold the key maker (the entry's own closure when the
+  // source imports it statically), and what they load.
   const x509 = Object.keys(outputs).filter((o) =>
     Object.keys(outputs[o]!.inputs).some((i) => i.endsWith("p256-workload-key.ts")),
   );
-  if (x509.length === 0) throw new Error("no X.509 chunk: is the key maker still loaded on first use?");
+  if (x509.length === 0) throw new Error("no output holds the key maker (p256-workload-key.ts)");
   const bytes = (set: Set<string>) => [...set].reduce((n, o) => n + outputs[o]!.bytes, 0);
   const jwt = staticClosure(outputs, [entry]);
   return {
