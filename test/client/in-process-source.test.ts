@@ -27,6 +27,8 @@ const appRotated = { ...role("app-role"), arn: app.arn, userId: app.userId };
 const jwtOnly = role("jwt-only-role");
 const pinned = role("pinned-role");
 const nobody = role("nobody-role");
+const many = role("many-role");
+const MANY_AUDIENCES = Array.from({ length: 18 }, (_, i) => `aud-${i}`);
 const expired = { ...role("app-role"), arn: app.arn, userId: app.userId, expired: true };
 
 const clock = new ManualClock(Date.now());
@@ -37,7 +39,7 @@ let bridge: LocalBridge;
 beforeAll(async () => {
   bridge = await startLocalBridge({
     clock,
-    principals: [app, appRotated, jwtOnly, pinned, nobody, expired],
+    principals: [app, appRotated, jwtOnly, pinned, nobody, expired, many],
     registrations: [
       {
         id: "app",
@@ -54,6 +56,14 @@ beforeAll(async () => {
         selectors: { account: ACCOUNT, roleName: "jwt-only-role" },
         spiffeId: "spiffe://example.org/jwt-only",
         kinds: ["jwt"],
+        enabled: true,
+      },
+      {
+        id: "many",
+        selectors: { account: ACCOUNT, roleName: "many-role" },
+        spiffeId: "spiffe://example.org/many",
+        kinds: ["jwt", "x509"],
+        audiences: MANY_AUDIENCES,
         enabled: true,
       },
       {
@@ -175,6 +185,15 @@ describe("fetching", () => {
     await svids.jwtSvid("api");
     await svids.prefetch(); // the JWT-SVID is held: only the X.509-SVID is due
     expect(since(before)).toEqual({ jwt: 2, x509: 1, batch: 0, bundle: 0 });
+  });
+
+  it("batches at most the exchange's limit of JWT-SVID asks; the rest go one by one", async () => {
+    const before = sent();
+    const svids = source(many, { SVID_BRIDGE_JWT_AUDIENCES: MANY_AUDIENCES.join(",") });
+    await svids.prefetch();
+    expect(since(before)).toEqual({ jwt: 2, x509: 0, batch: 1, bundle: 0 });
+    const batch = JSON.parse(bridge.requests.filter((r) => r.path === "/v1/svid/batch").at(-1)!.body);
+    expect([batch.jwt.length, typeof batch.x509?.csr]).toEqual([16, "string"]);
   });
 
   it("falls back to one request per SVID when the exchange has no batch endpoint, and stays there", async () => {
