@@ -177,6 +177,20 @@ describe("fetching", () => {
     expect(since(before)).toEqual({ jwt: 1, x509: 0, batch: 1, bundle: 0 });
   });
 
+  it("keeps a repeated or malformed configured audience out of the batch (one bad ask would fail it all)", async () => {
+    const before = sent();
+    const svids = inProcessSourceFromEnv(envOf(app), {
+      clock,
+      monotonic,
+      jwtAudiences: ["api", "api", "other", "has space"],
+    });
+    const e = await refusal(svids.prefetch());
+    expect([e.code, e.status]).toEqual(["invalid_request", 400]);
+    expect(since(before)).toEqual({ jwt: 0, x509: 0, batch: 1, bundle: 0 });
+    expect((await svids.jwtSvid("other")).audience).toBe("other");
+    expect(since(before)).toEqual({ jwt: 0, x509: 0, batch: 1, bundle: 0 });
+  });
+
   it("sends a lone ask to its own endpoint, and batches only what is due", async () => {
     const before = sent();
     await source(app, { SVID_BRIDGE_JWT_AUDIENCES: "api", SVID_BRIDGE_X509: "off" }).prefetch();

@@ -237,7 +237,8 @@ export class InProcessSvidSource implements SvidSource {
   async #fetchConfigured(): Promise<void> {
     this.#observe();
     const audiences = this.#options.jwtAudiences ?? [];
-    const keys = [...audiences.map((a) => `jwt:${a}`), ...(this.#options.x509 !== false ? ["x509"] : [])];
+    const keys = [...new Set(audiences)].map((a) => `jwt:${a}`);
+    if (this.#options.x509 !== false) keys.push("x509");
     this.#batchDue(keys);
     const work = keys.map((k) => (k === "x509" ? this.x509Svid() : this.jwtSvid(k.slice(4))));
     const results = await Promise.allSettled(work);
@@ -249,7 +250,8 @@ export class InProcessSvidSource implements SvidSource {
     if (this.#noBatch) return;
     const now = this.#clock.now();
     const due = keys.filter((k) => this.#isDue(k, now));
-    const audiences = due.filter((k) => k !== "x509").map((k) => k.slice(4));
+    // An audience jwtSvid() refuses stays out: one bad ask would fail the whole batch.
+    const audiences = due.filter((k) => k !== "x509" && !audienceRule(k.slice(4))).map((k) => k.slice(4));
     audiences.splice(MAX_BATCH_JWT_ASKS);
     const x509 = due.includes("x509");
     if (audiences.length + (x509 ? 1 : 0) < 2) return;
