@@ -41,12 +41,15 @@ const ALGORITHM = "AWS4-HMAC-SHA256";
 const sha256Hex = (data: string) => createHash("sha256").update(data, "utf8").digest("hex");
 const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data, "utf8").digest();
 
-/** 20150830T123600Z */
+const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+
+/**
+ * 20150830T123600Z. From the UTC fields, not toISOString(): its first use in a process
+ * maps ~1 MiB more of Node's binary (measured on Node 24), which a function pays at init.
+ */
 export function amzDate(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d{3}/, "");
+  const day = `${pad(date.getUTCFullYear(), 4)}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}`;
+  return `${day}T${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}Z`;
 }
 
 /**

@@ -27,6 +27,8 @@ const appRotated = { ...role("app-role"), arn: app.arn, userId: app.userId };
 const jwtOnly = role("jwt-only-role");
 const pinned = role("pinned-role");
 const nobody = role("nobody-role");
+const many = role("many-role");
+const MANY_AUDIENCES = Array.from({ length: 18 }, (_, i) => `aud-${i}`);
 const expired = { ...role("app-role"), arn: app.arn, userId: app.userId, expired: true };
 
 const clock = new ManualClock(Date.now());
@@ -37,7 +39,7 @@ let bridge: LocalBridge;
 beforeAll(async () => {
   bridge = await startLocalBridge({
     clock,
-    principals: [app, appRotated, jwtOnly, pinned, nobody, expired],
+    principals: [app, appRotated, jwtOnly, pinned, nobody, expired, many],
     registrations: [
       {
         id: "app",
@@ -57,6 +59,14 @@ beforeAll(async () => {
         enabled: true,
       },
       {
+        id: "many",
+        selectors: { account: ACCOUNT, roleName: "many-role" },
+        spiffeId: "spiffe://example.org/many",
+        kinds: ["jwt", "x509"],
+        audiences: MANY_AUDIENCES,
+        enabled: true,
+      },
+      {
         id: "pinned",
         selectors: { account: ACCOUNT, roleName: "pinned-role", roleId: "AROAAAAAAAAAAAAAAAAAA" },
         spiffeId: "spiffe://example.org/pinned",
@@ -69,6 +79,7 @@ beforeAll(async () => {
 afterAll(() => bridge?.stop());
 beforeEach(() => {
   bridge.outage = false;
+  bridge.noBatch = false;
 });
 
 function envOf(principal: DevPrincipal, extra: Record<string, string> = {}): Record<string, string> {
@@ -95,8 +106,33 @@ async function refusal(promise: Promise<unknown>): Promise<SvidBridgeClientError
   return outcome;
 }
 
-const jwtCalls = () => bridge.count("/v1/svid/jwt");
-const x509Calls = () => bridge.count("/v1/svid/x509");
+/** SVIDs of a kind asked for: a request to its own endpoint, or an ask inside a batch. */
+function asked(kind: "jwt" | "x509"): number {
+  let n = bridge.count(`/v1/svid/${kind}`);
+  for (const r of bridge.requests.filter((r) => r.path === "/v1/svid/batch")) {
+    const body = JSON.parse(r.body) as { jwt?: unknown[]; x509?: unknown };
+    n += kind === "jwt" ? (body.jwt?.length ?? 0) : body.x509 ? 1 : 0;
+  }
+  return n;
+}
+const jwtCalls = () => asked("jwt");
+const x509Calls = () => asked("x509");
+/** Requests that reached the exchange, by path. */
+const sent = () => ({
+  jwt: bridge.count("/v1/svid/jwt"),
+  x509: bridge.count("/v1/svid/x509"),
+  batch: bridge.count("/v1/svid/batch"),
+  bundle: bridge.count("/v1/bundle"),
+});
+const since = (before: ReturnType<typeof sent>) => {
+  const now = sent();
+  return {
+    jwt: now.jwt - before.jwt,
+    x509: now.x509 - before.x509,
+    batch: now.batch - before.batch,
+    bundle: now.bundle - before.bundle,
+  };
+};
 
 describe("fetching", () => {
   it("is lazy: nothing is asked until first use, then the SVID is served from memory", async () => {
@@ -126,6 +162,63 @@ describe("fetching", () => {
       createPublicKey(createPrivateKey(x509.privateKey)).export({ format: "der", type: "spki" }),
     ).toEqual(leaf.publicKey.export({ format: "der", type: "spki" }));
     expect(bridge.requests.some((r) => r.body.includes("PRIVATE KEY"))).toBe(false);
+  });
+
+  it("asks for everything prefetch() wants in one batch request (one proof), with the bundle", async () => {
+    const before = sent();
+    const svids = source(app, { SVID_BRIDGE_JWT_AUDIENCES: "api,other" });
+    // A caller during init shares the batch instead of sending its own request.
+    const [, early] = await Promise.all([svids.prefetch(), svids.jwtSvid("api")]);
+    expect(since(before)).toEqual({ jwt: 0, x509: 0, batch: 1, bundle: 0 });
+    expect(early.audience).toBe("api");
+    // The batch answer brought the bundle: validation asks nothing more.
+    const other = await source(app).jwtSvid("other");
+    expect((await svids.validateJwtSvid(other.token, "other")).spiffeId).toBe("spiffe://example.org/app");
+    expect(since(before)).toEqual({ jwt: 1, x509: 0, batch: 1, bundle: 0 });
+  });
+
+  it("keeps a repeated or malformed configured audience out of the batch (one bad ask would fail it all)", async () => {
+    const before = sent();
+    const svids = inProcessSourceFromEnv(envOf(app), {
+      clock,
+      monotonic,
+      jwtAudiences: ["api", "api", "other", "has space"],
+    });
+    const e = await refusal(svids.prefetch());
+    expect([e.code, e.status]).toEqual(["invalid_request", 400]);
+    expect(since(before)).toEqual({ jwt: 0, x509: 0, batch: 1, bundle: 0 });
+    expect((await svids.jwtSvid("other")).audience).toBe("other");
+    expect(since(before)).toEqual({ jwt: 0, x509: 0, batch: 1, bundle: 0 });
+  });
+
+  it("sends a lone ask to its own endpoint, and batches only what is due", async () => {
+    const before = sent();
+    await source(app, { SVID_BRIDGE_JWT_AUDIENCES: "api", SVID_BRIDGE_X509: "off" }).prefetch();
+    expect(since(before)).toEqual({ jwt: 1, x509: 0, batch: 0, bundle: 0 });
+    const svids = source(app, { SVID_BRIDGE_JWT_AUDIENCES: "api" });
+    await svids.jwtSvid("api");
+    await svids.prefetch(); // the JWT-SVID is held: only the X.509-SVID is due
+    expect(since(before)).toEqual({ jwt: 2, x509: 1, batch: 0, bundle: 0 });
+  });
+
+  it("batches at most the exchange's limit of JWT-SVID asks; the rest go one by one", async () => {
+    const before = sent();
+    const svids = source(many, { SVID_BRIDGE_JWT_AUDIENCES: MANY_AUDIENCES.join(",") });
+    await svids.prefetch();
+    expect(since(before)).toEqual({ jwt: 2, x509: 0, batch: 1, bundle: 0 });
+    const batch = JSON.parse(bridge.requests.filter((r) => r.path === "/v1/svid/batch").at(-1)!.body);
+    expect([batch.jwt.length, typeof batch.x509?.csr]).toEqual([16, "string"]);
+  });
+
+  it("falls back to one request per SVID when the exchange has no batch endpoint, and stays there", async () => {
+    bridge.noBatch = true;
+    const before = sent();
+    const svids = source(app, { SVID_BRIDGE_JWT_AUDIENCES: "api,other" });
+    await svids.prefetch();
+    expect(since(before)).toEqual({ jwt: 2, x509: 1, batch: 1, bundle: 0 });
+    clock.advance(400_000); // every SVID past half-life (X.509 lives 600 s)
+    await svids.prefetch();
+    expect(since(before)).toEqual({ jwt: 4, x509: 2, batch: 1, bundle: 0 });
   });
 
   it("shares one exchange request among concurrent first callers", async () => {
@@ -289,6 +382,16 @@ describe("refusals carry the exchange's stable codes, and are not retried in a l
   it.each(cases)("%s", async (_name, ask, code, status) => {
     const e = await refusal(ask());
     expect([e.code, e.status]).toEqual([code, status]);
+  });
+
+  it("a refused batch refuses each of its asks with the exchange's code, and holds the refusal", async () => {
+    const svids = source(jwtOnly, { SVID_BRIDGE_JWT_AUDIENCES: "api" });
+    const before = sent();
+    const e = await refusal(svids.prefetch());
+    expect([e.code, e.status]).toEqual(["svid_kind_not_allowed", 403]);
+    expect((await refusal(svids.jwtSvid("api"))).code).toBe("svid_kind_not_allowed");
+    expect((await refusal(svids.x509Svid())).code).toBe("svid_kind_not_allowed");
+    expect(since(before)).toEqual({ jwt: 0, x509: 0, batch: 1, bundle: 0 });
   });
 
   it("answers a refused caller from memory until the hold has passed", async () => {

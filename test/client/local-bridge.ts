@@ -4,8 +4,9 @@
  * given principals), in-memory keys and a local CA, lambdas/exchange's composeExchange +
  * createExchangeHandler behind a loopback Function URL. One clock for all of it, so a test
  * moves time for the bridge and the function alike (a freeze, a restore). `requests`
- * records what reached the exchange; `outage` answers 503 as an unreachable exchange's
- * load balancer would, without reaching the handler.
+ * records what reached the exchange (bodies decoded); `outage` answers 503 as an unreachable exchange's
+ * load balancer would, without reaching the handler; `noBatch` answers POST /v1/svid/batch
+ * with 404, as an exchange deployed before it existed.
  */
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
@@ -38,6 +39,7 @@ export interface LocalBridge {
   requests: { path: string; body: string }[];
   count(path: string): number;
   outage: boolean;
+  noBatch: boolean;
   stop(): Promise<void>;
 }
 
@@ -91,14 +93,20 @@ export async function startLocalBridge(options: {
     requests: [],
     count: (path) => bridge.requests.filter((r) => r.path === path).length,
     outage: false,
+    noBatch: false,
     stop: async () => {
       for (const close of closers.reverse()) await close();
     },
   };
   const server = await startFunctionUrlServer((async (event: APIGatewayProxyEventV2, context: unknown) => {
-    bridge.requests.push({ path: event.rawPath, body: event.body ?? "" });
+    const body = event.isBase64Encoded
+      ? Buffer.from(event.body ?? "", "base64").toString("utf8")
+      : event.body;
+    bridge.requests.push({ path: event.rawPath, body: body ?? "" });
     if (bridge.outage)
       return { statusCode: 503, body: JSON.stringify({ error: "service_unavailable", message: "outage" }) };
+    if (bridge.noBatch && event.rawPath === "/v1/svid/batch")
+      return { statusCode: 404, body: JSON.stringify({ error: "not_found", message: "no route" }) };
     return (handler as (e: unknown, c: unknown) => Promise<unknown>)(event, context);
   }) as never);
   closers.push(() => server.close());

@@ -129,6 +129,7 @@ describe("signSigV4", () => {
           }).sign(new HttpRequest({ method: "POST", hostname: host, path: "/", headers, body }), {
             signingDate: date,
           });
+          expect(ours["x-amz-date"]).toBe(smithy.headers["x-amz-date"]);
           expect(ours.authorization).toBe(smithy.headers.authorization);
         },
       ),
