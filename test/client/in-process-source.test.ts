@@ -177,6 +177,22 @@ describe("fetching", () => {
     expect(since(before)).toEqual({ jwt: 1, x509: 0, batch: 1, bundle: 0 });
   });
 
+  it("parses a batch answer's bundle only when a validation needs it; one that does not parse is fetched anew", async () => {
+    bridge.badBatchBundle = true;
+    try {
+      const before = sent();
+      const svids = source(app, { SVID_BRIDGE_JWT_AUDIENCES: "api" });
+      await svids.prefetch(); // the SVIDs are served though the bundle in the answer is bad
+      expect((await svids.x509Svid()).spiffeId).toBe("spiffe://example.org/app");
+      expect(since(before)).toEqual({ jwt: 0, x509: 0, batch: 1, bundle: 0 });
+      const token = (await svids.jwtSvid("api")).token;
+      expect((await svids.validateJwtSvid(token, "api")).spiffeId).toBe("spiffe://example.org/app");
+      expect(since(before)).toEqual({ jwt: 0, x509: 0, batch: 1, bundle: 1 });
+    } finally {
+      bridge.badBatchBundle = false;
+    }
+  });
+
   it("keeps a repeated or malformed configured audience out of the batch (one bad ask would fail it all)", async () => {
     const before = sent();
     const svids = inProcessSourceFromEnv(envOf(app), {

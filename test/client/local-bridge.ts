@@ -6,7 +6,8 @@
  * moves time for the bridge and the function alike (a freeze, a restore). `requests`
  * records what reached the exchange (bodies decoded); `outage` answers 503 as an unreachable exchange's
  * load balancer would, without reaching the handler; `noBatch` answers POST /v1/svid/batch
- * with 404, as an exchange deployed before it existed.
+ * with 404, as an exchange deployed before it existed; `badBatchBundle` sends batch answers
+ * whose spiffe_bundle does not parse (a key of an unknown type).
  */
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
@@ -40,6 +41,7 @@ export interface LocalBridge {
   count(path: string): number;
   outage: boolean;
   noBatch: boolean;
+  badBatchBundle: boolean;
   stop(): Promise<void>;
 }
 
@@ -94,6 +96,7 @@ export async function startLocalBridge(options: {
     count: (path) => bridge.requests.filter((r) => r.path === path).length,
     outage: false,
     noBatch: false,
+    badBatchBundle: false,
     stop: async () => {
       for (const close of closers.reverse()) await close();
     },
@@ -107,7 +110,15 @@ export async function startLocalBridge(options: {
       return { statusCode: 503, body: JSON.stringify({ error: "service_unavailable", message: "outage" }) };
     if (bridge.noBatch && event.rawPath === "/v1/svid/batch")
       return { statusCode: 404, body: JSON.stringify({ error: "not_found", message: "no route" }) };
-    return (handler as (e: unknown, c: unknown) => Promise<unknown>)(event, context);
+    const answer = await (
+      handler as (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }>
+    )(event, context);
+    if (bridge.badBatchBundle && event.rawPath === "/v1/svid/batch" && answer.statusCode === 200) {
+      const body = JSON.parse(answer.body) as { spiffe_bundle: { keys: unknown[] } };
+      body.spiffe_bundle.keys.push({ kty: "OKP", use: "jwt-svid", kid: "x", crv: "X25519", x: "AA" });
+      return { ...answer, body: JSON.stringify(body) };
+    }
+    return answer;
   }) as never);
   closers.push(() => server.close());
   bridge.url = server.url;

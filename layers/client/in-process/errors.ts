@@ -28,14 +28,3 @@ export function toClientError(error: unknown): SvidBridgeClientError {
 export function isRefusal(error: SvidBridgeClientError): boolean {
   return error.status >= 400 && error.status < 500;
 }
-
-/**
- * The exchange has no POST /v1/svid/batch (a deployment older than it): it answered 404
- * or 405, as the extension's SVID manager reads it. Then one request per SVID.
- */
-export function noBatchRoute(error: unknown): boolean {
-  const status = (error as BridgeError | undefined)?.details?.upstreamStatus;
-  return (
-    error instanceof BridgeError && error.code === "exchange_rejected" && (status === 404 || status === 405)
-  );
-}

@@ -42,16 +42,17 @@ import {
   isServable,
 } from "../../../lib/spiffe/svid-lifetime.js";
 import { DEFAULT_CLOCK_JUMP_SECONDS } from "../../extension/src/config.js";
-import type {
-  ExchangeClient,
-  ExchangedJwtSvid,
-  ExchangedX509Svid,
+import {
+  type ExchangeClient,
+  type ExchangedJwtSvid,
+  type ExchangedX509Svid,
+  noBatchRoute,
 } from "../../extension/src/exchange-client.js";
 import { errorFields, type Logger, silentLogger } from "../../extension/src/log.js";
 import type { WorkloadKey } from "../../extension/src/workload-key.js";
 import type { BundleDocument, JwtSvid, SvidSource, ValidatedJwtSvid, X509Svid } from "../svid-source.js";
 import { SvidBridgeClientError } from "../svid-source.js";
-import { isRefusal, noBatchRoute, toClientError } from "./errors.js";
+import { isRefusal, toClientError } from "./errors.js";
 
 export interface InProcessSourceOptions {
   exchange: ExchangeClient;
@@ -92,7 +93,8 @@ export class InProcessSvidSource implements SvidSource {
   readonly #log: Logger;
   readonly #jwts = new Map<string, Held<JwtSvid>>();
   #x509: Held<X509Svid> | undefined;
-  #bundle: { value: TrustBundle<X509Authority>; receivedAt: number } | undefined;
+  /** The held bundle, parsed on first use (a batch answer's is parsed only if a validation needs it). */
+  #bundle: { value: () => Promise<TrustBundle<X509Authority>>; receivedAt: number } | undefined;
   #trustDomain: string | undefined;
   readonly #inflight = new Map<string, Promise<unknown>>();
   readonly #failures = new Map<string, { error: SvidBridgeClientError; until: number }>();
@@ -361,8 +363,14 @@ export class InProcessSvidSource implements SvidSource {
 
   async #trustBundle(): Promise<TrustBundle<X509Authority>> {
     this.#observe();
-    const held = this.#bundle;
-    if (held && this.#clock.now() - held.receivedAt <= BUNDLE_MAX_AGE_MS) return held.value;
+    let held = this.#bundle;
+    if (held && this.#clock.now() - held.receivedAt <= BUNDLE_MAX_AGE_MS) {
+      const parsed = await held.value().catch(() => undefined);
+      if (parsed) return parsed;
+      // A batch answer's bundle that does not parse: dropped, and fetched on its own below.
+      if (this.#bundle === held) this.#bundle = undefined;
+      held = undefined;
+    }
     // As the extension does: our own SVIDs name the trust domain when nothing else has.
     if (!this.#trustDomain) await this.#fetchConfigured();
     const td = this.#trustDomain;
@@ -376,11 +384,13 @@ export class InProcessSvidSource implements SvidSource {
     try {
       return await this.#once("bundle", async () => {
         const bundle = await this.#options.exchange.fetchBundle(TrustDomain.parse(td));
-        if (generation === this.#generation) this.#bundle = { value: bundle, receivedAt: this.#clock.now() };
+        if (generation === this.#generation)
+          this.#bundle = { value: async () => bundle, receivedAt: this.#clock.now() };
         return bundle;
       });
     } catch (error) {
-      if (held) return held.value;
+      const stale = held && (await held.value().catch(() => undefined));
+      if (stale) return stale;
       throw toClientError(error);
     }
   }

@@ -39,9 +39,12 @@ export interface BatchSvids {
   x509?: ExchangedX509Svid;
   /**
    * The trust domain's bundle (the answer's `spiffe_bundle`, for the answered SVIDs'
-   * trust domain); absent from an exchange that does not send it (then GET /v1/bundle).
+   * trust domain), parsed on the first call and once: the extension holds it at init, an
+   * in-process function only when it validates (~3 ms and 0.25 MiB less at its init).
+   * Rejects with `exchange_unavailable` when it does not parse. Absent from an exchange
+   * that does not send it (then GET /v1/bundle).
    */
-  bundle?: TrustBundle<X509Authority>;
+  bundle?: () => Promise<TrustBundle<X509Authority>>;
 }
 
 export interface ExchangeClient {
@@ -73,6 +76,17 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 export function isRetryable(error: unknown): boolean {
   return error instanceof BridgeError && error.code === "exchange_unavailable";
+}
+
+/**
+ * The exchange has no POST /v1/svid/batch (a deployment older than it): it answered 404 or
+ * 405. Then one request per SVID, from then on (the SVID manager, the in-process source).
+ */
+export function noBatchRoute(error: unknown): boolean {
+  const status = (error as BridgeError | undefined)?.details?.upstreamStatus;
+  return (
+    error instanceof BridgeError && error.code === "exchange_rejected" && (status === 404 || status === 405)
+  );
 }
 
 export class HttpExchangeClient implements ExchangeClient {
@@ -127,8 +141,11 @@ export class HttpExchangeClient implements ExchangeClient {
       ...(x509 && { x509: x509SvidOf(body?.x509, x509.spiffeId) }),
     };
     const domain = (svids.jwt[0] ?? svids.x509)?.spiffeId.trustDomain;
-    if (body?.spiffe_bundle !== undefined && domain)
-      svids.bundle = await parseBundle(domain, body.spiffe_bundle);
+    const document = body?.spiffe_bundle;
+    if (document !== undefined && domain) {
+      let parsed: Promise<TrustBundle<X509Authority>> | undefined;
+      svids.bundle = () => (parsed ??= parseBundle(domain, document));
+    }
     return svids;
   }
 

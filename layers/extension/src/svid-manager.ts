@@ -30,7 +30,12 @@ import {
   isServable,
   refreshDueAt,
 } from "../../../lib/spiffe/svid-lifetime.js";
-import type { ExchangeClient, ExchangedJwtSvid, ExchangedX509Svid } from "./exchange-client.js";
+import {
+  type ExchangeClient,
+  type ExchangedJwtSvid,
+  type ExchangedX509Svid,
+  noBatchRoute,
+} from "./exchange-client.js";
 import { errorFields, type Logger, silentLogger } from "./log.js";
 import { createWorkloadKey, type WorkloadKey } from "./workload-key.js";
 
@@ -334,7 +339,7 @@ export class SvidManager {
       const x509 = key && answer.x509 ? await this.#storeX509(key, answer.x509) : undefined;
       // Kept only when the cycle asked for it: an unchanged bundle is not re-published.
       const bundled = cycle.bundle && answer.bundle !== undefined;
-      if (bundled) await this.#storeBundle(answer.bundle!);
+      if (bundled) await this.#storeBundle(await answer.bundle!());
       return { jwt, x509, fallback: undefined, bundled };
     })();
     const shared = <T>(name: string, pick: (r: Awaited<typeof work>) => T | undefined) => {
@@ -518,14 +523,6 @@ export class SvidManager {
 /** One cache key per audience list; JSON, so no audience's characters can make two lists collide. */
 function jwtKey(audiences: readonly string[]): string {
   return JSON.stringify(audiences);
-}
-
-/** An exchange without POST /v1/svid/batch answers 404 (or 405) to it. */
-function noBatchRoute(error: unknown): boolean {
-  const status = (error as BridgeError | undefined)?.details?.upstreamStatus;
-  return (
-    error instanceof BridgeError && error.code === "exchange_rejected" && (status === 404 || status === 405)
-  );
 }
 
 function isRefusal(error: unknown): boolean {
