@@ -1,10 +1,12 @@
 /**
  * The function side of the extension's local API, for Node.js functions: no dependency,
- * nothing from lib/ (a function's bundle stays small). One of the two SvidSources. Reads the endpoint from
+ * nothing from lib/ but the error code table (a function's bundle stays small). One of the
+ * two SvidSources. Reads the endpoint from
  * SVID_BRIDGE_ENDPOINT (set by the exec wrapper) and the guard token from the function's
  * own AWS_SESSION_TOKEN (or AWS_CONTAINER_AUTHORIZATION_TOKEN under SnapStart).
  */
 
+import { ERROR_STATUS, isErrorCode } from "../../lib/errors.js";
 import type { BundleDocument, JwtSvid, SvidSource, ValidatedJwtSvid, X509Svid } from "./svid-source.js";
 import { SvidBridgeClientError } from "./svid-source.js";
 
@@ -104,12 +106,25 @@ export class SvidBridgeClient implements SvidSource {
       );
     }
     const json = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
-    if (!res.ok)
-      throw new SvidBridgeClientError(
-        typeof json?.error === "string" ? json.error : `http_${res.status}`,
-        res.status,
-        typeof json?.message === "string" ? json.message : `HTTP ${res.status}`,
-      );
+    if (!res.ok) throw refusalOf(res.status, json);
     return json as T;
   }
+}
+
+/**
+ * A local API refusal as the function sees it, with the code the in-process source gives
+ * for the same refusal: the exchange's own code and status when the exchange refused this
+ * function (`exchange_rejected` with `upstream`), else the local API's. Never a code made
+ * up from the status: an answer without one of our codes is `extension_unreachable`.
+ */
+function refusalOf(status: number, json: Record<string, unknown> | undefined): SvidBridgeClientError {
+  const message = typeof json?.message === "string" ? json.message : `HTTP ${status}`;
+  if (json?.error === "exchange_rejected" && isErrorCode(json.upstream))
+    return new SvidBridgeClientError(json.upstream, ERROR_STATUS[json.upstream], message);
+  if (isErrorCode(json?.error)) return new SvidBridgeClientError(json.error, status, message);
+  return new SvidBridgeClientError(
+    "extension_unreachable",
+    status,
+    `the svid-bridge extension's local API did not answer with an error code (HTTP ${status}): ${message}`,
+  );
 }

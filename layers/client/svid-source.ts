@@ -58,9 +58,11 @@ export interface SvidSource {
 }
 
 /**
- * A failure, with the stable `code` of whoever refused: the extension's local API, or in
- * process the bridge's exchange itself (`no_registration`, `audience_not_allowed`,
- * `proof_expired`, …; README "Errors"), and its HTTP `status` (0: nothing answered).
+ * A failure, with the stable `code` of whoever refused and its HTTP `status` (0: nothing
+ * answered). A refusal by the bridge's exchange carries the exchange's own code and status
+ * in both modes (`no_registration` 403, `audience_not_allowed`, `proof_expired`, …; README
+ * "Errors"); the extension's local API's own refusals (`not_ready`, `unauthorized`, …)
+ * and `extension_unreachable` are the extension mode's alone.
  */
 export class SvidBridgeClientError extends Error {
   constructor(

@@ -7,6 +7,7 @@ import { createServer as createTcpServer, type Server as TcpServer } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SvidBridgeClient, SvidBridgeClientError } from "../../layers/client/svid-bridge-client.js";
 import { freePort, LambdaSandbox } from "../../lib/local/lambda-sandbox.js";
 import { buildLayer } from "../../scripts/build-layer.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
@@ -97,6 +98,22 @@ describe("init failure modes of the built layer", () => {
     });
     expect(up).toEqual({ ready: 200, jwt: 200 });
     expect((await rt.shutdown()).exitedInTime).toBe(true);
+  });
+
+  it("degraded: a refusal reaches the function with the exchange's own code and status, as in process", async () => {
+    exchange.refuseWith({ status: 403, code: "no_registration" });
+    try {
+      const { rt, endpoint } = await start({ SVID_BRIDGE_INIT_FAILURE: "degraded" });
+      expect(rt.initResult).toMatchObject({ ok: true });
+      const client = new SvidBridgeClient({ endpoint, token: rt.principal.sessionToken! });
+      const error = await rt.invoke(() => client.jwtSvid("aud").catch((e: unknown) => e));
+      expect(error).toBeInstanceOf(SvidBridgeClientError);
+      const { code, status } = error as SvidBridgeClientError;
+      // What InProcessSvidSource reports for the same refusal (test/client/in-process-source.test.ts).
+      expect({ code, status }).toEqual({ code: "no_registration", status: 403 });
+    } finally {
+      exchange.refuseWith(undefined);
+    }
   });
 
   it("cold-start regression: a slow-to-reach exchange does not hold back the listeners and register", async () => {
