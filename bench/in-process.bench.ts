@@ -3,7 +3,8 @@
  * behind a TLS proxy that holds each SVID request for the simulated AWS latencies
  * (exchange round trip 10 ms + STS 15 ms + KMS sign 10 ms; the bundle 10 ms):
  * - "in-process bundle": what a function's bundler adds (esbuild, minified, ESM with
- *   code splitting): the code loaded for JWT-SVIDs only, and for JWT + X.509;
+ *   code splitting): the code loaded for JWT-SVIDs only, and for JWT + X.509; and the
+ *   whole of it in one file, as bundlers write by default (validation's code included);
  * - "in-process cold-start tax (simulated AWS latencies)": a fresh process loading a
  *   handler whose top-level await fetches its SVIDs, spawn to ready, minus the same for a
  *   handler without svid-bridge, against the chain no design avoids (35 ms);
@@ -99,7 +100,9 @@ function handlerFile(dir: string, name: string, code: string): string {
   return pathToHref(join(dir, name));
 }
 
-async function bundle(dir: string): Promise<{ entry: string; jwtOnly: number; withX509: number }> {
+async function bundle(
+  dir: string,
+): Promise<{ entry: string; jwtOnly: number; withX509: number; oneFile: number }> {
   writeFileSync(join(dir, "handler.ts"), HANDLER);
   const { metafile } = await build({
     entryPoints: [join(dir, "handler.ts")],
@@ -127,10 +130,24 @@ async function bundle(dir: string): Promise<{ entry: string; jwtOnly: number; wi
   if (x509.length === 0) throw new Error("no output holds the key maker (p256-workload-key.ts)");
   const bytes = (set: Set<string>) => [...set].reduce((n, o) => n + outputs[o]!.bytes, 0);
   const jwt = staticClosure(outputs, [entry]);
+  // One file, as CDK's NodejsFunction and SAM bundle by default: lazy imports land in it too.
+  const single = await build({
+    entryPoints: [join(dir, "handler.ts")],
+    absWorkingDir: ROOT,
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    write: false,
+    outfile: join(dir, "one-file.mjs"),
+    logLevel: "error",
+  });
   return {
     entry: join(ROOT, entry),
     jwtOnly: bytes(jwt),
     withX509: bytes(new Set([...jwt, ...staticClosure(outputs, x509)])),
+    oneFile: single.outputFiles.reduce((n, f) => n + f.contents.byteLength, 0),
   };
 }
 
@@ -348,7 +365,7 @@ function pathToHref(path: string): string {
 }
 
 function figures(
-  sizes: { jwtOnly: number; withX509: number },
+  sizes: { jwtOnly: number; withX509: number; oneFile: number },
   cold: ColdStart,
   ext: { readyMs: number; rss: number },
 ): BenchResult[] {
@@ -361,6 +378,11 @@ function figures(
       met: sizes.jwtOnly <= 100 * 1024,
     },
     { name: "in-process bundle, JWT + X.509", value: round(sizes.withX509 / 1024, 1), unit: "KiB" },
+    {
+      name: "in-process bundle, one file with everything (no code splitting, as CDK's NodejsFunction bundles)",
+      value: round(sizes.oneFile / 1024, 1),
+      unit: "KiB",
+    },
     ...timeFigures(cold),
     ...memoryFigures(cold, ext),
   ];

@@ -17,8 +17,8 @@
  * The extension holds no ASN.1 library: its CSR is written by node:crypto and the
  * bundle's certificates are read by it (issue 18: @peculiar/x509 with reflect-metadata
  * and tsyringe cost ~200 KiB of compile at every cold start, and resident memory). The
- * build fails if one comes back (KEPT_OUT); the one place that loads @peculiar/x509 on
- * use (TrustBundle.parse, which the extension does not call) is left out of the bundle.
+ * build fails if one comes back (KEPT_OUT), or if anything it bundles imports
+ * lib/crypto/x509 (@peculiar/x509), even dynamically.
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, utimesSync } from "node:fs";
@@ -69,18 +69,16 @@ export const LAYER_FILES = [
 const KEPT_OUT = /node_modules\/(@peculiar\/|asn1js\/|reflect-metadata\/|tsyringe\/)/;
 
 /**
- * Leaves lib/crypto/x509 (@peculiar/x509) out of the extension: a dynamic import of it
- * becomes a require of a file the layer does not have (TrustBundle.parse; the extension
- * uses parseWith and node:crypto certificates); a static import fails the build.
+ * Fails the build when anything the extension bundles imports lib/crypto/x509
+ * (@peculiar/x509), statically or dynamically: the bridge side's bundle parser for it
+ * lives in lib/spiffe/parse-trust-bundle.ts, apart from lib/spiffe/bundle.ts.
  */
 const peculiarOut = {
   name: "peculiar-x509-out",
   setup(b: import("esbuild").PluginBuild) {
-    b.onResolve({ filter: /\/crypto\/x509\.js$/ }, (args) =>
-      args.kind === "dynamic-import"
-        ? { path: "./not-in-the-layer/x509.cjs", external: true }
-        : { errors: [{ text: `${args.importer} imports @peculiar/x509: the layer must not hold it` }] },
-    );
+    b.onResolve({ filter: /\/crypto\/x509\.js$/ }, (args) => ({
+      errors: [{ text: `${args.importer} imports @peculiar/x509: the layer must not hold it` }],
+    }));
   },
 };
 

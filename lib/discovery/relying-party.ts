@@ -8,6 +8,7 @@ import { decodeJwt } from "jose";
 import { BridgeError } from "../errors.js";
 import { TrustBundle } from "../spiffe/bundle.js";
 import { type ValidatedJwtSvid, validateJwtSvid } from "../spiffe/jwt-svid.js";
+import { parseTrustBundle } from "../spiffe/parse-trust-bundle.js";
 import { SpiffeId, TrustDomain } from "../spiffe/spiffe-id.js";
 import { parseCertificatesPem, type ValidatedX509Svid, validateX509Svid } from "../spiffe/x509-svid.js";
 import { BUNDLE_PATH } from "./discovery-endpoint.js";
@@ -105,7 +106,7 @@ export async function verifyJwtSvidThroughDiscovery(
 export async function fetchTrustBundle(issuer: string, trustDomain: TrustDomain): Promise<TrustBundle> {
   checkPublicUrl(issuer, "the issuer");
   const document = await getJson(new URL(`${withoutSlash(issuer)}${BUNDLE_PATH}`), "SPIFFE bundle");
-  return TrustBundle.parse(trustDomain, document);
+  return parseTrustBundle(trustDomain, document);
 }
 
 /**

@@ -6,9 +6,10 @@
  * and what we serve SPIRE can read.
  *
  * The X.509 authorities' type is a parameter: the bridge holds @peculiar/x509
- * certificates (chain validation reads them), the extension `DerCertificate`s, read by
- * node:crypto, so @peculiar/x509 and its polyfills stay out of the layer (issue 18). This
- * module needs only the DER of each; @peculiar/x509 is loaded by `parse` alone, on use.
+ * certificates (chain validation reads them; lib/spiffe/parse-trust-bundle.ts), the
+ * extension and the in-process client `DerCertificate`s, read by node:crypto. This module
+ * needs only the DER of each and never names @peculiar/x509, not even in a dynamic import:
+ * a function's single-file bundle (CDK's NodejsFunction, SAM) would hold all 364 KiB of it.
  */
 import { createPublicKey, type KeyObject, X509Certificate as NodeX509Certificate } from "node:crypto";
 import { exportJWK, type JWK } from "jose";
@@ -143,15 +144,11 @@ export class TrustBundle<C extends X509Authority = X509Certificate> {
 
   /**
    * Parses a SPIFFE bundle document (an object, or its JSON as text or bytes) for
-   * `trustDomain`, rejecting what SPIRE's decoder rejects (BridgeError bundle_malformed).
-   * X.509 authorities are @peculiar/x509 certificates (loaded here, on first use).
+   * `trustDomain`, rejecting what SPIRE's decoder rejects (BridgeError bundle_malformed),
+   * with the X.509 authorities read by `read` (`readDerCertificate` here, node:crypto's;
+   * `parseTrustBundle` in lib/spiffe/parse-trust-bundle.ts reads them as @peculiar/x509
+   * certificates, for chain validation on the bridge's side).
    */
-  static async parse(trustDomain: TrustDomain, input: unknown): Promise<TrustBundle> {
-    const { X509Certificate } = await import("../crypto/x509.js");
-    return TrustBundle.parseWith(trustDomain, input, (der) => new X509Certificate(der));
-  }
-
-  /** `parse`, with the X.509 authorities read by `read` (e.g. `readDerCertificate`). */
   static async parseWith<C extends X509Authority>(
     trustDomain: TrustDomain,
     input: unknown,

@@ -10,6 +10,7 @@ import { InMemoryKeyManager } from "../../lib/local/in-memory-key-manager.js";
 import { signerFor } from "../../lib/ports/key-manager.js";
 import { TrustBundle } from "../../lib/spiffe/bundle.js";
 import { mintJwtSvid, validateJwtSvid } from "../../lib/spiffe/jwt-svid.js";
+import { parseTrustBundle } from "../../lib/spiffe/parse-trust-bundle.js";
 import { SpiffeId, TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 import { checkCsr } from "../../lib/spiffe/x509-svid.js";
 import { rsaExponentCsr, rsaExponentOneCsr } from "../hostile/weak-keys.js";
@@ -82,7 +83,7 @@ describe("sound public keys", () => {
       generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey,
     ]) {
       const doc = { keys: [{ ...key.export({ format: "jwk" }), use: "jwt-svid", kid: "k1" }] };
-      const r = await refusal(() => TrustBundle.parse(TrustDomain.parse("example.org"), doc));
+      const r = await refusal(() => parseTrustBundle(TrustDomain.parse("example.org"), doc));
       expect(r.code).toBe("bundle_malformed");
       expect(r.message).toMatch(/^keys\[0\]: RSA/);
     }

@@ -15,8 +15,8 @@ import { signerFor } from "../../lib/ports/key-manager.js";
 import { getActiveSigner } from "../../lib/rotation/active-key.js";
 import { rotateKeys } from "../../lib/rotation/rotate-keys.js";
 import { DEFAULT_ROTATION_CONFIG } from "../../lib/rotation/rotation-config.js";
-import { TrustBundle } from "../../lib/spiffe/bundle.js";
 import { mintJwtSvid, validateJwtSvid } from "../../lib/spiffe/jwt-svid.js";
+import { parseTrustBundle } from "../../lib/spiffe/parse-trust-bundle.js";
 import { SpiffeId, TrustDomain } from "../../lib/spiffe/spiffe-id.js";
 import { DeletingKeyManager } from "../rotation/helpers.js";
 
@@ -162,7 +162,7 @@ describe("discovery over HTTP, across a rotation", () => {
     const token = await mint();
     const response = await fetch(`${issuer}${BUNDLE_PATH}`);
     expect(response.status).toBe(200);
-    const bundle = await TrustBundle.parse(td, await response.text());
+    const bundle = await parseTrustBundle(td, await response.text());
     expect(bundle.sequence).toBe((await store.get()).sequence);
     expect(bundle.refreshHintSeconds).toBe(300);
     expect(bundle.x509Authorities.map((c) => c.serialNumber)).toEqual([caRenewer.root.serialNumber]);
