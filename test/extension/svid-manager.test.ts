@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HttpExchangeClient } from "../../layers/extension/src/exchange-client.js";
+import { type ExchangeClient, HttpExchangeClient } from "../../layers/extension/src/exchange-client.js";
 import { type ProofAsk, stsProofBuilder } from "../../layers/extension/src/proof-builder.js";
 import { SvidManager, type SvidManagerOptions } from "../../layers/extension/src/svid-manager.js";
 import { ManualClock } from "../../lib/clock.js";
 import { Pkcs10CertificateRequest as X509Csr } from "../../lib/crypto/x509.js";
-import { errorCodeOf } from "../../lib/errors.js";
+import { BridgeError, errorCodeOf } from "../../lib/errors.js";
 import type { BatchAsk } from "../../lib/proof/binding.js";
 import { type FakeExchange, startFakeExchange } from "../support/fake-exchange.js";
 
@@ -230,6 +230,41 @@ describe("SvidManager", () => {
     await m.refresh();
     expect(exchange.count("/v1/svid/x509")).toBe(2);
     expect(exchange.requests.filter((r) => r.path === "/v1/svid/batch")).toHaveLength(1);
+  });
+
+  it("stores nothing from a batch answer whose bundle does not parse (no SVID published, init fails)", async () => {
+    const real = new HttpExchangeClient({
+      baseUrl: exchange.url,
+      proofs: stsProofBuilder({
+        credentials: async () => exchange.principal,
+        region: "us-east-1",
+        serverId: exchange.serverId,
+      }),
+    });
+    const badBundle: ExchangeClient = {
+      fetchJwtSvid: (audience, id) => real.fetchJwtSvid(audience, id),
+      fetchX509Svid: (csr, spki, id) => real.fetchX509Svid(csr, spki, id),
+      fetchBundle: (td) => real.fetchBundle(td),
+      batch: async (asks) => ({
+        ...(await real.batch(asks)),
+        bundle: () =>
+          Promise.reject(
+            new BridgeError("exchange_unavailable", "the exchange sent a bundle that does not parse"),
+          ),
+      }),
+    };
+    const published: string[] = [];
+    const m = manager({
+      exchange: badBundle,
+      listener: {
+        jwtChanged: () => void published.push("jwt"),
+        x509Changed: () => void published.push("x509"),
+        bundleChanged: () => void published.push("bundle"),
+      },
+    });
+    await expect(m.initialize()).rejects.toMatchObject({ code: "exchange_unavailable" });
+    expect(published).toEqual([]);
+    expect(m.ready).toBe(false);
   });
 
   it("takes the bundle from init's batch answer: one round trip, no GET /v1/bundle", async () => {

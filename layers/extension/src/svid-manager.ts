@@ -335,12 +335,13 @@ export class SvidManager {
         this.#log.log("info", "the exchange has no batch endpoint: one request per SVID from now on");
         return { jwt: [], x509: undefined, fallback: Promise.all(this.#perAsk(cycle)), bundled: false };
       }
+      // Kept only when the cycle asked for it: an unchanged bundle is not re-published.
+      // Parsed before anything is stored: an answer whose bundle does not parse stores nothing.
+      const bundle = cycle.bundle && answer.bundle ? await answer.bundle() : undefined;
       const jwt = await Promise.all(answer.jwt.map((svid, i) => this.#storeJwt(cycle.audiences[i]!, svid)));
       const x509 = key && answer.x509 ? await this.#storeX509(key, answer.x509) : undefined;
-      // Kept only when the cycle asked for it: an unchanged bundle is not re-published.
-      const bundled = cycle.bundle && answer.bundle !== undefined;
-      if (bundled) await this.#storeBundle(await answer.bundle!());
-      return { jwt, x509, fallback: undefined, bundled };
+      if (bundle) await this.#storeBundle(bundle);
+      return { jwt, x509, fallback: undefined, bundled: bundle !== undefined };
     })();
     const shared = <T>(name: string, pick: (r: Awaited<typeof work>) => T | undefined) => {
       const p = work.then((r) => pick(r) ?? Promise.reject(new Error("not in this batch")));
