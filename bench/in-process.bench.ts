@@ -30,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 import { freePort, LambdaSandbox } from "../lib/local/lambda-sandbox.js";
 import { buildLayer } from "../scripts/build-layer.js";
+import { oneFileBundle } from "../test/support/one-file-bundle.js";
 import { type BenchResult, round } from "./harness.js";
 import { holdUntil, latenciesFromEnv, type SimulatedBridge, startSimulatedBridge } from "./simulated-aws.js";
 
@@ -132,23 +133,12 @@ async function bundle(
   const bytes = (set: Set<string>) => [...set].reduce((n, o) => n + outputs[o]!.bytes, 0);
   const jwt = staticClosure(outputs, [entry]);
   // One file, as CDK's NodejsFunction and SAM bundle by default: lazy imports land in it too.
-  const single = await build({
-    entryPoints: [join(dir, "handler.ts")],
-    absWorkingDir: ROOT,
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "node",
-    target: "node22",
-    write: false,
-    outfile: join(dir, "one-file.mjs"),
-    logLevel: "error",
-  });
+  const single = await oneFileBundle(join(dir, "handler.ts"), ROOT);
   return {
     entry: join(ROOT, entry),
     jwtOnly: bytes(jwt),
     withX509: bytes(new Set([...jwt, ...staticClosure(outputs, x509)])),
-    oneFile: single.outputFiles.reduce((n, f) => n + f.contents.byteLength, 0),
+    oneFile: single.bytes,
   };
 }
 

@@ -8,29 +8,16 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { expect, it } from "vitest";
+import { oneFileBundle } from "../support/one-file-bundle.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 it("regression: a single-file bundle of svid-bridge/client holds no ASN.1 library and stays under 100 KiB", async () => {
-  const { metafile, outputFiles } = await build({
-    entryPoints: [join(ROOT, "layers/client/index.ts")],
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "node",
-    target: "node22",
-    write: false,
-    outdir: "out",
-    metafile: true,
-    logLevel: "error",
-  });
-  const inputs = Object.keys(metafile.inputs);
+  const { bytes, inputs } = await oneFileBundle(join(ROOT, "layers/client/index.ts"), ROOT);
   expect(
     inputs.filter((i) => /node_modules\/(@peculiar\/|asn1js\/|reflect-metadata\/|tsyringe\/)/.test(i)),
   ).toEqual([]);
   expect(inputs.some((i) => i.endsWith("lib/crypto/x509.ts"))).toBe(false);
-  const bytes = outputFiles.reduce((n, f) => n + f.contents.byteLength, 0);
   expect(bytes).toBeLessThan(100 * 1024);
 });
