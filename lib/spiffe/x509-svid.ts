@@ -16,7 +16,7 @@ import {
   type SubjectPublicKeyInfo,
   signCertificate as signCertificateFromSchema,
 } from "../crypto/certificate-builder.js";
-import { verifyCsrSignature } from "../crypto/csr-signature.js";
+import { SignedCsr, verifyCsrSignature } from "../crypto/csr-signature.js";
 import { readPemBlock, readPemBlocks } from "../crypto/pem.js";
 import { assertSoundPublicKey, type SoundKeyKind } from "../crypto/sound-key.js";
 import {
@@ -27,7 +27,6 @@ import {
   KeyUsageFlags,
   KeyUsagesExtension,
   Name,
-  Pkcs10CertificateRequest,
   SubjectAlternativeNameExtension,
   SubjectKeyIdentifierExtension,
   X509Certificate,
@@ -97,19 +96,19 @@ export function checkSubjectKey(spki: Uint8Array): SubjectKeyKind {
 // ---------------------------------------------------------------------------- CSRs
 
 /** Parses a CSR given as PEM, base64 DER, or DER bytes. */
-export function parseCsr(input: string | Uint8Array): Pkcs10CertificateRequest {
+export function parseCsr(input: string | Uint8Array): SignedCsr {
   const size = typeof input === "string" ? Buffer.byteLength(input) : input.byteLength;
   if (size === 0) throw new BridgeError("csr_malformed", "the CSR is empty");
   if (size > MAX_CSR_BYTES)
     throw new BridgeError("csr_malformed", `the CSR is larger than ${MAX_CSR_BYTES} bytes`);
   try {
-    if (typeof input !== "string") return new Pkcs10CertificateRequest(Buffer.from(input));
+    if (typeof input !== "string") return new SignedCsr(Buffer.from(input));
     const text = input.trim();
     // Our own linear PEM reader: the library's backtracks on header-like lines (issue 14, fault 1).
-    if (text.startsWith("-----")) return new Pkcs10CertificateRequest(readPemBlock(text, CSR_PEM));
+    if (text.startsWith("-----")) return new SignedCsr(readPemBlock(text, CSR_PEM));
     if (!BASE64_DER.test(text))
       throw new BridgeError("csr_malformed", "the CSR is neither PEM nor base64 DER");
-    return new Pkcs10CertificateRequest(Buffer.from(text, "base64"));
+    return new SignedCsr(Buffer.from(text, "base64"));
   } catch (cause) {
     if (cause instanceof BridgeError) throw cause;
     throw new BridgeError("csr_malformed", "the CSR cannot be parsed as PKCS#10", { cause });
@@ -125,14 +124,14 @@ export interface CheckedCsr {
 }
 
 /** Checks the CSR's self-signature (proof of possession) and its key. Subject and SANs are ignored. */
-export async function checkCsr(input: string | Uint8Array | Pkcs10CertificateRequest): Promise<CheckedCsr> {
-  const csr = input instanceof Pkcs10CertificateRequest ? input : parseCsr(input);
+export async function checkCsr(input: string | Uint8Array | SignedCsr): Promise<CheckedCsr> {
+  const csr = input instanceof SignedCsr ? input : parseCsr(input);
   const spki = new Uint8Array(csr.publicKey.rawData);
   const keyKind = checkedSubjectKey(spki).kind;
   let ok: boolean | undefined = false;
   try {
     // node:crypto, synchronously, for ECDSA and RSA PKCS#1 v1.5; WebCrypto for any other (PSS).
-    ok = verifyCsrSignature(csr.rawData, spki) ?? (await csr.verify());
+    ok = verifyCsrSignature(csr, spki) ?? (await csr.verify());
   } catch (cause) {
     throw new BridgeError("csr_signature_invalid", "the CSR's signature cannot be checked", { cause });
   }
