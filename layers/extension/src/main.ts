@@ -36,15 +36,18 @@ const LOCAL_WORK_WAITS_AT_MOST_MS = 200;
  * very request it should overlap (~10 ms of a ~100 ms cold start: bench/cold-start.bench.ts).
  */
 function firstRequestOut(capMs: number): { sent: Promise<void>; signal: () => void } {
-  let signal = () => {};
-  const sent = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, capMs);
-    signal = () => {
+  let resolve!: () => void;
+  const sent = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const timer = setTimeout(resolve, capMs);
+  return {
+    sent,
+    signal: () => {
       clearTimeout(timer);
       resolve();
-    };
-  });
-  return { sent, signal: () => signal() };
+    },
+  };
 }
 
 async function main(): Promise<void> {
